@@ -1,0 +1,237 @@
+//! The window's backend: a tokio runtime on its own thread. The UI sends `Command`s and drains `Event`s;
+//! it never waits on the network or the disk.
+
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use tokio::sync::mpsc as tmpsc;
+
+use crate::config::{Home, Profile, Profiles, RegistrySpec};
+use crate::connect::{AnyRegistry, Registry};
+use crate::domain::{ModelVersion, RegisteredModel, SourceState};
+
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// (Re)connect to a registry and list its models.
+    Connect(RegistrySpec),
+    RefreshModels,
+    LoadVersions { model: String },
+    /// Create the sample workspace in the connected local registry (or the home's).
+    OpenSample,
+    /// Add or replace a profile; when `activate`, make it the default and connect to it.
+    SaveProfile { profile: Profile, activate: bool },
+}
+
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// Connection state of the registry; `generation` increases with every Connect.
+    Registry { generation: u64, description: String, state: SourceState },
+    Models { generation: u64, result: Result<Vec<RegisteredModel>, String> },
+    Versions { generation: u64, model: String, result: Result<Vec<ModelVersion>, String> },
+    Profiles(Profiles),
+    Notice(String),
+    Error(String),
+}
+
+/// The UI's end of the backend.
+pub struct BackendHandle {
+    commands: tmpsc::UnboundedSender<Command>,
+    events: mpsc::Receiver<Event>,
+}
+
+impl BackendHandle {
+    pub fn send(&self, cmd: Command) {
+        // The backend only stops when the handle is dropped, so a failed send means shutdown.
+        let _ = self.commands.send(cmd);
+    }
+
+    /// Drains events for at most `budget`, so a flood of data never stalls a frame.
+    pub fn drain(&self, budget: Duration, mut apply: impl FnMut(Event)) {
+        let start = std::time::Instant::now();
+        while let Ok(ev) = self.events.try_recv() {
+            apply(ev);
+            if start.elapsed() >= budget {
+                break;
+            }
+        }
+    }
+
+    /// For tests: waits up to `timeout` for the next event.
+    pub fn recv_timeout(&self, timeout: Duration) -> Option<Event> {
+        self.events.recv_timeout(timeout).ok()
+    }
+}
+
+type Repaint = Arc<dyn Fn() + Send + Sync>;
+
+struct Backend {
+    home: Home,
+    timeout: Duration,
+    generation: u64,
+    registry: Option<AnyRegistry>,
+    out: mpsc::Sender<Event>,
+    repaint: Repaint,
+}
+
+impl Backend {
+    fn emit(out: &mpsc::Sender<Event>, repaint: &Repaint, ev: Event) {
+        if out.send(ev).is_ok() {
+            repaint();
+        }
+    }
+
+    fn send(&self, ev: Event) {
+        Self::emit(&self.out, &self.repaint, ev);
+    }
+
+    async fn connect(&mut self, spec: RegistrySpec) {
+        self.generation += 1;
+        let generation = self.generation;
+        let description = spec.display(&self.home);
+        self.send(Event::Registry { generation, description: description.clone(), state: SourceState::Connecting });
+        let (home, timeout) = (self.home.clone(), self.timeout);
+        let opened = tokio::task::spawn_blocking(move || spec.open(&home, timeout)).await;
+        match opened {
+            Ok(Ok(reg)) => {
+                self.registry = Some(reg);
+                self.refresh_models(true);
+            }
+            Ok(Err(e)) => {
+                self.registry = None;
+                self.send(Event::Registry { generation, description, state: SourceState::Failed(e.to_string()) });
+            }
+            Err(e) => {
+                self.registry = None;
+                self.send(Event::Registry { generation, description, state: SourceState::Failed(e.to_string()) });
+            }
+        }
+    }
+
+    /// Lists models in a task of its own; the first successful answer marks the registry connected.
+    fn refresh_models(&self, report_state: bool) {
+        let Some(reg) = self.registry.clone() else {
+            self.send(Event::Error("no registry is connected".into()));
+            return;
+        };
+        let (out, repaint, generation) = (self.out.clone(), self.repaint.clone(), self.generation);
+        tokio::spawn(async move {
+            let result = reg.list_models().await.map_err(|e| e.to_string());
+            if report_state {
+                let state = match &result {
+                    Ok(_) => SourceState::Connected,
+                    Err(e) => SourceState::Failed(e.clone()),
+                };
+                Self::emit(&out, &repaint, Event::Registry { generation, description: reg.describe(), state });
+            }
+            Self::emit(&out, &repaint, Event::Models { generation, result });
+        });
+    }
+
+    fn load_versions(&self, model: String) {
+        let Some(reg) = self.registry.clone() else { return };
+        let (out, repaint, generation) = (self.out.clone(), self.repaint.clone(), self.generation);
+        tokio::spawn(async move {
+            let result = reg.list_versions(&model).await.map_err(|e| e.to_string());
+            Self::emit(&out, &repaint, Event::Versions { generation, model, result });
+        });
+    }
+
+    async fn open_sample(&mut self) {
+        let target = match &self.registry {
+            Some(AnyRegistry::Local(l)) => Ok(l.clone()),
+            Some(AnyRegistry::Mlflow(_)) | None => {
+                crate::connect::local::LocalRegistry::open(&self.home.registry_file()).map(|(l, _)| l)
+            }
+        };
+        let switch = !matches!(self.registry, Some(AnyRegistry::Local(_)));
+        let home = self.home.clone();
+        let result = match target {
+            Ok(reg) => tokio::task::spawn_blocking(move || crate::sample::create(&reg, &home))
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| e.to_string())),
+            Err(e) => Err(e.to_string()),
+        };
+        match result {
+            Ok(outcome) => {
+                self.send(Event::Notice(match outcome {
+                    crate::sample::Outcome::Created { versions } => {
+                        format!("Sample workspace created: {} with {versions} versions", crate::sample::MODEL)
+                    }
+                    crate::sample::Outcome::AlreadyPresent => {
+                        format!("The sample workspace is already here ({})", crate::sample::MODEL)
+                    }
+                }));
+                if switch {
+                    self.connect(RegistrySpec::HomeLocal).await;
+                } else {
+                    self.refresh_models(false);
+                }
+            }
+            Err(e) => self.send(Event::Error(format!("could not create the sample workspace: {e}"))),
+        }
+    }
+
+    async fn save_profile(&mut self, profile: Profile, activate: bool) {
+        let home = self.home.clone();
+        let p = profile.clone();
+        let saved = tokio::task::spawn_blocking(move || -> Result<Profiles, String> {
+            let mut all = Profiles::load(&home)?;
+            all.upsert(p.clone())?;
+            if activate {
+                all.active = Some(p.name.clone());
+            }
+            all.save(&home)?;
+            Ok(all)
+        })
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r);
+        match saved {
+            Ok(all) => {
+                self.send(Event::Profiles(all));
+                self.send(Event::Notice(format!("Profile '{}' saved", profile.name)));
+                if activate {
+                    match RegistrySpec::select(None, Some(&profile), None) {
+                        Ok((spec, _)) => self.connect(spec).await,
+                        Err(e) => self.send(Event::Error(e)),
+                    }
+                }
+            }
+            Err(e) => self.send(Event::Error(format!("profile not saved: {e}"))),
+        }
+    }
+}
+
+/// Starts the backend thread. `repaint` is called after every event (egui's `request_repaint`).
+pub fn start(home: Home, timeout: Duration, repaint: Repaint) -> BackendHandle {
+    let (cmd_tx, mut cmd_rx) = tmpsc::unbounded_channel::<Command>();
+    let (ev_tx, ev_rx) = mpsc::channel::<Event>();
+    let spawned = std::thread::Builder::new().name("steward-backend".into()).spawn(move || {
+        let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+            Ok(rt) => rt,
+            Err(e) => {
+                let _ = ev_tx.send(Event::Error(format!("cannot start the background runtime: {e}")));
+                repaint();
+                return;
+            }
+        };
+        runtime.block_on(async move {
+            let mut backend = Backend { home, timeout, generation: 0, registry: None, out: ev_tx, repaint };
+            while let Some(cmd) = cmd_rx.recv().await {
+                match cmd {
+                    Command::Connect(spec) => backend.connect(spec).await,
+                    Command::RefreshModels => backend.refresh_models(false),
+                    Command::LoadVersions { model } => backend.load_versions(model),
+                    Command::OpenSample => backend.open_sample().await,
+                    Command::SaveProfile { profile, activate } => backend.save_profile(profile, activate).await,
+                }
+            }
+        });
+    });
+    if let Err(e) = spawned {
+        eprintln!("steward: cannot start the backend thread: {e}");
+    }
+    BackendHandle { commands: cmd_tx, events: ev_rx }
+}

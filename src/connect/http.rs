@@ -1,0 +1,360 @@
+//! The one HTTP client of Steward: deadlines, bounded retries for reads, and error bodies turned into
+//! sentences (JSON errors, HTML pages from auth proxies, plain-text refusals).
+
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use super::{RegistryError, Result};
+
+/// Credentials, taken from the environment at run time; never written to disk or shown.
+#[derive(Clone, Default)]
+pub enum Auth {
+    #[default]
+    None,
+    Bearer(String),
+    Basic { user: String, password: String },
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Auth::None => write!(f, "no credentials"),
+            Auth::Bearer(_) => write!(f, "bearer token"),
+            Auth::Basic { user, .. } => write!(f, "basic auth as {user}"),
+        }
+    }
+}
+
+impl Auth {
+    /// Who the registry will see us as (for audit records), without the secret.
+    pub fn identity(&self) -> Option<String> {
+        match self {
+            Auth::Basic { user, .. } => Some(user.clone()),
+            Auth::Bearer(_) => Some("token".into()),
+            Auth::None => None,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Http {
+    client: reqwest::Client,
+    base: url::Url,
+    auth: Auth,
+    timeout: Duration,
+    read_retries: u32,
+}
+
+/// A URL with any userinfo removed, safe to print.
+pub fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut u) => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string().trim_end_matches('/').to_string()
+        }
+        Err(_) => raw.split('@').next_back().unwrap_or(raw).to_string(),
+    }
+}
+
+impl Http {
+    pub fn new(base: &str, auth: Auth, timeout: Duration, insecure_tls: bool) -> Result<Self> {
+        let mut base_url = url::Url::parse(base).map_err(|e| RegistryError::Invalid {
+            what: format!("registry URL '{}'", redact_url(base)),
+            message: e.to_string(),
+        })?;
+        if !matches!(base_url.scheme(), "http" | "https") {
+            return Err(RegistryError::Unsupported(format!(
+                "registry URL '{}': only http:// and https:// are supported",
+                redact_url(base)
+            )));
+        }
+        // Credentials in the URL are honoured for this run but never kept in the base we print.
+        let mut auth = auth;
+        if !base_url.username().is_empty() {
+            if let Auth::None = auth {
+                auth = Auth::Basic {
+                    user: base_url.username().to_string(),
+                    password: base_url.password().unwrap_or_default().to_string(),
+                };
+            }
+            let _ = base_url.set_username("");
+            let _ = base_url.set_password(None);
+        }
+        if !base_url.path().ends_with('/') {
+            let p = format!("{}/", base_url.path());
+            base_url.set_path(&p);
+        }
+        let client = reqwest::Client::builder()
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .tls_danger_accept_invalid_certs(insecure_tls)
+            .user_agent(concat!("steward/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| RegistryError::Unsupported(format!("cannot build an HTTP client: {e}")))?;
+        Ok(Http { client, base: base_url, auth, timeout, read_retries: 2 })
+    }
+
+    pub fn base(&self) -> String {
+        self.base.as_str().trim_end_matches('/').to_string()
+    }
+
+    pub fn auth(&self) -> &Auth {
+        &self.auth
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    fn url(&self, path: &str) -> Result<url::Url> {
+        self.base.join(path.trim_start_matches('/')).map_err(|e| RegistryError::Invalid {
+            what: format!("path '{path}'"),
+            message: e.to_string(),
+        })
+    }
+
+    /// GET returning JSON. Retried (bounded) on connection failures and 502/503/504, within one deadline.
+    pub async fn get_json(&self, path: &str, query: &[(&str, String)]) -> Result<Value> {
+        self.call(Method::GET, path, query, None, true).await
+    }
+
+    /// A write: sent once, never retried (the server may have acted before the connection broke).
+    pub async fn send_json(&self, method: Method, path: &str, body: &Value) -> Result<Value> {
+        self.call(method, path, &[], Some(body), false).await
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        retry: bool,
+    ) -> Result<Value> {
+        let url = self.url(path)?;
+        let shown = redact_url(url.as_str());
+        let deadline = Instant::now() + self.timeout;
+        let attempts = if retry { 1 + self.read_retries } else { 1 };
+        let mut last_err = None;
+        for attempt in 0..attempts {
+            if attempt > 0 {
+                let pause = Duration::from_millis(250 * (1 << (attempt - 1)));
+                if Instant::now() + pause >= deadline {
+                    break;
+                }
+                tokio::time::sleep(pause).await;
+            }
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                break;
+            }
+            let mut req = self.client.request(method.clone(), url.clone()).timeout(remaining);
+            if !query.is_empty() {
+                req = req.query(query);
+            }
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            req = match &self.auth {
+                Auth::None => req,
+                Auth::Bearer(t) => req.bearer_auth(t),
+                Auth::Basic { user, password } => req.basic_auth(user, Some(password)),
+            };
+            match req.send().await {
+                Ok(resp) => {
+                    let status = resp.status();
+                    let content_type = resp
+                        .headers()
+                        .get(reqwest::header::CONTENT_TYPE)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("")
+                        .to_string();
+                    let www_auth = resp.headers().contains_key(reqwest::header::WWW_AUTHENTICATE);
+                    let text = match resp.text().await {
+                        Ok(t) => t,
+                        Err(e) => {
+                            last_err = Some(transport_error(&shown, &e, self.timeout));
+                            continue;
+                        }
+                    };
+                    if retry
+                        && matches!(
+                            status,
+                            StatusCode::BAD_GATEWAY
+                                | StatusCode::SERVICE_UNAVAILABLE
+                                | StatusCode::GATEWAY_TIMEOUT
+                        )
+                    {
+                        last_err = Some(status_error(&shown, status, &content_type, &text, www_auth, &self.auth));
+                        continue;
+                    }
+                    if status.is_success() {
+                        return parse_json(&shown, status, &content_type, &text);
+                    }
+                    return Err(status_error(&shown, status, &content_type, &text, www_auth, &self.auth));
+                }
+                Err(e) => {
+                    last_err = Some(transport_error(&shown, &e, self.timeout));
+                    if !e.is_connect() {
+                        // A timeout or a broken body: the deadline is spent or the answer is unusable.
+                        break;
+                    }
+                }
+            }
+        }
+        Err(last_err.unwrap_or(RegistryError::Timeout { url: shown, secs: self.timeout.as_secs() }))
+    }
+}
+
+fn transport_error(url: &str, e: &reqwest::Error, timeout: Duration) -> RegistryError {
+    if e.is_timeout() {
+        return RegistryError::Timeout { url: url.to_string(), secs: timeout.as_secs().max(1) };
+    }
+    // The innermost cause is the one an operator can act on ("Connection refused", "dns error").
+    let mut cause: &dyn std::error::Error = e;
+    while let Some(inner) = cause.source() {
+        cause = inner;
+    }
+    let mut text = cause.to_string();
+    if let Some(idx) = text.find(" (os error") {
+        text.truncate(idx);
+    }
+    RegistryError::Unreachable { url: url.to_string(), cause: text }
+}
+
+fn parse_json(url: &str, status: StatusCode, content_type: &str, text: &str) -> Result<Value> {
+    serde_json::from_str(text).map_err(|e| RegistryError::BadResponse {
+        url: url.to_string(),
+        status: status.as_u16(),
+        detail: format!(
+            "expected JSON but got {} ({}){}",
+            if content_type.is_empty() { "no content type" } else { content_type },
+            e,
+            snippet_suffix(text)
+        ),
+    })
+}
+
+fn snippet_suffix(text: &str) -> String {
+    let s = readable_snippet(text);
+    if s.is_empty() { String::new() } else { format!(": \"{s}\"") }
+}
+
+/// A short, single-line, tag-free excerpt of a body (HTML title if there is one).
+pub fn readable_snippet(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    let source = match (lower.find("<title>"), lower.find("</title>")) {
+        (Some(a), Some(b)) if b > a + 7 => &text[a + 7..b],
+        _ => text,
+    };
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in source.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            _ if !in_tag => out.push(if c.is_control() { ' ' } else { c }),
+            _ => {}
+        }
+    }
+    let collapsed = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    if collapsed.chars().count() > 160 {
+        format!("{}...", collapsed.chars().take(160).collect::<String>())
+    } else {
+        collapsed
+    }
+}
+
+fn status_error(
+    url: &str,
+    status: StatusCode,
+    content_type: &str,
+    text: &str,
+    www_authenticate: bool,
+    auth: &Auth,
+) -> RegistryError {
+    let json: Option<Value> = serde_json::from_str(text).ok();
+    let code = json.as_ref().and_then(|j| j.get("error_code")).and_then(Value::as_str).unwrap_or("");
+    let message = json
+        .as_ref()
+        .and_then(|j| j.get("message").or_else(|| j.get("error")))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| readable_snippet(text));
+    let url = url.to_string();
+    match status.as_u16() {
+        401 => RegistryError::AuthenticationFailed {
+            url,
+            detail: match auth {
+                Auth::None if www_authenticate => "the server requires credentials; set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or MLFLOW_TRACKING_TOKEN".into(),
+                Auth::None => format!("the server requires credentials ({message})"),
+                _ => "the credentials were rejected".into(),
+            },
+        },
+        403 => RegistryError::PermissionDenied { url, detail: message },
+        404 if code == "RESOURCE_DOES_NOT_EXIST" => RegistryError::NotFound { what: message },
+        400 if code == "INVALID_PARAMETER_VALUE" || code == "RESOURCE_ALREADY_EXISTS" => {
+            RegistryError::Invalid { what: url, message }
+        }
+        s if s >= 500 => RegistryError::Server { url, status: s, detail: message },
+        s => RegistryError::BadResponse {
+            url,
+            status: s,
+            detail: if content_type.contains("json") || message.is_empty() {
+                format!("{code} {message}").trim().to_string()
+            } else {
+                format!("{content_type}: \"{message}\"")
+            },
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_bodies_become_one_readable_line() {
+        let html = "<!doctype html><html><head><title>401 Unauthorized</title></head><body><h1>Unauthorized</h1></body></html>";
+        assert_eq!(readable_snippet(html), "401 Unauthorized");
+        assert_eq!(readable_snippet("<p>Permission\n denied</p>"), "Permission denied");
+        let long = "x".repeat(1000);
+        assert!(readable_snippet(&long).len() < 200);
+    }
+
+    #[test]
+    fn urls_lose_their_credentials_when_shown() {
+        assert_eq!(redact_url("https://bob:s3cret@mlflow.example.com/"), "https://mlflow.example.com");
+        assert!(!redact_url("http://u:p@h:1/x").contains("p@"));
+    }
+
+    #[test]
+    fn status_errors_name_what_happened() {
+        let e = status_error("u", StatusCode::UNAUTHORIZED, "text/html", "<title>x</title>", true, &Auth::None);
+        assert!(matches!(e, RegistryError::AuthenticationFailed { .. }));
+        assert!(e.to_string().contains("MLFLOW_TRACKING_USERNAME"));
+        let e = status_error(
+            "u",
+            StatusCode::NOT_FOUND,
+            "application/json",
+            r#"{"error_code":"RESOURCE_DOES_NOT_EXIST","message":"Registered Model with name=x not found"}"#,
+            false,
+            &Auth::None,
+        );
+        assert_eq!(e.to_string(), "not found: Registered Model with name=x not found");
+        let e = status_error("u", StatusCode::FORBIDDEN, "text/plain", "Invalid host header", false, &Auth::None);
+        assert!(e.to_string().contains("Invalid host header"));
+    }
+
+    #[test]
+    fn html_where_json_was_expected_is_reported_not_parsed() {
+        let e = parse_json("u", StatusCode::OK, "text/html", "<html><title>Login</title></html>").unwrap_err();
+        let s = e.to_string();
+        assert!(s.contains("expected JSON") && s.contains("text/html") && s.contains("Login"), "{s}");
+    }
+}

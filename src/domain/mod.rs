@@ -1,0 +1,113 @@
+//! Plain data types shared by every layer. No I/O, no egui.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A model version number. MLflow sends these as strings of digits; the local registry stores integers.
+pub type VersionNumber = u64;
+
+/// A registered model as an operator sees it: name, description, tags and where its aliases point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegisteredModel {
+    pub name: String,
+    pub description: String,
+    pub tags: BTreeMap<String, String>,
+    /// alias -> version
+    pub aliases: BTreeMap<String, VersionNumber>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Highest version number, if the registry reports it.
+    pub latest_version: Option<VersionNumber>,
+}
+
+/// One version of a registered model, with what its training run recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelVersion {
+    pub model: String,
+    pub version: VersionNumber,
+    pub source: String,
+    pub run_id: Option<String>,
+    pub description: String,
+    pub tags: BTreeMap<String, String>,
+    pub params: BTreeMap<String, String>,
+    pub metrics: BTreeMap<String, f64>,
+    /// Aliases pointing at this version, sorted.
+    pub aliases: Vec<String>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub created_by: Option<String>,
+    /// Registry status, e.g. READY (MLflow) or READY (local).
+    pub status: String,
+    /// MLflow's deprecated stage (None, Staging, Production, Archived); shown read-only.
+    pub legacy_stage: Option<String>,
+}
+
+/// What to register into a registry (the local one; MLflow versions come from MLflow's own clients).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NewVersion {
+    pub model: String,
+    pub source: String,
+    pub description: Option<String>,
+    pub metrics: BTreeMap<String, f64>,
+    pub params: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+    pub created_by: Option<String>,
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+/// Attach each alias to the versions it points at (aliases come from the model, versions from a search).
+pub fn attach_aliases(versions: &mut [ModelVersion], aliases: &BTreeMap<String, VersionNumber>) {
+    for v in versions.iter_mut() {
+        v.aliases = aliases
+            .iter()
+            .filter(|(_, ver)| **ver == v.version)
+            .map(|(a, _)| a.clone())
+            .collect();
+    }
+}
+
+/// Connection state of one configured source, as shown in the status bar.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SourceState {
+    Connecting,
+    Connected,
+    Failed(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(n: VersionNumber) -> ModelVersion {
+        ModelVersion {
+            model: "m".into(),
+            version: n,
+            source: String::new(),
+            run_id: None,
+            description: String::new(),
+            tags: BTreeMap::new(),
+            params: BTreeMap::new(),
+            metrics: BTreeMap::new(),
+            aliases: vec![],
+            created_at: None,
+            created_by: None,
+            status: "READY".into(),
+            legacy_stage: None,
+        }
+    }
+
+    #[test]
+    fn aliases_attach_to_the_version_they_point_at() {
+        let mut vs = vec![version(1), version(2), version(3)];
+        let aliases = BTreeMap::from([
+            ("champion".to_string(), 2),
+            ("challenger".to_string(), 3),
+            ("canary".to_string(), 3),
+        ]);
+        attach_aliases(&mut vs, &aliases);
+        assert!(vs[0].aliases.is_empty());
+        assert_eq!(vs[1].aliases, vec!["champion"]);
+        assert_eq!(vs[2].aliases, vec!["canary", "challenger"]);
+    }
+}

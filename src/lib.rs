@@ -1,0 +1,17 @@
+//! Steward: a desktop console and command line for model operations.
+//!
+//! Layers (see docs/architecture.md): `domain` (plain data), `connect` (the only code that talks to
+//! registries and servers), `backend` (the tokio side of the window), `ui` (the only code that knows egui),
+//! `cli` (the headless twin of every window action).
+
+pub mod backend;
+pub mod cli;
+pub mod config;
+pub mod connect;
+pub mod domain;
+pub mod sample;
+pub mod ui;
+
+pub fn version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}

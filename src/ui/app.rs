@@ -1,0 +1,445 @@
+//! The application state and frame loop: drain backend events, handle shortcuts, draw panels, apply actions.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use egui::{Key, KeyboardShortcut, Modifiers, RichText, Ui};
+use serde::{Deserialize, Serialize};
+
+use super::palette::Palette;
+use super::views;
+use super::widgets::{self, AMBER, GREEN, GREY, RED};
+use crate::backend::{self, BackendHandle, Command, Event};
+use crate::cli::Context;
+use crate::config::{Profile, Profiles, RegistrySpec};
+use crate::domain::{ModelVersion, RegisteredModel, SourceState};
+
+/// Time the UI spends applying backend events per frame.
+const EVENT_BUDGET: Duration = Duration::from_millis(8);
+const NOTICE_LIFETIME: Duration = Duration::from_secs(8);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum View {
+    #[default]
+    Models,
+    Endpoints,
+    Fairness,
+    Audit,
+}
+
+impl View {
+    pub const ALL: [View; 4] = [View::Models, View::Endpoints, View::Fairness, View::Audit];
+    pub fn title(self) -> &'static str {
+        match self {
+            View::Models => "Models",
+            View::Endpoints => "Endpoints",
+            View::Fairness => "Fairness",
+            View::Audit => "Audit",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum ThemeChoice {
+    #[default]
+    Dark,
+    Light,
+}
+
+/// What is remembered between runs (window size and panel widths are kept by eframe/egui themselves).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Persisted {
+    pub view: View,
+    pub theme: ThemeChoice,
+    pub model_filter: String,
+    pub selected_model: Option<String>,
+}
+
+/// Everything an operator can do from the palette, a button or a shortcut.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Go(View),
+    Refresh,
+    ToggleTheme,
+    OpenSample,
+    AddRegistry,
+    UseProfile(String),
+    UseHomeRegistry,
+    SelectModel(String),
+    SelectVersion(Option<u64>),
+}
+
+impl Action {
+    /// The palette's wording; "..." marks actions that open a dialog.
+    pub fn label(&self) -> String {
+        match self {
+            Action::Go(v) => format!("Go to {}", v.title()),
+            Action::Refresh => "Refresh models".into(),
+            Action::ToggleTheme => "Toggle dark/light theme".into(),
+            Action::OpenSample => "Open sample workspace".into(),
+            Action::AddRegistry => "Add MLflow registry...".into(),
+            Action::UseProfile(p) => format!("Connect to profile: {p}"),
+            Action::UseHomeRegistry => "Connect to the local registry in the home".into(),
+            Action::SelectModel(m) => format!("Open model: {m}"),
+            Action::SelectVersion(_) => "Select version".into(),
+        }
+    }
+
+    pub fn shortcut(&self) -> Option<&'static str> {
+        match self {
+            Action::Go(View::Models) => Some("Ctrl+1"),
+            Action::Go(View::Endpoints) => Some("Ctrl+2"),
+            Action::Go(View::Fairness) => Some("Ctrl+3"),
+            Action::Go(View::Audit) => Some("Ctrl+4"),
+            Action::Refresh => Some("F5"),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Loadable<T> {
+    Loading,
+    Ready(T),
+    Failed(String),
+}
+
+/// The "Add MLflow registry..." dialog's fields.
+#[derive(Debug, Clone, Default)]
+pub struct AddRegistryForm {
+    pub name: String,
+    pub url: String,
+    pub error: Option<String>,
+}
+
+pub struct StewardApp {
+    pub(crate) backend: BackendHandle,
+    repaint_ctx: Arc<OnceLock<egui::Context>>,
+    pub persisted: Persisted,
+    pub(crate) profiles: Profiles,
+    pub(crate) active_profile: Option<Profile>,
+    pub(crate) home_description: String,
+    pub(crate) registry_generation: u64,
+    pub(crate) registry_description: String,
+    pub(crate) registry_state: SourceState,
+    pub(crate) registry_is_local: bool,
+    pub(crate) models: Loadable<Vec<RegisteredModel>>,
+    pub(crate) versions: BTreeMap<String, Loadable<Vec<ModelVersion>>>,
+    pub(crate) selected_version: Option<u64>,
+    pub(crate) palette: Option<Palette>,
+    pub(crate) add_registry: Option<AddRegistryForm>,
+    notices: Vec<(Instant, String, bool)>,
+    theme_applied: Option<ThemeChoice>,
+}
+
+impl StewardApp {
+    pub fn new(ctx: Context, persisted: Persisted) -> Self {
+        let repaint_ctx: Arc<OnceLock<egui::Context>> = Arc::new(OnceLock::new());
+        let for_backend = repaint_ctx.clone();
+        let handle = backend::start(
+            ctx.home.clone(),
+            ctx.timeout,
+            Arc::new(move || {
+                if let Some(c) = for_backend.get() {
+                    c.request_repaint();
+                }
+            }),
+        );
+        let registry_description = ctx.spec.display(&ctx.home);
+        let registry_is_local = !matches!(ctx.spec, RegistrySpec::Mlflow(_));
+        handle.send(Command::Connect(ctx.spec.clone()));
+        StewardApp {
+            backend: handle,
+            repaint_ctx,
+            persisted,
+            profiles: ctx.profiles.clone(),
+            active_profile: ctx.profile.clone(),
+            home_description: RegistrySpec::HomeLocal.display(&ctx.home),
+            registry_generation: 0,
+            registry_description,
+            registry_state: SourceState::Connecting,
+            registry_is_local,
+            models: Loadable::Loading,
+            versions: BTreeMap::new(),
+            selected_version: None,
+            palette: None,
+            add_registry: None,
+            notices: Vec::new(),
+            theme_applied: None,
+        }
+    }
+
+    fn notify(&mut self, text: String, is_error: bool) {
+        self.notices.push((Instant::now(), text, is_error));
+        if self.notices.len() > 5 {
+            self.notices.remove(0);
+        }
+    }
+
+    fn apply_event(&mut self, ev: Event) {
+        match ev {
+            Event::Registry { generation, description, state } => {
+                if generation < self.registry_generation {
+                    return;
+                }
+                if generation > self.registry_generation {
+                    self.versions.clear();
+                    self.models = Loadable::Loading;
+                }
+                self.registry_generation = generation;
+                self.registry_is_local = description.starts_with("local registry");
+                self.registry_description = description;
+                if let SourceState::Failed(e) = &state {
+                    self.models = Loadable::Failed(e.clone());
+                }
+                self.registry_state = state;
+            }
+            Event::Models { generation, result } => {
+                if generation != self.registry_generation {
+                    return;
+                }
+                match result {
+                    Ok(models) => {
+                        let selected = self.persisted.selected_model.clone();
+                        let keep = selected.filter(|s| models.iter().any(|m| &m.name == s));
+                        let pick = keep.or_else(|| models.first().map(|m| m.name.clone()));
+                        self.models = Loadable::Ready(models);
+                        self.versions.clear();
+                        if let Some(name) = pick {
+                            self.select_model(name);
+                        }
+                    }
+                    Err(e) => self.models = Loadable::Failed(e),
+                }
+            }
+            Event::Versions { generation, model, result } => {
+                if generation != self.registry_generation {
+                    return;
+                }
+                let value = match result {
+                    Ok(v) => Loadable::Ready(v),
+                    Err(e) => Loadable::Failed(e),
+                };
+                self.versions.insert(model, value);
+            }
+            Event::Profiles(p) => self.profiles = p,
+            Event::Notice(n) => self.notify(n, false),
+            Event::Error(e) => self.notify(e, true),
+        }
+    }
+
+    fn select_model(&mut self, name: String) {
+        if self.persisted.selected_model.as_deref() != Some(&name) {
+            self.selected_version = None;
+        }
+        if !matches!(self.versions.get(&name), Some(Loadable::Loading | Loadable::Ready(_))) {
+            self.versions.insert(name.clone(), Loadable::Loading);
+            self.backend.send(Command::LoadVersions { model: name.clone() });
+        }
+        self.persisted.selected_model = Some(name);
+    }
+
+    /// Every action goes through here, whoever triggered it.
+    pub fn apply(&mut self, action: Action) {
+        match action {
+            Action::Go(v) => self.persisted.view = v,
+            Action::Refresh => {
+                self.versions.clear();
+                self.backend.send(Command::RefreshModels);
+            }
+            Action::ToggleTheme => {
+                self.persisted.theme = match self.persisted.theme {
+                    ThemeChoice::Dark => ThemeChoice::Light,
+                    ThemeChoice::Light => ThemeChoice::Dark,
+                }
+            }
+            Action::OpenSample => {
+                self.persisted.view = View::Models;
+                self.persisted.selected_model = Some(crate::sample::MODEL.to_string());
+                self.backend.send(Command::OpenSample);
+            }
+            Action::AddRegistry => self.add_registry = Some(AddRegistryForm::default()),
+            Action::UseProfile(name) => match self.profiles.get(&name).cloned() {
+                Some(p) => self.backend.send(Command::SaveProfile { profile: p.clone(), activate: true }),
+                None => self.notify(format!("no profile named '{name}'"), true),
+            },
+            Action::UseHomeRegistry => self.backend.send(Command::Connect(RegistrySpec::HomeLocal)),
+            Action::SelectModel(m) => {
+                self.persisted.view = View::Models;
+                self.select_model(m);
+            }
+            Action::SelectVersion(v) => self.selected_version = v,
+        }
+    }
+
+    /// The actions the palette offers right now.
+    pub fn palette_actions(&self) -> Vec<Action> {
+        let mut actions: Vec<Action> = View::ALL.iter().map(|v| Action::Go(*v)).collect();
+        actions.extend([Action::Refresh, Action::ToggleTheme, Action::OpenSample, Action::AddRegistry]);
+        actions.push(Action::UseHomeRegistry);
+        actions.extend(self.profiles.profiles.iter().map(|p| Action::UseProfile(p.name.clone())));
+        if let Loadable::Ready(models) = &self.models {
+            actions.extend(models.iter().take(200).map(|m| Action::SelectModel(m.name.clone())));
+        }
+        actions
+    }
+
+    fn shortcuts(&mut self, ui: &mut Ui) -> Vec<Action> {
+        let mut out = Vec::new();
+        let cmd = |k| KeyboardShortcut::new(Modifiers::COMMAND, k);
+        ui.input_mut(|i| {
+            if i.consume_shortcut(&cmd(Key::K)) {
+                out.push(None);
+            }
+            for (k, v) in [(Key::Num1, View::Models), (Key::Num2, View::Endpoints), (Key::Num3, View::Fairness), (Key::Num4, View::Audit)] {
+                if i.consume_shortcut(&cmd(k)) {
+                    out.push(Some(Action::Go(v)));
+                }
+            }
+            if i.consume_shortcut(&KeyboardShortcut::new(Modifiers::NONE, Key::F5)) {
+                out.push(Some(Action::Refresh));
+            }
+        });
+        let mut actions = Vec::new();
+        for a in out {
+            match a {
+                None => {
+                    self.palette = match self.palette {
+                        Some(_) => None,
+                        None => Some(Palette::open()),
+                    }
+                }
+                Some(a) => actions.push(a),
+            }
+        }
+        actions
+    }
+
+    fn apply_theme(&mut self, ctx: &egui::Context) {
+        if self.theme_applied != Some(self.persisted.theme) {
+            ctx.set_theme(match self.persisted.theme {
+                ThemeChoice::Dark => egui::ThemePreference::Dark,
+                ThemeChoice::Light => egui::ThemePreference::Light,
+            });
+            self.theme_applied = Some(self.persisted.theme);
+        }
+    }
+
+    /// One frame of the whole window. eframe calls it through `App::ui`; tests call it through kittest.
+    pub fn show(&mut self, ui: &mut Ui) {
+        let _ = self.repaint_ctx.set(ui.ctx().clone());
+        let mut events = Vec::new();
+        self.backend.drain(EVENT_BUDGET, |ev| events.push(ev));
+        for ev in events {
+            self.apply_event(ev);
+        }
+        self.apply_theme(&ui.ctx().clone());
+        let mut actions = self.shortcuts(ui);
+
+        egui::Panel::top("top_bar").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.heading(RichText::new("Steward").strong());
+                ui.separator();
+                ui.label(RichText::new(&self.registry_description).weak());
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    let theme = match self.persisted.theme {
+                        ThemeChoice::Dark => "Light theme",
+                        ThemeChoice::Light => "Dark theme",
+                    };
+                    if ui.button(theme).on_hover_text("Toggle dark/light theme").clicked() {
+                        actions.push(Action::ToggleTheme);
+                    }
+                    if ui.button("Commands (Ctrl+K)").clicked() {
+                        self.palette = Some(Palette::open());
+                    }
+                    if ui.button("Refresh").on_hover_text("F5").clicked() {
+                        actions.push(Action::Refresh);
+                    }
+                });
+            });
+        });
+
+        egui::Panel::bottom("status_bar").show(ui, |ui| self.status_bar(ui));
+
+        egui::Panel::left("navigation").resizable(true).default_size(150.0).min_size(110.0).show(ui, |ui| {
+            ui.add_space(6.0);
+            for v in View::ALL {
+                let selected = self.persisted.view == v;
+                if ui
+                    .add_sized([ui.available_width(), 28.0], egui::Button::selectable(selected, v.title()))
+                    .clicked()
+                {
+                    actions.push(Action::Go(v));
+                }
+            }
+        });
+
+        egui::CentralPanel::default().show(ui, |ui| match self.persisted.view {
+            View::Models => views::models::show(self, ui, &mut actions),
+            View::Endpoints => views::endpoints(self, ui),
+            View::Fairness => views::fairness(self, ui),
+            View::Audit => views::audit(ui),
+        });
+
+        if let Some(a) = super::palette::show(self, ui) {
+            actions.push(a);
+        }
+        views::add_registry_dialog(self, ui);
+
+        for a in actions {
+            self.apply(a);
+        }
+    }
+
+    fn status_bar(&mut self, ui: &mut Ui) {
+        ui.horizontal(|ui| {
+            let (color, text) = match &self.registry_state {
+                SourceState::Connecting => (AMBER, "connecting".to_string()),
+                SourceState::Connected => {
+                    let n = match &self.models {
+                        Loadable::Ready(m) => format!(" ({} model{})", m.len(), if m.len() == 1 { "" } else { "s" }),
+                        _ => String::new(),
+                    };
+                    (GREEN, format!("connected{n}"))
+                }
+                SourceState::Failed(_) => (RED, "unreachable".to_string()),
+            };
+            widgets::status_dot(ui, color, &format!("Registry: {text}"))
+                .on_hover_text(match &self.registry_state {
+                    SourceState::Failed(e) => format!("{}\n{e}", self.registry_description),
+                    _ => self.registry_description.clone(),
+                });
+            ui.separator();
+            let endpoints = self.active_profile.as_ref().map(|p| p.endpoints.len()).unwrap_or(0);
+            if endpoints == 0 {
+                widgets::status_dot(ui, GREY, "Endpoints: none configured");
+            } else {
+                widgets::status_dot(ui, GREY, &format!("Endpoints: {endpoints} configured, not probed"));
+            }
+            ui.separator();
+            match self.active_profile.as_ref().and_then(|p| p.prometheus.clone()) {
+                Some(url) => widgets::status_dot(ui, GREY, "Prometheus: configured, not probed").on_hover_text(url),
+                None => widgets::status_dot(ui, GREY, "Prometheus: not configured"),
+            };
+            self.notices.retain(|(t, _, _)| t.elapsed() < NOTICE_LIFETIME);
+            if let Some((_, text, is_error)) = self.notices.last() {
+                ui.separator();
+                let t = RichText::new(text.as_str());
+                ui.label(if *is_error { t.color(RED) } else { t });
+                ui.ctx().request_repaint_after(NOTICE_LIFETIME);
+            }
+        });
+    }
+}
+
+impl eframe::App for StewardApp {
+    fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
+        self.show(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, eframe::APP_KEY, &self.persisted);
+    }
+}

@@ -1,0 +1,40 @@
+//! The window. The only module that knows egui/eframe.
+
+mod app;
+mod palette;
+mod views;
+mod widgets;
+
+pub use app::{Action, Persisted, StewardApp, ThemeChoice, View};
+
+use crate::cli::Context;
+
+pub const APP_ID: &str = "steward";
+
+/// Opens the window and blocks until it is closed.
+pub fn run(ctx: Context) -> Result<(), String> {
+    let persistence = ctx.home.ui_state_file();
+    if let Some(dir) = persistence.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("Steward")
+            .with_app_id(APP_ID)
+            .with_inner_size([1280.0, 800.0])
+            .with_min_inner_size([720.0, 480.0]),
+        persist_window: true,
+        persistence_path: Some(persistence),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "Steward",
+        options,
+        Box::new(move |cc| {
+            let persisted: Persisted =
+                cc.storage.and_then(|s| eframe::get_value(s, eframe::APP_KEY)).unwrap_or_default();
+            Ok(Box::new(StewardApp::new(ctx, persisted)))
+        }),
+    )
+    .map_err(|e| format!("cannot open the window: {e}"))
+}

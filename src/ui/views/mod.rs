@@ -1,0 +1,122 @@
+//! One module per view; small views live here.
+
+pub mod models;
+
+use egui::{Id, Modal, RichText, Ui};
+
+use super::app::{AddRegistryForm, StewardApp};
+use super::widgets;
+use crate::backend::Command;
+use crate::config::{Profile, RegistrySpec, check_no_secret};
+
+pub fn endpoints(app: &StewardApp, ui: &mut Ui) {
+    ui.heading("Endpoints");
+    let endpoints = app.active_profile.as_ref().map(|p| p.endpoints.clone()).unwrap_or_default();
+    if endpoints.is_empty() {
+        widgets::empty_state(
+            ui,
+            "No serving endpoints configured",
+            "Add Open Inference Protocol endpoints (MLServer, Triton, KServe) to a profile:\n\
+             steward profile add NAME --registry URL --endpoint http://HOST:PORT --activate",
+            &[],
+        );
+        return;
+    }
+    ui.label("Configured in the active profile (probing arrives with endpoint monitoring):");
+    for e in endpoints {
+        widgets::status_dot(ui, widgets::GREY, &e);
+    }
+}
+
+pub fn fairness(app: &StewardApp, ui: &mut Ui) {
+    ui.heading("Fairness");
+    let detail = if app.registry_is_local {
+        format!(
+            "Group metrics are computed from prediction logs (CSV, JSON Lines, Parquet).\n\
+             The sample workspace's log is kept next to {}.",
+            app.home_description.trim_start_matches("local registry at ")
+        )
+    } else {
+        "Group metrics are computed from prediction logs (CSV, JSON Lines, Parquet).".to_string()
+    };
+    widgets::empty_state(ui, "No prediction log opened", &detail, &[]);
+}
+
+pub fn audit(ui: &mut Ui) {
+    ui.heading("Audit");
+    widgets::empty_state(
+        ui,
+        "No audited actions yet",
+        "Promotions and rollbacks made through Steward are recorded here, hash-chained.",
+        &[],
+    );
+}
+
+/// "Add MLflow registry...": saves a profile (no secrets) and connects to it.
+pub fn add_registry_dialog(app: &mut StewardApp, ui: &mut Ui) {
+    let Some(form) = app.add_registry.as_mut() else { return };
+    let mut submit = false;
+    let mut cancel = false;
+    let response = Modal::new(Id::unique("add_registry")).show(ui.ctx(), |ui| {
+        ui.set_width(440.0);
+        ui.heading("Add MLflow registry");
+        ui.label("Credentials are read from MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD or MLFLOW_TRACKING_TOKEN, never stored.");
+        ui.add_space(6.0);
+        egui::Grid::new("add_registry_grid").num_columns(2).spacing([8.0, 6.0]).show(ui, |ui| {
+            let l = ui.label("Profile name");
+            ui.add(egui::TextEdit::singleline(&mut form.name).hint_text("e.g. production")).labelled_by(l.id);
+            ui.end_row();
+            let l = ui.label("Tracking URL");
+            ui.add(egui::TextEdit::singleline(&mut form.url).hint_text("https://mlflow.example.com")).labelled_by(l.id);
+            ui.end_row();
+        });
+        if let Some(e) = &form.error {
+            ui.colored_label(widgets::RED, e);
+        }
+        ui.add_space(6.0);
+        ui.horizontal(|ui| {
+            if ui.button("Add and connect").clicked() {
+                submit = true;
+            }
+            if ui.button("Cancel").clicked() {
+                cancel = true;
+            }
+        });
+    });
+    if submit {
+        match validate(form) {
+            Ok(profile) => {
+                app.backend.send(Command::SaveProfile { profile: profile.clone(), activate: true });
+                app.active_profile = Some(profile);
+                app.add_registry = None;
+            }
+            Err(e) => form.error = Some(e),
+        }
+    } else if cancel || response.should_close() {
+        app.add_registry = None;
+    }
+}
+
+fn validate(form: &AddRegistryForm) -> Result<Profile, String> {
+    let name = form.name.trim();
+    if name.is_empty() {
+        return Err("Give the profile a name.".into());
+    }
+    let url = form.url.trim();
+    match RegistrySpec::parse(url)? {
+        RegistrySpec::Mlflow(_) => {}
+        _ => return Err("An MLflow registry URL starts with http:// or https://".into()),
+    }
+    check_no_secret(url)?;
+    Ok(Profile {
+        name: name.to_string(),
+        registry: url.to_string(),
+        ..Default::default()
+    })
+}
+
+/// A label with a weak caption above, for detail panels.
+pub fn caption(ui: &mut Ui, caption: &str, value: &str) {
+    ui.label(RichText::new(caption).weak().small());
+    ui.label(value);
+}

@@ -1,0 +1,298 @@
+//! The Models view: the model list (filterable), the selected model's versions with alias chips and
+//! metrics, and the selected version's details.
+
+use std::collections::BTreeSet;
+
+use egui::{RichText, Ui};
+use egui_extras::{Column, TableBuilder};
+
+use crate::domain::{ModelVersion, RegisteredModel, SourceState};
+use crate::ui::app::{Action, Loadable, StewardApp};
+use crate::ui::widgets;
+
+/// Metrics shown as table columns, in this order when present; others follow alphabetically.
+const PREFERRED_METRICS: [&str; 4] = ["accuracy", "precision", "recall", "roc_auc"];
+const MAX_METRIC_COLUMNS: usize = 6;
+
+pub fn show(app: &mut StewardApp, ui: &mut Ui, actions: &mut Vec<Action>) {
+    let models = match &app.models {
+        Loadable::Ready(m) => m.clone(),
+        Loadable::Loading => {
+            ui.vertical_centered(|ui| {
+                ui.add_space(40.0);
+                ui.spinner();
+                ui.label(format!("Connecting to {}...", app.registry_description));
+            });
+            return;
+        }
+        Loadable::Failed(e) => {
+            let title = match app.registry_state {
+                SourceState::Failed(_) => "No registry connected",
+                _ => "Could not list models",
+            };
+            let detail = format!("{}\n{e}", app.registry_description);
+            match widgets::empty_state(ui, title, &detail, &["Retry", "Add MLflow registry...", "Open sample workspace"]) {
+                Some(0) => actions.push(Action::Refresh),
+                Some(1) => actions.push(Action::AddRegistry),
+                Some(2) => actions.push(Action::OpenSample),
+                _ => {}
+            }
+            return;
+        }
+    };
+    if models.is_empty() {
+        let detail = format!("{} has no registered models yet.", app.registry_description);
+        let buttons: &[&str] = if app.registry_is_local {
+            &["Open sample workspace", "Add MLflow registry..."]
+        } else {
+            &["Add MLflow registry..."]
+        };
+        match widgets::empty_state(ui, "No models", &detail, buttons) {
+            Some(0) if app.registry_is_local => actions.push(Action::OpenSample),
+            Some(_) => actions.push(Action::AddRegistry),
+            None => {}
+        }
+        return;
+    }
+
+    egui::Panel::left("model_list").resizable(true).default_size(230.0).min_size(160.0).show(ui, |ui| {
+        model_list(app, ui, &models, actions);
+    });
+
+    egui::CentralPanel::default().show(ui, |ui| {
+        let Some(name) = app.persisted.selected_model.clone() else {
+            ui.label("Select a model on the left.");
+            return;
+        };
+        let Some(model) = models.iter().find(|m| m.name == name) else {
+            ui.label(format!("Model '{name}' is not in this registry."));
+            return;
+        };
+        model_header(ui, model);
+        ui.separator();
+        match app.versions.get(&name) {
+            Some(Loadable::Ready(versions)) => {
+                let versions = versions.clone();
+                versions_table(app, ui, &versions, actions);
+            }
+            Some(Loadable::Failed(e)) => {
+                ui.colored_label(widgets::RED, format!("Could not load versions: {e}"));
+                if ui.button("Retry").clicked() {
+                    actions.push(Action::Refresh);
+                }
+            }
+            _ => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Loading versions...");
+                });
+            }
+        }
+    });
+}
+
+fn model_list(app: &mut StewardApp, ui: &mut Ui, models: &[RegisteredModel], actions: &mut Vec<Action>) {
+    ui.add_space(4.0);
+    let l = ui.label(RichText::new(format!("Models ({})", models.len())).strong());
+    ui.add(
+        egui::TextEdit::singleline(&mut app.persisted.model_filter)
+            .hint_text("Filter by name, tag or alias")
+            .desired_width(f32::INFINITY),
+    )
+    .labelled_by(l.id);
+    let filter = app.persisted.model_filter.to_lowercase();
+    let shown: Vec<&RegisteredModel> = models.iter().filter(|m| model_matches(m, &filter)).collect();
+    if shown.is_empty() {
+        ui.label(RichText::new("No model matches the filter").weak());
+    }
+    let row_height = ui.spacing().interact_size.y + 4.0;
+    egui::ScrollArea::vertical().auto_shrink([false, false]).show_rows(ui, row_height, shown.len(), |ui, range| {
+        for m in &shown[range] {
+            let selected = app.persisted.selected_model.as_deref() == Some(&m.name);
+            let r = ui.add_sized([ui.available_width(), row_height - 4.0], egui::Button::selectable(selected, m.name.as_str()));
+            let r = if m.aliases.is_empty() {
+                r
+            } else {
+                r.on_hover_text(m.aliases.iter().map(|(a, v)| format!("{a} -> v{v}")).collect::<Vec<_>>().join("\n"))
+            };
+            if r.clicked() {
+                actions.push(Action::SelectModel(m.name.clone()));
+            }
+        }
+    });
+}
+
+pub fn model_matches(m: &RegisteredModel, filter: &str) -> bool {
+    filter.is_empty()
+        || m.name.to_lowercase().contains(filter)
+        || m.aliases.keys().any(|a| a.to_lowercase().contains(filter))
+        || m.tags.iter().any(|(k, v)| k.to_lowercase().contains(filter) || v.to_lowercase().contains(filter))
+}
+
+fn model_header(ui: &mut Ui, m: &RegisteredModel) {
+    ui.horizontal_wrapped(|ui| {
+        ui.heading(RichText::new(&m.name).strong());
+        for (alias, v) in &m.aliases {
+            widgets::alias_chip(ui, &format!("{alias} -> v{v}"));
+        }
+    });
+    if !m.description.is_empty() {
+        ui.label(&m.description);
+    }
+    if !m.tags.is_empty() {
+        ui.horizontal_wrapped(|ui| {
+            ui.label(RichText::new("Tags").weak());
+            for (k, v) in &m.tags {
+                ui.label(RichText::new(format!("{k}={v}")).monospace().small());
+            }
+        });
+    }
+}
+
+fn metric_columns(versions: &[ModelVersion]) -> Vec<String> {
+    let all: BTreeSet<&String> = versions.iter().flat_map(|v| v.metrics.keys()).collect();
+    let mut cols: Vec<String> =
+        PREFERRED_METRICS.iter().filter(|p| all.iter().any(|k| k.as_str() == **p)).map(|s| s.to_string()).collect();
+    cols.extend(all.iter().filter(|k| !PREFERRED_METRICS.contains(&k.as_str())).map(|k| k.to_string()));
+    cols.truncate(MAX_METRIC_COLUMNS);
+    cols
+}
+
+fn versions_table(app: &mut StewardApp, ui: &mut Ui, versions: &[ModelVersion], actions: &mut Vec<Action>) {
+    let metrics = metric_columns(versions);
+    let detail_height = if app.selected_version.is_some() { 240.0 } else { 0.0 };
+    let table_height = (ui.available_height() - detail_height).max(120.0);
+    let row_height = 24.0;
+    ui.label(RichText::new(format!("Versions ({})", versions.len())).strong());
+    // Selectable labels would take the click meant for the row; rows are what the operator clicks.
+    let selectable = ui.style().interaction.selectable_labels;
+    ui.style_mut().interaction.selectable_labels = false;
+    let mut table = TableBuilder::new(ui)
+        .id_salt("versions_table")
+        .striped(true)
+        .resizable(true)
+        .sense(egui::Sense::click())
+        .max_scroll_height(table_height)
+        .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+        .column(Column::exact(64.0))
+        .column(Column::initial(190.0).at_least(80.0))
+        .column(Column::initial(130.0));
+    for _ in &metrics {
+        table = table.column(Column::initial(80.0).at_least(50.0));
+    }
+    table = table.column(Column::initial(70.0)).column(Column::remainder().at_least(120.0));
+    table
+        .header(22.0, |mut h| {
+            h.col(|ui| {
+                ui.strong("Version");
+            });
+            h.col(|ui| {
+                ui.strong("Aliases");
+            });
+            h.col(|ui| {
+                ui.strong("Created");
+            });
+            for m in &metrics {
+                h.col(|ui| {
+                    ui.strong(m.as_str());
+                });
+            }
+            h.col(|ui| {
+                ui.strong("Status");
+            });
+            h.col(|ui| {
+                ui.strong("Description");
+            });
+        })
+        .body(|body| {
+            body.rows(row_height, versions.len(), |mut row| {
+                let v = &versions[row.index()];
+                row.set_selected(app.selected_version == Some(v.version));
+                row.col(|ui| {
+                    ui.label(format!("v{}", v.version));
+                });
+                row.col(|ui| {
+                    for a in &v.aliases {
+                        widgets::alias_chip(ui, a);
+                    }
+                });
+                row.col(|ui| {
+                    ui.label(v.created_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default());
+                });
+                for m in &metrics {
+                    row.col(|ui| {
+                        ui.label(v.metrics.get(m).map(|x| format!("{x:.4}")).unwrap_or_else(|| "-".into()));
+                    });
+                }
+                row.col(|ui| {
+                    ui.label(&v.status);
+                });
+                row.col(|ui| {
+                    ui.label(first_line(&v.description));
+                });
+                if row.response().clicked() {
+                    let next = if app.selected_version == Some(v.version) { None } else { Some(v.version) };
+                    actions.push(Action::SelectVersion(next));
+                }
+            });
+        });
+    ui.style_mut().interaction.selectable_labels = selectable;
+    if let Some(sel) = app.selected_version
+        && let Some(v) = versions.iter().find(|v| v.version == sel)
+    {
+        ui.separator();
+        version_detail(ui, v);
+    }
+}
+
+fn first_line(s: &str) -> String {
+    let line = s.lines().next().unwrap_or("");
+    if line.chars().count() > 120 { format!("{}...", line.chars().take(117).collect::<String>()) } else { line.into() }
+}
+
+fn version_detail(ui: &mut Ui, v: &ModelVersion) {
+    ui.horizontal_wrapped(|ui| {
+        ui.heading(format!("{} v{}", v.model, v.version));
+        for a in &v.aliases {
+            widgets::alias_chip(ui, a);
+        }
+        if let Some(stage) = &v.legacy_stage {
+            ui.label(RichText::new(format!("legacy stage: {stage} (read-only)")).weak());
+        }
+    });
+    egui::ScrollArea::vertical().id_salt("version_detail").show(ui, |ui| {
+        ui.horizontal_wrapped(|ui| {
+            super::caption(ui, "Source", &v.source);
+            ui.add_space(12.0);
+            if let Some(run) = &v.run_id {
+                super::caption(ui, "Run", run);
+                ui.add_space(12.0);
+            }
+            super::caption(ui, "Created by", v.created_by.as_deref().unwrap_or("-"));
+        });
+        if !v.description.is_empty() {
+            ui.label(&v.description);
+        }
+        ui.columns(3, |cols| {
+            key_values(&mut cols[0], "Metrics", v.metrics.iter().map(|(k, x)| (k.clone(), format!("{x:.6}"))));
+            key_values(&mut cols[1], "Params", v.params.iter().map(|(k, x)| (k.clone(), x.clone())));
+            key_values(&mut cols[2], "Tags", v.tags.iter().map(|(k, x)| (k.clone(), x.clone())));
+        });
+    });
+}
+
+fn key_values(ui: &mut Ui, title: &str, items: impl Iterator<Item = (String, String)>) {
+    ui.label(RichText::new(title).strong());
+    let items: Vec<_> = items.collect();
+    if items.is_empty() {
+        ui.label(RichText::new("none").weak());
+        return;
+    }
+    egui::Grid::new(("kv", title)).num_columns(2).striped(true).show(ui, |ui| {
+        for (k, v) in items {
+            ui.label(RichText::new(k).monospace());
+            ui.label(v);
+            ui.end_row();
+        }
+    });
+}

@@ -1,0 +1,60 @@
+//! Small widgets shared by the views.
+
+use egui::{Color32, CornerRadius, Frame, Margin, RichText, Ui};
+
+/// An alias shown as a chip, so that `champion` stands out in a versions table.
+pub fn alias_chip(ui: &mut Ui, alias: &str) {
+    let (fill, text) = alias_colors(ui, alias);
+    Frame::new()
+        .fill(fill)
+        .corner_radius(CornerRadius::same(8))
+        .inner_margin(Margin::symmetric(6, 1))
+        .show(ui, |ui| {
+            ui.label(RichText::new(alias).color(text).small().strong());
+        });
+}
+
+fn alias_colors(ui: &Ui, alias: &str) -> (Color32, Color32) {
+    let dark = ui.visuals().dark_mode;
+    let base = match alias {
+        "champion" | "production" | "prod" => Color32::from_rgb(46, 125, 50),
+        "challenger" | "staging" | "canary" => Color32::from_rgb(21, 101, 192),
+        _ => Color32::from_rgb(96, 96, 110),
+    };
+    if dark { (base, Color32::WHITE) } else { (base.gamma_multiply(0.22), base) }
+}
+
+/// A coloured dot and a text for a connection state.
+pub fn status_dot(ui: &mut Ui, color: Color32, text: &str) -> egui::Response {
+    ui.horizontal(|ui| {
+        let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+        ui.painter().circle_filled(rect.center(), 4.0, color);
+        ui.label(text)
+    })
+    .inner
+}
+
+pub const GREEN: Color32 = Color32::from_rgb(67, 160, 71);
+pub const AMBER: Color32 = Color32::from_rgb(240, 170, 0);
+pub const RED: Color32 = Color32::from_rgb(229, 57, 53);
+pub const GREY: Color32 = Color32::from_rgb(140, 140, 140);
+
+/// A centred empty state: what is missing and the buttons that fix it. Returns the clicked button's index.
+pub fn empty_state(ui: &mut Ui, title: &str, detail: &str, buttons: &[&str]) -> Option<usize> {
+    let mut clicked = None;
+    ui.vertical_centered(|ui| {
+        ui.add_space(ui.available_height() * 0.2);
+        ui.heading(title);
+        ui.add_space(6.0);
+        if !detail.is_empty() {
+            ui.label(detail);
+            ui.add_space(10.0);
+        }
+        for (i, b) in buttons.iter().enumerate() {
+            if ui.button(*b).clicked() {
+                clicked = Some(i);
+            }
+        }
+    });
+    clicked
+}

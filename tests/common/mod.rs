@@ -1,0 +1,101 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs the real `steward` binary with a private home and no inherited registry settings.
+pub fn steward(home: &Path, args: &[&str]) -> Output {
+    steward_env(home, args, &[])
+}
+
+pub fn steward_env(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_steward"));
+    cmd.args(args)
+        .env("STEWARD_HOME", home)
+        .env_remove("MLFLOW_TRACKING_URI")
+        .env_remove("MLFLOW_TRACKING_TOKEN")
+        .env_remove("MLFLOW_TRACKING_USERNAME")
+        .env_remove("MLFLOW_TRACKING_PASSWORD");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("the steward binary runs")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn json(o: &Output) -> serde_json::Value {
+    assert!(o.status.success(), "steward failed: {}\n{}", stderr(o), stdout(o));
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(o)))
+}
+
+/// The real test stack (MLflow, MLServer, Prometheus) started by `scripts/stack start`.
+/// There is no skipping: without the stack these tests fail and say how to start it.
+pub struct Stack {
+    pub mlflow: String,
+    pub mlserver: String,
+    pub mlserver_metrics: String,
+    pub prometheus: String,
+    pub state_dir: PathBuf,
+}
+
+pub fn stack() -> Stack {
+    let mut vars = std::collections::BTreeMap::new();
+    let env_file = std::env::var("STEWARD_STACK_STATE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo().join(".stack"))
+        .join("stack.env");
+    if let Ok(text) = std::fs::read_to_string(&env_file) {
+        for line in text.lines() {
+            if let Some((k, v)) = line.split_once('=') {
+                vars.insert(k.trim().trim_start_matches("export ").to_string(), v.trim().trim_matches('"').trim_matches('\'').to_string());
+            }
+        }
+    }
+    let get = |k: &str| -> String {
+        std::env::var(k).ok().or_else(|| vars.get(k).cloned()).unwrap_or_else(|| {
+            panic!(
+                "{k} is not set and {} has no value for it: the real test stack is not running. \
+                 Run `scripts/test` (it starts the stack), or `scripts/stack start` first.",
+                env_file.display()
+            )
+        })
+    };
+    let stack = Stack {
+        mlflow: get("STEWARD_TEST_MLFLOW_URL"),
+        mlserver: get("STEWARD_TEST_MLSERVER_URL"),
+        mlserver_metrics: get("STEWARD_TEST_MLSERVER_METRICS_URL"),
+        prometheus: get("STEWARD_TEST_PROMETHEUS_URL"),
+        state_dir: env_file.parent().map(Path::to_path_buf).unwrap_or_default(),
+    };
+    stack
+}
+
+/// A GET with a plain HTTP client (not Steward's), for reading servers' own answers as an oracle.
+pub fn http_get_json(url: &str) -> serde_json::Value {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let resp = reqwest::Client::new()
+            .get(url)
+            .timeout(Duration::from_secs(20))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        assert!(status.is_success(), "GET {url}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("GET {url}: not JSON ({e}): {text}"))
+    })
+}

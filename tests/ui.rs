@@ -1,0 +1,230 @@
+//! The real window, driven headless with egui_kittest: find widgets by their accessible labels, click,
+//! type, and check what the operator would see. The backend runs for real against a temporary home.
+
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use steward::cli::Context;
+use steward::config::{DEFAULT_TIMEOUT, Home, Origin, Profiles, RegistrySpec};
+use steward::ui::{Persisted, StewardApp, View};
+
+struct Ui {
+    harness: Harness<'static, StewardApp>,
+    _home: tempfile::TempDir,
+}
+
+fn context(home: &std::path::Path, spec: RegistrySpec) -> Context {
+    let home = Home::under(home);
+    Context { profiles: Profiles::load(&home).unwrap(), home, profile: None, spec, origin: Origin::Default, timeout: DEFAULT_TIMEOUT }
+}
+
+fn open(spec: Option<RegistrySpec>, persisted: Persisted) -> Ui {
+    let dir = tempfile::tempdir().unwrap();
+    let app = StewardApp::new(context(dir.path(), spec.unwrap_or(RegistrySpec::HomeLocal)), persisted);
+    let harness = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_ui_state(|ui, app: &mut StewardApp| app.show(ui), app);
+    Ui { harness, _home: dir }
+}
+
+impl Ui {
+    /// Steps frames until `label` is on screen (the backend answers asynchronously).
+    fn wait_for(&mut self, label: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            self.harness.step();
+            if self.harness.query_all_by_label_contains(label).next().is_some() {
+                return;
+            }
+            assert!(Instant::now() < deadline, "'{label}' never appeared");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn settle(&mut self) {
+        for _ in 0..4 {
+            self.harness.step();
+        }
+    }
+
+    fn has(&self, label: &str) -> bool {
+        self.harness.query_all_by_label_contains(label).next().is_some()
+    }
+
+    fn has_exact(&self, label: &str) -> bool {
+        self.harness.query_all_by_label(label).next().is_some()
+    }
+
+    fn click(&mut self, label: &str) {
+        self.harness.get_by_label(label).click();
+        self.settle();
+    }
+}
+
+fn sample_ui() -> Ui {
+    let mut ui = open(None, Persisted::default());
+    ui.wait_for("income-classifier");
+    ui.wait_for("Versions (3)");
+    ui
+}
+
+#[test]
+fn the_models_view_shows_the_sample_workspace() {
+    let ui = sample_ui();
+    for v in ["v1", "v2", "v3"] {
+        assert!(ui.has(v), "{v} missing");
+    }
+    // Aliases are chips in the table and in the model header.
+    assert!(ui.has_exact("champion"));
+    assert!(ui.has_exact("challenger"));
+    assert!(ui.has("champion -> v2"));
+    assert!(ui.has("challenger -> v3"));
+    // Metric columns come from each version's evaluation.
+    for m in ["accuracy", "precision", "recall", "roc_auc"] {
+        assert!(ui.has_exact(m), "{m} column missing");
+    }
+    assert!(ui.has("Registry: connected (1 model)"));
+    assert!(ui.has("Endpoints: none configured"));
+}
+
+#[test]
+fn clicking_a_version_shows_its_params_metrics_and_tags() {
+    let mut ui = sample_ui();
+    assert!(!ui.has("income-classifier v3"));
+    ui.click("v3");
+    ui.wait_for("income-classifier v3");
+    assert!(ui.has_exact("Params"));
+    assert!(ui.has_exact("features_include_sensitive"));
+    assert!(ui.has("HistGradientBoosting"), "v3's algorithm param should be shown");
+    // Clicking the same row again closes the detail.
+    ui.click("v3");
+    assert!(!ui.has("income-classifier v3"));
+}
+
+#[test]
+fn the_navigation_switches_views_by_click_and_by_shortcut() {
+    let mut ui = sample_ui();
+    ui.click("Endpoints");
+    assert!(ui.has("No serving endpoints configured"));
+    ui.click("Fairness");
+    assert!(ui.has("No prediction log opened"));
+    ui.click("Audit");
+    assert!(ui.has("No audited actions yet"));
+    ui.harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Num1);
+    ui.settle();
+    assert_eq!(ui.harness.state().persisted.view, View::Models);
+    assert!(ui.has("Versions (3)"));
+    ui.harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Num2);
+    ui.settle();
+    assert_eq!(ui.harness.state().persisted.view, View::Endpoints);
+}
+
+#[test]
+fn the_command_palette_filters_and_runs_actions() {
+    let mut ui = sample_ui();
+    assert!(!ui.has("Command palette"));
+    ui.harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::K);
+    ui.settle();
+    assert!(ui.has("Command palette"));
+    assert!(ui.has("Go to Fairness") && ui.has("Add MLflow registry...") && ui.has("Open model: income-classifier"));
+
+    ui.harness.get_by_label("Command palette").type_text("zzzz");
+    ui.settle();
+    assert!(ui.has("No command matches"));
+    for _ in 0..4 {
+        ui.harness.key_press(egui::Key::Backspace);
+    }
+    ui.harness.get_by_label("Command palette").type_text("fair");
+    ui.settle();
+    assert!(ui.has("Go to Fairness") && !ui.has("Go to Models"));
+    ui.harness.key_press(egui::Key::Enter);
+    ui.settle();
+    assert!(!ui.has("Command palette"), "the palette closes after running an action");
+    assert_eq!(ui.harness.state().persisted.view, View::Fairness);
+
+    // Clicking an entry runs it too; Escape closes without running anything.
+    ui.harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::K);
+    ui.settle();
+    ui.click("Go to Audit");
+    assert_eq!(ui.harness.state().persisted.view, View::Audit);
+    ui.harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::K);
+    ui.settle();
+    ui.harness.key_press(egui::Key::Escape);
+    ui.settle();
+    assert!(!ui.has("Command palette"));
+    assert_eq!(ui.harness.state().persisted.view, View::Audit);
+}
+
+#[test]
+fn the_theme_toggles_between_dark_and_light() {
+    let mut ui = sample_ui();
+    assert!((ui.harness.ctx.theme() == egui::Theme::Dark));
+    ui.click("Light theme");
+    assert!(!(ui.harness.ctx.theme() == egui::Theme::Dark));
+    assert!(ui.has("Dark theme"));
+    ui.click("Dark theme");
+    assert!((ui.harness.ctx.theme() == egui::Theme::Dark));
+}
+
+#[test]
+fn the_remembered_view_and_filter_are_restored() {
+    let persisted = Persisted { view: View::Audit, model_filter: "nomatch".into(), ..Default::default() };
+    let mut ui = open(None, persisted);
+    ui.settle();
+    assert!(ui.has("No audited actions yet"));
+    ui.click("Models");
+    ui.wait_for("No model matches the filter");
+}
+
+#[test]
+fn an_unreachable_registry_shows_what_to_do_and_the_dialog_adds_a_profile() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}");
+    let mut ui = open(Some(RegistrySpec::Mlflow(url.clone())), Persisted::default());
+    ui.wait_for("No registry connected");
+    assert!(ui.has("Connection refused") || ui.has("refused"), "the cause is shown");
+    assert!(ui.has("Registry: unreachable"));
+    assert!(ui.has_exact("Open sample workspace"));
+
+    ui.click("Add MLflow registry...");
+    assert!(ui.has("Add MLflow registry"));
+    ui.harness.get_by_label("Profile name").focus();
+    ui.harness.get_by_label("Profile name").type_text("staging");
+    ui.harness.get_by_label("Tracking URL").focus();
+    ui.harness.get_by_label("Tracking URL").type_text("https://bob:hunter2@mlflow.example.com");
+    ui.settle();
+    ui.click("Add and connect");
+    assert!(ui.has("never store secrets"), "a URL with credentials is refused in the dialog");
+
+    // Fix the URL: the profile is written to the home, with no secret, and becomes active.
+    let edit = ui.harness.get_by_label("Tracking URL");
+    edit.focus();
+    for _ in 0..60 {
+        ui.harness.key_press(egui::Key::Backspace);
+    }
+    ui.harness.get_by_label("Tracking URL").type_text(&url);
+    ui.settle();
+    ui.click("Add and connect");
+    let profiles = ui._home.path().join("config/profiles.toml");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !profiles.exists() {
+        ui.harness.step();
+        assert!(Instant::now() < deadline, "profile not written");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let text = std::fs::read_to_string(&profiles).unwrap();
+    assert!(text.contains("name = \"staging\"") && text.contains(&url) && !text.contains("hunter2"), "{text}");
+    assert!(text.contains("active = \"staging\""), "{text}");
+}
+
+#[test]
+fn open_sample_workspace_from_an_empty_registry() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("empty.sqlite");
+    let mut ui = open(Some(RegistrySpec::Local(path)), Persisted::default());
+    ui.wait_for("No models");
+    ui.click("Open sample workspace");
+    ui.wait_for("Versions (3)");
+    assert!(ui.has("Sample workspace created"));
+}
