@@ -127,7 +127,7 @@ fn the_window_lists_the_real_mlflow_models() {
         .with_size(egui::vec2(1280.0, 800.0))
         .build_ui_state(|ui, app: &mut steward::ui::StewardApp| app.show(ui), app);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while h.query_all_by_label_contains("champion -> v2").next().is_none() || h.query_all_by_label_contains("Versions (").next().is_none() {
+    while h.query_all_by_label_contains("champion: v2").next().is_none() || h.query_all_by_label_contains("Versions (").next().is_none() {
         h.step();
         assert!(std::time::Instant::now() < deadline, "the MLflow model never appeared");
         std::thread::sleep(std::time::Duration::from_millis(20));

@@ -78,8 +78,8 @@ fn the_models_view_shows_the_sample_workspace() {
     // Aliases are chips in the table and in the model header.
     assert!(ui.has_exact("champion"));
     assert!(ui.has_exact("challenger"));
-    assert!(ui.has("champion -> v2"));
-    assert!(ui.has("challenger -> v3"));
+    assert!(ui.has("champion: v2"));
+    assert!(ui.has("challenger: v3"));
     // Metric columns come from each version's evaluation.
     for m in ["accuracy", "precision", "recall", "roc_auc"] {
         assert!(ui.has_exact(m), "{m} column missing");

@@ -120,7 +120,6 @@ pub struct StewardApp {
     pub persisted: Persisted,
     pub(crate) profiles: Profiles,
     pub(crate) active_profile: Option<Profile>,
-    pub(crate) home_description: String,
     pub(crate) registry_generation: u64,
     pub(crate) registry_description: String,
     pub(crate) registry_state: SourceState,
@@ -156,7 +155,6 @@ impl StewardApp {
             persisted,
             profiles: ctx.profiles.clone(),
             active_profile: ctx.profile.clone(),
-            home_description: RegistrySpec::HomeLocal.display(&ctx.home),
             registry_generation: 0,
             registry_description,
             registry_state: SourceState::Connecting,
@@ -441,5 +439,10 @@ impl eframe::App for StewardApp {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, eframe::APP_KEY, &self.persisted);
+    }
+
+    /// eframe saves on a clean exit and at this interval (during a frame); keep the loss after a crash small.
+    fn auto_save_interval(&self) -> Duration {
+        Duration::from_secs(5)
     }
 }

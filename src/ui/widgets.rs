@@ -4,13 +4,18 @@ use egui::{Color32, CornerRadius, Frame, Margin, RichText, Ui};
 
 /// An alias shown as a chip, so that `champion` stands out in a versions table.
 pub fn alias_chip(ui: &mut Ui, alias: &str) {
-    let (fill, text) = alias_colors(ui, alias);
+    alias_chip_text(ui, alias, alias);
+}
+
+/// A chip coloured by `alias` showing `text` (e.g. "champion → v2").
+pub fn alias_chip_text(ui: &mut Ui, alias: &str, text: &str) {
+    let (fill, fg) = alias_colors(ui, alias);
     Frame::new()
         .fill(fill)
         .corner_radius(CornerRadius::same(8))
         .inner_margin(Margin::symmetric(6, 1))
         .show(ui, |ui| {
-            ui.label(RichText::new(alias).color(text).small().strong());
+            ui.label(RichText::new(text).color(fg).small().strong());
         });
 }
 

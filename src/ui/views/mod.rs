@@ -30,11 +30,19 @@ pub fn endpoints(app: &StewardApp, ui: &mut Ui) {
 
 pub fn fairness(app: &StewardApp, ui: &mut Ui) {
     ui.heading("Fairness");
-    let detail = if app.registry_is_local {
+    // Models may name their prediction log in a `prediction_log` tag (the sample workspace does).
+    let logs: Vec<String> = match &app.models {
+        super::app::Loadable::Ready(models) => models
+            .iter()
+            .filter_map(|m| m.tags.get("prediction_log").map(|p| format!("{}: {p}", m.name)))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let detail = if !logs.is_empty() {
         format!(
             "Group metrics are computed from prediction logs (CSV, JSON Lines, Parquet).\n\
-             The sample workspace's log is kept next to {}.",
-            app.home_description.trim_start_matches("local registry at ")
+             Logs named by models in this registry:\n{}",
+            logs.join("\n")
         )
     } else {
         "Group metrics are computed from prediction logs (CSV, JSON Lines, Parquet).".to_string()

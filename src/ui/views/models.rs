@@ -133,7 +133,7 @@ fn model_header(ui: &mut Ui, m: &RegisteredModel) {
     ui.horizontal_wrapped(|ui| {
         ui.heading(RichText::new(&m.name).strong());
         for (alias, v) in &m.aliases {
-            widgets::alias_chip(ui, &format!("{alias} -> v{v}"));
+            widgets::alias_chip_text(ui, alias, &format!("{alias}: v{v}"));
         }
     });
     if !m.description.is_empty() {
@@ -160,27 +160,33 @@ fn metric_columns(versions: &[ModelVersion]) -> Vec<String> {
 
 fn versions_table(app: &mut StewardApp, ui: &mut Ui, versions: &[ModelVersion], actions: &mut Vec<Action>) {
     let metrics = metric_columns(versions);
-    let detail_height = if app.selected_version.is_some() { 240.0 } else { 0.0 };
-    let table_height = (ui.available_height() - detail_height).max(120.0);
     let row_height = 24.0;
     ui.label(RichText::new(format!("Versions ({})", versions.len())).strong());
+    // The selected version's details sit in a resizable panel below the table.
+    if let Some(sel) = app.selected_version
+        && let Some(v) = versions.iter().find(|v| v.version == sel)
+    {
+        egui::Panel::bottom("version_detail_panel").resizable(true).default_size(260.0).min_size(120.0).show(ui, |ui| {
+            version_detail(ui, v);
+        });
+    }
+    let table_height = ui.available_height().max(80.0);
     // Selectable labels would take the click meant for the row; rows are what the operator clicks.
     let selectable = ui.style().interaction.selectable_labels;
     ui.style_mut().interaction.selectable_labels = false;
     let mut table = TableBuilder::new(ui)
         .id_salt("versions_table")
         .striped(true)
-        .resizable(true)
         .sense(egui::Sense::click())
         .max_scroll_height(table_height)
         .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-        .column(Column::exact(64.0))
-        .column(Column::initial(190.0).at_least(80.0))
-        .column(Column::initial(130.0));
+        .column(Column::exact(56.0))
+        .column(Column::initial(104.0).at_least(70.0).clip(true))
+        .column(Column::initial(112.0));
     for _ in &metrics {
-        table = table.column(Column::initial(80.0).at_least(50.0));
+        table = table.column(Column::initial(66.0).at_least(50.0));
     }
-    table = table.column(Column::initial(70.0)).column(Column::remainder().at_least(120.0));
+    table = table.column(Column::initial(60.0)).column(Column::remainder().at_least(100.0).clip(true));
     table
         .header(22.0, |mut h| {
             h.col(|ui| {
@@ -221,7 +227,7 @@ fn versions_table(app: &mut StewardApp, ui: &mut Ui, versions: &[ModelVersion], 
                 });
                 for m in &metrics {
                     row.col(|ui| {
-                        ui.label(v.metrics.get(m).map(|x| format!("{x:.4}")).unwrap_or_else(|| "-".into()));
+                        ui.label(v.metrics.get(m).map(|x| format_metric(*x)).unwrap_or_else(|| "-".into()));
                     });
                 }
                 row.col(|ui| {
@@ -237,12 +243,15 @@ fn versions_table(app: &mut StewardApp, ui: &mut Ui, versions: &[ModelVersion], 
             });
         });
     ui.style_mut().interaction.selectable_labels = selectable;
-    if let Some(sel) = app.selected_version
-        && let Some(v) = versions.iter().find(|v| v.version == sel)
-    {
-        ui.separator();
-        version_detail(ui, v);
-    }
+}
+
+/// Counts print as integers, rates with four decimals.
+pub fn format_metric(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 { format!("{x:.0}") } else { format!("{x:.4}") }
+}
+
+fn format_detail_metric(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 { format!("{x:.0}") } else { format!("{x:.6}") }
 }
 
 fn first_line(s: &str) -> String {
@@ -274,7 +283,7 @@ fn version_detail(ui: &mut Ui, v: &ModelVersion) {
             ui.label(&v.description);
         }
         ui.columns(3, |cols| {
-            key_values(&mut cols[0], "Metrics", v.metrics.iter().map(|(k, x)| (k.clone(), format!("{x:.6}"))));
+            key_values(&mut cols[0], "Metrics", v.metrics.iter().map(|(k, x)| (k.clone(), format_detail_metric(*x))));
             key_values(&mut cols[1], "Params", v.params.iter().map(|(k, x)| (k.clone(), x.clone())));
             key_values(&mut cols[2], "Tags", v.tags.iter().map(|(k, x)| (k.clone(), x.clone())));
         });
@@ -288,10 +297,11 @@ fn key_values(ui: &mut Ui, title: &str, items: impl Iterator<Item = (String, Str
         ui.label(RichText::new("none").weak());
         return;
     }
-    egui::Grid::new(("kv", title)).num_columns(2).striped(true).show(ui, |ui| {
+    let width = ui.available_width();
+    egui::Grid::new(("kv", title)).num_columns(2).striped(true).max_col_width(width * 0.6).show(ui, |ui| {
         for (k, v) in items {
-            ui.label(RichText::new(k).monospace());
-            ui.label(v);
+            ui.add(egui::Label::new(RichText::new(k).monospace()).wrap());
+            ui.add(egui::Label::new(v).wrap());
             ui.end_row();
         }
     });
