@@ -126,13 +126,19 @@ fn the_window_lists_the_real_mlflow_models() {
     let mut h = Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
         .build_ui_state(|ui, app: &mut steward::ui::StewardApp| app.show(ui), app);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while h.query_all_by_label_contains("champion: v2").next().is_none() || h.query_all_by_label_contains("Versions (").next().is_none() {
-        h.step();
-        assert!(std::time::Instant::now() < deadline, "the MLflow model never appeared");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let wait_for = |h: &mut Harness<'_, steward::ui::StewardApp>, label: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while h.query_all_by_label_contains(label).next().is_none() {
+            h.step();
+            assert!(std::time::Instant::now() < deadline, "'{label}' never appeared");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    wait_for(&mut h, "Registry: connected");
+    h.get_by_label("income-classifier").click();
+    wait_for(&mut h, "champion: v2");
+    wait_for(&mut h, "Versions (3)");
     assert!(h.query_all_by_label("income-classifier").next().is_some());
-    assert!(h.query_all_by_label("churn-baseline").next().is_some());
+    assert!(h.query_all_by_label(&stack.second_model).next().is_some(), "{} missing", stack.second_model);
     assert!(h.query_all_by_label_contains("Registry: connected").next().is_some());
 }

@@ -48,6 +48,8 @@ pub struct Stack {
     pub mlserver: String,
     pub mlserver_metrics: String,
     pub prometheus: String,
+    /// A second registered model seeded into MLflow.
+    pub second_model: String,
     pub state_dir: PathBuf,
 }
 
@@ -78,6 +80,7 @@ pub fn stack() -> Stack {
         mlserver: get("STEWARD_TEST_MLSERVER_URL"),
         mlserver_metrics: get("STEWARD_TEST_MLSERVER_METRICS_URL"),
         prometheus: get("STEWARD_TEST_PROMETHEUS_URL"),
+        second_model: get("STEWARD_TEST_SECOND_MODEL"),
         state_dir: env_file.parent().map(Path::to_path_buf).unwrap_or_default(),
     };
     stack
