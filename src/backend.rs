@@ -7,9 +7,14 @@ use std::time::Duration;
 
 use tokio::sync::mpsc as tmpsc;
 
+use crate::audit::{AuditLog, Record};
 use crate::config::{Home, Profile, Profiles, RegistrySpec};
 use crate::connect::{AnyRegistry, Registry};
-use crate::domain::{ModelVersion, RegisteredModel, SourceState};
+use crate::domain::{ModelVersion, RegisteredModel, SourceState, VersionNumber};
+use crate::ops::{self, AliasEvent, Interrupted, MovePlan, Ops, Policy};
+
+/// How often the selected model's aliases are re-read to notice moves made outside Steward.
+pub const POLL_INTERVAL: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone)]
 pub enum Command {
@@ -21,6 +26,15 @@ pub enum Command {
     OpenSample,
     /// Add or replace a profile; when `activate`, make it the default and connect to it.
     SaveProfile { profile: Profile, activate: bool },
+    PlanPromote { model: String, version: VersionNumber, alias: String },
+    PlanRollback { model: String, alias: String, to: Option<VersionNumber> },
+    /// Carry out a plan (the ops layer re-checks everything).
+    Execute { plan: MovePlan, reason: String, confirmation: Option<String> },
+    /// Record observed moves of the model's aliases, then send its history.
+    LoadHistory { model: String },
+    VerifyAudit,
+    /// Record the registry's state for an interrupted operation (by its intent's seq).
+    Resolve { intent_seq: u64 },
 }
 
 #[derive(Debug, Clone)]
@@ -32,6 +46,12 @@ pub enum Event {
     Profiles(Profiles),
     Notice(String),
     Error(String),
+    Plan(Result<MovePlan, String>),
+    /// The outcome record of an executed plan, or why it failed.
+    Executed(Result<Record, String>),
+    History { generation: u64, model: String, result: Result<Vec<AliasEvent>, String> },
+    AuditVerified(Result<String, String>),
+    Interrupted(Vec<Interrupted>),
 }
 
 /// The UI's end of the backend.
@@ -68,6 +88,8 @@ type Repaint = Arc<dyn Fn() + Send + Sync>;
 struct Backend {
     home: Home,
     timeout: Duration,
+    policy: Policy,
+    interrupted: Vec<Interrupted>,
     generation: u64,
     registry: Option<AnyRegistry>,
     out: mpsc::Sender<Event>,
@@ -94,8 +116,16 @@ impl Backend {
         let opened = tokio::task::spawn_blocking(move || spec.open(&home, timeout)).await;
         match opened {
             Ok(Ok(reg)) => {
-                self.registry = Some(reg);
+                self.registry = Some(reg.clone());
                 self.refresh_models(true);
+                match ops::find_interrupted(&self.audit(), &reg).await {
+                    Ok(found) if !found.is_empty() => {
+                        self.interrupted = found.clone();
+                        self.send(Event::Interrupted(found));
+                    }
+                    Ok(_) => {}
+                    Err(e) => self.send(Event::Error(format!("could not check for interrupted operations: {e}"))),
+                }
             }
             Ok(Err(e)) => {
                 self.registry = None;
@@ -173,6 +203,94 @@ impl Backend {
         }
     }
 
+    fn audit(&self) -> AuditLog {
+        AuditLog::new(self.home.audit_log())
+    }
+
+    /// Runs `f` with an `Ops` on the connected registry in a task of its own and sends its event.
+    fn with_ops<F, Fut>(&self, f: F)
+    where
+        F: FnOnce(AnyRegistry, AuditLog, Policy) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Event> + Send,
+    {
+        let Some(reg) = self.registry.clone() else {
+            self.send(Event::Error("no registry is connected".into()));
+            return;
+        };
+        let (out, repaint, audit, policy) = (self.out.clone(), self.repaint.clone(), self.audit(), self.policy.clone());
+        tokio::spawn(async move {
+            let ev = f(reg, audit, policy).await;
+            Self::emit(&out, &repaint, ev);
+        });
+    }
+
+    fn history(&self, model: String) {
+        let generation = self.generation;
+        self.with_ops(move |reg, audit, _| async move {
+            let result = async {
+                let m = reg.get_model(&model).await.map_err(|e| e.to_string())?;
+                let user = crate::cli::os_user();
+                let audit2 = audit.clone();
+                let (desc, name, aliases) = (reg.describe(), model.clone(), m.aliases.clone());
+                tokio::task::spawn_blocking(move || -> Result<Vec<AliasEvent>, String> {
+                    ops::reconcile(&audit2, &user, &desc, &name, &aliases).map_err(|e| e.to_string())?;
+                    Ok(ops::history(&audit2.read_all().map_err(|e| e.to_string())?, &desc, &name, None))
+                })
+                .await
+                .map_err(|e| e.to_string())?
+            }
+            .await;
+            Event::History { generation, model, result }
+        });
+    }
+
+    fn handle_ops(&mut self, cmd: Command) {
+        match cmd {
+            Command::PlanPromote { model, version, alias } => self.with_ops(move |reg, audit, policy| async move {
+                let ops = Ops { registry: &reg, audit, os_user: crate::cli::os_user(), policy };
+                Event::Plan(ops.plan_promote(&model, version, &alias).await.map_err(|e| e.to_string()))
+            }),
+            Command::PlanRollback { model, alias, to } => self.with_ops(move |reg, audit, policy| async move {
+                let ops = Ops { registry: &reg, audit, os_user: crate::cli::os_user(), policy };
+                Event::Plan(ops.plan_rollback(&model, &alias, to).await.map_err(|e| e.to_string()))
+            }),
+            // The UI asks for fresh models, versions and history when it receives `Executed`.
+            Command::Execute { plan, reason, confirmation } => self.with_ops(move |reg, audit, policy| async move {
+                let ops = Ops { registry: &reg, audit, os_user: crate::cli::os_user(), policy };
+                Event::Executed(ops.execute(&plan, &reason, confirmation.as_deref()).await.map_err(|e| e.to_string()))
+            }),
+            Command::LoadHistory { model } => self.history(model),
+            Command::VerifyAudit => {
+                let path = self.home.audit_log();
+                self.with_ops(move |_, _, _| async move {
+                    let r = tokio::task::spawn_blocking(move || {
+                        if !path.exists() {
+                            return Ok("The audit log is empty (no actions recorded yet)".to_string());
+                        }
+                        crate::audit::verify(&path)
+                            .map(|v| format!("OK: {} records, head {}", v.count, v.head))
+                            .map_err(|e| e.to_string())
+                    })
+                    .await
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| r);
+                    Event::AuditVerified(r)
+                });
+            }
+            Command::Resolve { intent_seq } => {
+                let item = self.interrupted.iter().find(|i| i.intent.seq == intent_seq).cloned();
+                self.interrupted.retain(|i| i.intent.seq != intent_seq);
+                let Some(item) = item else { return };
+                let audit = self.audit();
+                match ops::resolve(&audit, &crate::cli::os_user(), &item, "resolved in the window") {
+                    Ok(r) => self.send(Event::Notice(format!("Resolution recorded (audit record {})", r.seq))),
+                    Err(e) => self.send(Event::Error(format!("could not record the resolution: {e}"))),
+                }
+            }
+            _ => {}
+        }
+    }
+
     async fn save_profile(&mut self, profile: Profile, activate: bool) {
         let home = self.home.clone();
         let p = profile.clone();
@@ -205,7 +323,7 @@ impl Backend {
 }
 
 /// Starts the backend thread. `repaint` is called after every event (egui's `request_repaint`).
-pub fn start(home: Home, timeout: Duration, repaint: Repaint) -> BackendHandle {
+pub fn start(home: Home, timeout: Duration, policy: Policy, repaint: Repaint) -> BackendHandle {
     let (cmd_tx, mut cmd_rx) = tmpsc::unbounded_channel::<Command>();
     let (ev_tx, ev_rx) = mpsc::channel::<Event>();
     let spawned = std::thread::Builder::new().name("steward-backend".into()).spawn(move || {
@@ -218,7 +336,16 @@ pub fn start(home: Home, timeout: Duration, repaint: Repaint) -> BackendHandle {
             }
         };
         runtime.block_on(async move {
-            let mut backend = Backend { home, timeout, generation: 0, registry: None, out: ev_tx, repaint };
+            let mut backend = Backend {
+                home,
+                timeout,
+                policy,
+                interrupted: Vec::new(),
+                generation: 0,
+                registry: None,
+                out: ev_tx,
+                repaint,
+            };
             while let Some(cmd) = cmd_rx.recv().await {
                 match cmd {
                     Command::Connect(spec) => backend.connect(spec).await,
@@ -226,6 +353,7 @@ pub fn start(home: Home, timeout: Duration, repaint: Repaint) -> BackendHandle {
                     Command::LoadVersions { model } => backend.load_versions(model),
                     Command::OpenSample => backend.open_sample().await,
                     Command::SaveProfile { profile, activate } => backend.save_profile(profile, activate).await,
+                    other => backend.handle_ops(other),
                 }
             }
         });

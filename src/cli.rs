@@ -39,6 +39,9 @@ pub struct Global {
     /// Use this connection profile (default: the active one).
     #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
+    /// Refuse every mutation (promote, rollback, ...) for this run; also set per profile.
+    #[arg(long, global = true)]
+    pub read_only: bool,
     /// Seconds to wait for an outside system before giving up.
     #[arg(long, global = true, value_name = "SECS", default_value_t = DEFAULT_TIMEOUT.as_secs_f64())]
     pub timeout: f64,
@@ -67,6 +70,15 @@ pub enum Cmd {
     Profile(ProfileCmd),
     /// Show where Steward keeps its config, data and cache.
     Paths,
+    /// Point an alias (default: champion) at VERSION, with a reason; recorded in the audit log.
+    Promote(crate::cli_ops::PromoteArgs),
+    /// Move an alias back (default: to the version before its last move), with a reason.
+    Rollback(crate::cli_ops::RollbackArgs),
+    /// The timeline of alias moves of MODEL: who, when, from -> to, why, outcome.
+    History(crate::cli_ops::HistoryArgs),
+    /// Verify the audit log's hash chain; resolve interrupted operations.
+    #[command(subcommand)]
+    Audit(crate::cli_ops::AuditCmd),
 }
 
 #[derive(Subcommand, Debug)]
@@ -105,9 +117,7 @@ pub enum ProfileCmd {
         endpoints: Vec<String>,
         #[arg(long, value_name = "URL")]
         prometheus: Option<String>,
-        #[arg(long)]
-        read_only: bool,
-        /// Make it the default profile.
+        /// Make it the default profile. (--read-only marks the profile read-only.)
         #[arg(long)]
         activate: bool,
     },
@@ -129,13 +139,25 @@ impl From<RegistryError> for Failure {
     }
 }
 
+impl From<crate::ops::OpError> for Failure {
+    fn from(e: crate::ops::OpError) -> Self {
+        Failure { code: e.exit_code(), message: e.to_string() }
+    }
+}
+
+impl From<crate::audit::AuditError> for Failure {
+    fn from(e: crate::audit::AuditError) -> Self {
+        Failure { code: exit::ERROR, message: e.to_string() }
+    }
+}
+
 impl From<String> for Failure {
     fn from(message: String) -> Self {
         Failure { message, code: exit::ERROR }
     }
 }
 
-type Outcome = Result<(), Failure>;
+pub(crate) type Outcome = Result<(), Failure>;
 
 /// Everything a command needs to reach the selected registry.
 pub struct Context {
@@ -145,6 +167,8 @@ pub struct Context {
     pub spec: RegistrySpec,
     pub origin: Origin,
     pub timeout: Duration,
+    /// Read-only mode and protected aliases, from --read-only and the profile.
+    pub policy: crate::ops::Policy,
 }
 
 impl Context {
@@ -163,12 +187,19 @@ impl Context {
         if !(g.timeout.is_finite() && g.timeout > 0.0) {
             return Err(Failure { message: "--timeout must be a positive number of seconds".into(), code: exit::USAGE });
         }
-        Ok(Context { home, profiles, profile, spec, origin, timeout: Duration::from_secs_f64(g.timeout) })
+        let mut policy = crate::ops::Policy::default();
+        if let Some(p) = &profile {
+            policy.read_only = p.read_only;
+            policy.protected_aliases = p.protected_aliases.clone();
+        }
+        policy.read_only |= g.read_only;
+        Ok(Context { home, profiles, profile, spec, origin, timeout: Duration::from_secs_f64(g.timeout), policy })
     }
 
     pub fn open(&self) -> Result<AnyRegistry, Failure> {
         Ok(self.spec.open(&self.home, self.timeout)?)
     }
+
 }
 
 pub fn main() -> ExitCode {
@@ -198,7 +229,7 @@ fn run_window(g: &Global) -> Outcome {
     crate::ui::run(ctx).map_err(Failure::from)
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -206,7 +237,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .map_err(|e| Failure::from(format!("cannot start the async runtime: {e}")))
 }
 
-fn print_json<T: serde::Serialize>(value: &T) -> Outcome {
+pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> Outcome {
     let text = serde_json::to_string_pretty(value).map_err(|e| Failure::from(e.to_string()))?;
     println!("{text}");
     Ok(())
@@ -224,6 +255,10 @@ pub fn run_command(g: &Global, cmd: Cmd) -> Outcome {
             Ok(())
         }
         Cmd::Profile(p) => profile_command(g, p),
+        Cmd::Promote(a) => crate::cli_ops::promote(g, a),
+        Cmd::Rollback(a) => crate::cli_ops::rollback(g, a),
+        Cmd::History(a) => crate::cli_ops::history(g, a),
+        Cmd::Audit(a) => crate::cli_ops::audit(g, a),
         Cmd::Models { json } => {
             let ctx = Context::from_global(g)?;
             let reg = ctx.open()?;
@@ -316,13 +351,13 @@ fn profile_command(g: &Global, cmd: ProfileCmd) -> Outcome {
             }
             Ok(())
         }
-        ProfileCmd::Add { name, endpoints, prometheus, read_only, activate } => {
+        ProfileCmd::Add { name, endpoints, prometheus, activate } => {
             let profile = Profile {
                 name: name.clone(),
                 registry: g.registry.clone().unwrap_or_default(),
                 endpoints,
                 prometheus,
-                read_only,
+                read_only: g.read_only,
                 ..Default::default()
             };
             all.upsert(profile)?;

@@ -51,6 +51,9 @@ impl Home {
     pub fn sample_dir(&self) -> PathBuf {
         self.data.join("sample")
     }
+    pub fn audit_log(&self) -> PathBuf {
+        self.data.join("audit.jsonl")
+    }
     pub fn ui_state_file(&self) -> PathBuf {
         self.config.join("window.ron")
     }

@@ -4,11 +4,14 @@
 //! registries and servers), `backend` (the tokio side of the window), `ui` (the only code that knows egui),
 //! `cli` (the headless twin of every window action).
 
+pub mod audit;
 pub mod backend;
 pub mod cli;
+pub mod cli_ops;
 pub mod config;
 pub mod connect;
 pub mod domain;
+pub mod ops;
 pub mod sample;
 pub mod ui;
 

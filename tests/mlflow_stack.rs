@@ -121,6 +121,7 @@ fn the_window_lists_the_real_mlflow_models() {
         spec: RegistrySpec::Mlflow(stack.mlflow.clone()),
         origin: Origin::Flag,
         timeout: steward::config::DEFAULT_TIMEOUT,
+        policy: Default::default(),
     };
     let app = steward::ui::StewardApp::new(ctx, Default::default());
     let mut h = Harness::builder()

@@ -16,7 +16,7 @@ struct Ui {
 
 fn context(home: &std::path::Path, spec: RegistrySpec) -> Context {
     let home = Home::under(home);
-    Context { profiles: Profiles::load(&home).unwrap(), home, profile: None, spec, origin: Origin::Default, timeout: DEFAULT_TIMEOUT }
+    Context { profiles: Profiles::load(&home).unwrap(), home, profile: None, spec, origin: Origin::Default, timeout: DEFAULT_TIMEOUT, policy: Default::default() }
 }
 
 fn open(spec: Option<RegistrySpec>, persisted: Persisted) -> Ui {
@@ -110,7 +110,7 @@ fn the_navigation_switches_views_by_click_and_by_shortcut() {
     ui.click("Fairness");
     assert!(ui.has("No prediction log opened"));
     ui.click("Audit");
-    assert!(ui.has("No audited actions yet"));
+    assert!(ui.has("Verify audit log"));
     ui.harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Num1);
     ui.settle();
     assert_eq!(ui.harness.state().persisted.view, View::Models);
@@ -172,7 +172,7 @@ fn the_remembered_view_and_filter_are_restored() {
     let persisted = Persisted { view: View::Audit, model_filter: "nomatch".into(), ..Default::default() };
     let mut ui = open(None, persisted);
     ui.settle();
-    assert!(ui.has("No audited actions yet"));
+    assert!(ui.has("Verify audit log"));
     ui.click("Models");
     ui.wait_for("No model matches the filter");
 }
@@ -227,4 +227,53 @@ fn open_sample_workspace_from_an_empty_registry() {
     ui.click("Open sample workspace");
     ui.wait_for("Versions (3)");
     assert!(ui.has("Sample workspace created"));
+}
+
+#[test]
+fn promote_dialog_on_the_local_registry_moves_an_alias_and_the_audit_view_shows_it() {
+    let mut ui = sample_ui();
+    ui.click("v1");
+    ui.wait_for("income-classifier v1");
+    ui.click("Promote...");
+    ui.wait_for("champion: v2 -> v1");
+    // Promote to a new, unprotected alias instead.
+    let alias = ui.harness.get_by_label("Alias");
+    alias.focus();
+    for _ in 0..10 {
+        ui.harness.key_press(egui::Key::Backspace);
+    }
+    ui.harness.get_by_label("Alias").type_text("canary");
+    ui.harness.key_press(egui::Key::Tab);
+    ui.wait_for("canary: (unset) -> v1");
+    assert!(!ui.has("is protected"), "canary is not protected");
+    ui.harness.get_by_label("Reason (required, recorded in the audit log)").focus();
+    ui.harness.get_by_label("Reason (required, recorded in the audit log)").type_text("shadow traffic");
+    ui.settle();
+    ui.click("Promote");
+    ui.wait_for("Done: income-classifier@canary now points to v1");
+    ui.click("Close");
+    ui.wait_for("canary: v1");
+    ui.click("Audit");
+    ui.wait_for("shadow traffic");
+    ui.click("Verify audit log");
+    ui.wait_for("OK: ");
+}
+
+#[test]
+fn read_only_mode_hides_promote_and_roll_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ctx = context(dir.path(), RegistrySpec::HomeLocal);
+    ctx.policy.read_only = true;
+    let app = StewardApp::new(ctx, Persisted::default());
+    let harness = Harness::builder().with_size(egui::vec2(1280.0, 800.0)).build_ui_state(|ui, app: &mut StewardApp| app.show(ui), app);
+    let mut ui = Ui { harness, _home: dir };
+    ui.wait_for("Versions (3)");
+    ui.click("v2");
+    ui.wait_for("income-classifier v2");
+    assert!(!ui.has("Promote...") && !ui.has("Roll back"), "mutations are hidden in read-only mode");
+    assert!(ui.has("Read-only"));
+    // The palette offers no mutation either.
+    ui.harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::K);
+    ui.settle();
+    assert!(!ui.has("Promote income-classifier"));
 }

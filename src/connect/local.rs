@@ -359,6 +359,23 @@ impl LocalRegistry {
         Ok(())
     }
 
+    pub fn get_alias_blocking(&self, model: &str, alias: &str) -> Result<Option<VersionNumber>> {
+        let conn = self.lock()?;
+        conn.query_row("SELECT version FROM aliases WHERE model = ?1 AND alias = ?2", params![model, alias], |r| {
+            r.get::<_, i64>(0)
+        })
+        .optional()
+        .map(|v| v.map(|v| v as VersionNumber))
+        .map_err(|e| self.err(e))
+    }
+
+    pub fn delete_alias_blocking(&self, model: &str, alias: &str) -> Result<()> {
+        let conn = self.lock()?;
+        conn.execute("DELETE FROM aliases WHERE model = ?1 AND alias = ?2", params![model, alias])
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
     pub fn meta_blocking(&self, key: &str) -> Result<Option<String>> {
         let conn = self.lock()?;
         conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
@@ -467,6 +484,23 @@ impl Registry for LocalRegistry {
         let me = self.clone();
         let (model, alias) = (model.to_string(), alias.to_string());
         blocking(&self.path, move || me.set_alias_blocking(&model, &alias, version)).await
+    }
+
+    async fn get_alias(&self, model: &str, alias: &str) -> Result<Option<VersionNumber>> {
+        let me = self.clone();
+        let (model, alias) = (model.to_string(), alias.to_string());
+        blocking(&self.path, move || me.get_alias_blocking(&model, &alias)).await
+    }
+
+    async fn delete_alias(&self, model: &str, alias: &str) -> Result<()> {
+        let me = self.clone();
+        let (model, alias) = (model.to_string(), alias.to_string());
+        blocking(&self.path, move || me.delete_alias_blocking(&model, &alias)).await
+    }
+
+    /// The local registry has no accounts: the OS user acts.
+    fn identity(&self) -> Option<String> {
+        None
     }
 }
 

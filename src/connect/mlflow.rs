@@ -184,10 +184,6 @@ impl MlflowRegistry {
         Self::new(url, auth_from_env(), timeout, insecure_tls_from_env())
     }
 
-    pub fn identity(&self) -> Option<String> {
-        self.http.auth().identity()
-    }
-
     async fn get(&self, endpoint: &str, query: &[(&str, String)]) -> Result<Value> {
         self.http.get_json(&format!("{API}{endpoint}"), query).await
     }
@@ -312,6 +308,54 @@ impl Registry for MlflowRegistry {
             )
             .await
             .map(|_| ())
+            .map_err(|e| needs_edit(e, model))
+    }
+
+    async fn get_alias(&self, model: &str, alias: &str) -> Result<Option<VersionNumber>> {
+        let q = [("name", model.to_string()), ("alias", alias.to_string())];
+        match self.get("registered-models/alias", &q).await {
+            Ok(v) => {
+                let version = v
+                    .get("model_version")
+                    .and_then(|m| m.get("version"))
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| RegistryError::Invalid {
+                        what: format!("alias '{alias}' of '{model}'"),
+                        message: "MLflow's answer has no model_version.version".into(),
+                    })?;
+                Ok(Some(parse_version(model, version)?))
+            }
+            // MLflow answers a missing alias with 400 INVALID_PARAMETER_VALUE "... alias ... not found".
+            Err(RegistryError::Invalid { message, .. })
+                if message.to_ascii_lowercase().contains("alias") && message.to_ascii_lowercase().contains("not found") =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn delete_alias(&self, model: &str, alias: &str) -> Result<()> {
+        self.http
+            .send_json(Method::DELETE, &format!("{API}registered-models/alias"), &json!({"name": model, "alias": alias}))
+            .await
+            .map(|_| ())
+            .map_err(|e| needs_edit(e, model))
+    }
+
+    fn identity(&self) -> Option<String> {
+        self.http.auth().identity()
+    }
+}
+
+/// A 403 on a write means the identity lacks EDIT on the model: say so in the operator's terms.
+fn needs_edit(e: RegistryError, model: &str) -> RegistryError {
+    match e {
+        RegistryError::PermissionDenied { url, detail } => RegistryError::PermissionDenied {
+            url,
+            detail: format!("needs EDIT on model '{model}' ({detail})"),
+        },
+        other => other,
     }
 }
 

@@ -65,6 +65,11 @@ pub trait Registry: Send + Sync {
         alias: &str,
         version: VersionNumber,
     ) -> impl Future<Output = Result<()>> + Send;
+    /// Where an alias points now; `None` when the alias does not exist.
+    fn get_alias(&self, model: &str, alias: &str) -> impl Future<Output = Result<Option<VersionNumber>>> + Send;
+    fn delete_alias(&self, model: &str, alias: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Who the registry sees us as (user name from the credentials), for audit records; never a secret.
+    fn identity(&self) -> Option<String>;
 }
 
 /// The registry selected for this run.
@@ -101,6 +106,15 @@ impl Registry for AnyRegistry {
     }
     async fn set_alias(&self, model: &str, alias: &str, version: VersionNumber) -> Result<()> {
         delegate!(self, r => r.set_alias(model, alias, version).await)
+    }
+    async fn get_alias(&self, model: &str, alias: &str) -> Result<Option<VersionNumber>> {
+        delegate!(self, r => r.get_alias(model, alias).await)
+    }
+    async fn delete_alias(&self, model: &str, alias: &str) -> Result<()> {
+        delegate!(self, r => r.delete_alias(model, alias).await)
+    }
+    fn identity(&self) -> Option<String> {
+        delegate!(self, r => r.identity())
     }
 }
 

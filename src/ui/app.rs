@@ -7,13 +7,15 @@ use std::time::{Duration, Instant};
 use egui::{Key, KeyboardShortcut, Modifiers, RichText, Ui};
 use serde::{Deserialize, Serialize};
 
+use super::dialogs::{self, MoveDialog, Stage};
 use super::palette::Palette;
 use super::views;
 use super::widgets::{self, AMBER, GREEN, GREY, RED};
 use crate::backend::{self, BackendHandle, Command, Event};
 use crate::cli::Context;
 use crate::config::{Profile, Profiles, RegistrySpec};
-use crate::domain::{ModelVersion, RegisteredModel, SourceState};
+use crate::domain::{ModelVersion, RegisteredModel, SourceState, VersionNumber};
+use crate::ops::{AliasEvent, Interrupted};
 
 /// Time the UI spends applying backend events per frame.
 const EVENT_BUDGET: Duration = Duration::from_millis(8);
@@ -69,6 +71,11 @@ pub enum Action {
     UseHomeRegistry,
     SelectModel(String),
     SelectVersion(Option<u64>),
+    /// Open the promote dialog for a version.
+    Promote { model: String, version: VersionNumber },
+    /// Open the roll-back dialog for an alias.
+    Rollback { model: String, alias: String },
+    VerifyAudit,
 }
 
 impl Action {
@@ -84,6 +91,9 @@ impl Action {
             Action::UseHomeRegistry => "Connect to the local registry in the home".into(),
             Action::SelectModel(m) => format!("Open model: {m}"),
             Action::SelectVersion(_) => "Select version".into(),
+            Action::Promote { model, version } => format!("Promote {model} v{version}..."),
+            Action::Rollback { model, alias } => format!("Roll back {model}@{alias}..."),
+            Action::VerifyAudit => "Verify audit log".into(),
         }
     }
 
@@ -127,8 +137,19 @@ pub struct StewardApp {
     pub(crate) models: Loadable<Vec<RegisteredModel>>,
     pub(crate) versions: BTreeMap<String, Loadable<Vec<ModelVersion>>>,
     pub(crate) selected_version: Option<u64>,
+    /// The version the selected one is compared with, if any.
+    pub(crate) compare_with: Option<u64>,
+    pub(crate) chart_metric: String,
     pub(crate) palette: Option<Palette>,
     pub(crate) add_registry: Option<AddRegistryForm>,
+    pub move_dialog: Option<MoveDialog>,
+    pub(crate) interrupted: Vec<Interrupted>,
+    pub(crate) history: BTreeMap<String, Loadable<Vec<AliasEvent>>>,
+    pub(crate) audit_status: Option<Result<String, String>>,
+    pub(crate) read_only: bool,
+    /// "What did ALIAS point to at TIME": the Audit view's question.
+    pub(crate) history_question: (String, String),
+    last_poll: Instant,
     notices: Vec<(Instant, String, bool)>,
     theme_applied: Option<ThemeChoice>,
 }
@@ -140,6 +161,7 @@ impl StewardApp {
         let handle = backend::start(
             ctx.home.clone(),
             ctx.timeout,
+            ctx.policy.clone(),
             Arc::new(move || {
                 if let Some(c) = for_backend.get() {
                     c.request_repaint();
@@ -162,8 +184,17 @@ impl StewardApp {
             models: Loadable::Loading,
             versions: BTreeMap::new(),
             selected_version: None,
+            compare_with: None,
+            chart_metric: String::new(),
             palette: None,
             add_registry: None,
+            move_dialog: None,
+            interrupted: Vec::new(),
+            history: BTreeMap::new(),
+            audit_status: None,
+            read_only: ctx.policy.read_only,
+            history_question: ("champion".into(), chrono::Utc::now().format("%Y-%m-%d").to_string()),
+            last_poll: Instant::now(),
             notices: Vec::new(),
             theme_applied: None,
         }
@@ -222,6 +253,43 @@ impl StewardApp {
                 };
                 self.versions.insert(model, value);
             }
+            Event::Plan(result) => {
+                if let Some(d) = self.move_dialog.as_mut() {
+                    d.accept_plan(result);
+                }
+            }
+            Event::Executed(result) => {
+                let model = self.move_dialog.as_ref().map(|d| d.model.clone());
+                if let Some(d) = self.move_dialog.as_mut() {
+                    d.stage = match &result {
+                        Ok(r) => Stage::Done(format!(
+                            "Done: {}@{} now points to v{} (verified; audit record {})",
+                            r.entry.model,
+                            r.entry.alias,
+                            r.entry.to.unwrap_or_default(),
+                            r.seq
+                        )),
+                        Err(e) => Stage::Failed(e.clone()),
+                    };
+                }
+                if let Err(e) = &result {
+                    self.notify(e.clone(), true);
+                }
+                self.backend.send(Command::RefreshModels);
+                if let Some(m) = model {
+                    self.backend.send(Command::LoadHistory { model: m });
+                }
+            }
+            Event::History { generation, model, result } => {
+                if generation == self.registry_generation {
+                    self.history.insert(model, match result {
+                        Ok(h) => Loadable::Ready(h),
+                        Err(e) => Loadable::Failed(e),
+                    });
+                }
+            }
+            Event::AuditVerified(r) => self.audit_status = Some(r),
+            Event::Interrupted(list) => self.interrupted = list,
             Event::Profiles(p) => self.profiles = p,
             Event::Notice(n) => self.notify(n, false),
             Event::Error(e) => self.notify(e, true),
@@ -236,7 +304,23 @@ impl StewardApp {
             self.versions.insert(name.clone(), Loadable::Loading);
             self.backend.send(Command::LoadVersions { model: name.clone() });
         }
+        if !self.history.contains_key(&name) {
+            self.history.insert(name.clone(), Loadable::Loading);
+            self.backend.send(Command::LoadHistory { model: name.clone() });
+        }
         self.persisted.selected_model = Some(name);
+    }
+
+    /// Re-reads the registry now and then, so moves made outside Steward are noticed and recorded.
+    fn poll(&mut self, ctx: &egui::Context) {
+        if self.registry_state == SourceState::Connected && self.last_poll.elapsed() >= backend::POLL_INTERVAL {
+            self.last_poll = Instant::now();
+            self.backend.send(Command::RefreshModels);
+            if let Some(m) = &self.persisted.selected_model {
+                self.backend.send(Command::LoadHistory { model: m.clone() });
+            }
+        }
+        ctx.request_repaint_after(backend::POLL_INTERVAL);
     }
 
     /// Every action goes through here, whoever triggered it.
@@ -269,6 +353,28 @@ impl StewardApp {
                 self.select_model(m);
             }
             Action::SelectVersion(v) => self.selected_version = v,
+            Action::Promote { model, version } => {
+                if self.read_only {
+                    self.notify("read-only mode: promotion is disabled".into(), true);
+                    return;
+                }
+                let d = MoveDialog::promote(&model, version, "champion");
+                self.backend.send(d.plan_command());
+                self.move_dialog = Some(d);
+            }
+            Action::Rollback { model, alias } => {
+                if self.read_only {
+                    self.notify("read-only mode: rollback is disabled".into(), true);
+                    return;
+                }
+                let d = MoveDialog::rollback(&model, &alias);
+                self.backend.send(d.plan_command());
+                self.move_dialog = Some(d);
+            }
+            Action::VerifyAudit => {
+                self.audit_status = None;
+                self.backend.send(Command::VerifyAudit);
+            }
         }
     }
 
@@ -278,7 +384,18 @@ impl StewardApp {
         actions.extend([Action::Refresh, Action::ToggleTheme, Action::OpenSample, Action::AddRegistry]);
         actions.push(Action::UseHomeRegistry);
         actions.extend(self.profiles.profiles.iter().map(|p| Action::UseProfile(p.name.clone())));
+        actions.push(Action::VerifyAudit);
+        if !self.read_only
+            && let (Some(m), Some(v)) = (&self.persisted.selected_model, self.selected_version)
+        {
+            actions.push(Action::Promote { model: m.clone(), version: v });
+        }
         if let Loadable::Ready(models) = &self.models {
+            if !self.read_only
+                && let Some(m) = models.iter().find(|m| Some(&m.name) == self.persisted.selected_model.as_ref())
+            {
+                actions.extend(m.aliases.keys().map(|a| Action::Rollback { model: m.name.clone(), alias: a.clone() }));
+            }
             actions.extend(models.iter().take(200).map(|m| Action::SelectModel(m.name.clone())));
         }
         actions
@@ -334,6 +451,7 @@ impl StewardApp {
             self.apply_event(ev);
         }
         self.apply_theme(&ui.ctx().clone());
+        self.poll(&ui.ctx().clone());
         let mut actions = self.shortcuts(ui);
 
         egui::Panel::top("top_bar").show(ui, |ui| {
@@ -378,13 +496,15 @@ impl StewardApp {
             View::Models => views::models::show(self, ui, &mut actions),
             View::Endpoints => views::endpoints(self, ui),
             View::Fairness => views::fairness(self, ui),
-            View::Audit => views::audit(ui),
+            View::Audit => views::audit(self, ui, &mut actions),
         });
 
         if let Some(a) = super::palette::show(self, ui) {
             actions.push(a);
         }
         views::add_registry_dialog(self, ui);
+        dialogs::move_dialog(self, ui);
+        dialogs::interrupted_dialog(self, ui);
 
         for a in actions {
             self.apply(a);
@@ -410,6 +530,10 @@ impl StewardApp {
                     _ => self.registry_description.clone(),
                 });
             ui.separator();
+            if self.read_only {
+                widgets::status_dot(ui, AMBER, "Read-only");
+                ui.separator();
+            }
             let endpoints = self.active_profile.as_ref().map(|p| p.endpoints.len()).unwrap_or(0);
             if endpoints == 0 {
                 widgets::status_dot(ui, GREY, "Endpoints: none configured");

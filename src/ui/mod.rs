@@ -1,11 +1,13 @@
 //! The window. The only module that knows egui/eframe.
 
 mod app;
+mod dialogs;
 mod palette;
 mod views;
 mod widgets;
 
 pub use app::{Action, Persisted, StewardApp, ThemeChoice, View};
+pub use dialogs::{MoveDialog, Stage};
 
 use crate::cli::Context;
 

@@ -1,5 +1,6 @@
 //! One module per view; small views live here.
 
+pub mod compare;
 pub mod models;
 
 use egui::{Id, Modal, RichText, Ui};
@@ -50,14 +51,93 @@ pub fn fairness(app: &StewardApp, ui: &mut Ui) {
     widgets::empty_state(ui, "No prediction log opened", &detail, &[]);
 }
 
-pub fn audit(ui: &mut Ui) {
-    ui.heading("Audit");
-    widgets::empty_state(
-        ui,
-        "No audited actions yet",
-        "Promotions and rollbacks made through Steward are recorded here, hash-chained.",
-        &[],
-    );
+/// The Audit view: the alias timeline of the selected model, "what was X at T", and chain verification.
+pub fn audit(app: &mut StewardApp, ui: &mut Ui, actions: &mut Vec<super::app::Action>) {
+    use super::app::{Action, Loadable};
+    ui.horizontal(|ui| {
+        ui.heading("Audit");
+        if ui.button("Verify audit log").clicked() {
+            actions.push(Action::VerifyAudit);
+        }
+        match &app.audit_status {
+            Some(Ok(s)) => {
+                ui.colored_label(widgets::GREEN, s);
+            }
+            Some(Err(e)) => {
+                ui.colored_label(widgets::RED, e);
+            }
+            None => {}
+        }
+    });
+    let Some(model) = app.persisted.selected_model.clone() else {
+        widgets::empty_state(ui, "No model selected", "Pick a model in the Models view to see its alias history.", &[]);
+        return;
+    };
+    ui.label(RichText::new(format!("Alias history of {model}")).strong());
+    let events = match app.history.get(&model) {
+        Some(Loadable::Ready(e)) => e.clone(),
+        Some(Loadable::Failed(e)) => {
+            ui.colored_label(widgets::RED, format!("Could not load the history: {e}"));
+            return;
+        }
+        _ => {
+            ui.spinner();
+            return;
+        }
+    };
+    ui.horizontal(|ui| {
+        ui.label("What did");
+        ui.add(egui::TextEdit::singleline(&mut app.history_question.0).desired_width(100.0));
+        ui.label("point to on");
+        ui.add(egui::TextEdit::singleline(&mut app.history_question.1).desired_width(160.0).hint_text("YYYY-MM-DD or RFC 3339"));
+        let (alias, when) = &app.history_question;
+        let at = chrono::DateTime::parse_from_rfc3339(when.trim())
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .ok()
+            .or_else(|| {
+                chrono::NaiveDate::parse_from_str(when.trim(), "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(23, 59, 59)).map(|t| t.and_utc())
+            });
+        match at {
+            Some(t) => match crate::ops::alias_at(&events, alias.trim(), t) {
+                Some(v) => ui.strong(format!("= v{v}")),
+                None => ui.label("= not set or not known"),
+            },
+            None => ui.colored_label(widgets::AMBER, "enter a date"),
+        };
+    });
+    if events.is_empty() {
+        ui.label(RichText::new("No alias moves recorded yet.").weak());
+        return;
+    }
+    let v = |x: Option<u64>| x.map(|v| format!("v{v}")).unwrap_or_else(|| "-".into());
+    egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
+        egui::Grid::new("history_grid").num_columns(7).striped(true).spacing([12.0, 4.0]).show(ui, |ui| {
+            for h in ["When (UTC)", "Alias", "Move", "What", "Outcome", "Who", "Why"] {
+                ui.strong(h);
+            }
+            ui.end_row();
+            for e in events.iter().rev() {
+                ui.label(e.time.replace('T', " ").trim_end_matches('Z').to_string());
+                ui.label(&e.alias);
+                ui.label(format!("{} -> {}", v(e.from), v(e.to)));
+                ui.label(&e.action);
+                let (text, color) = match (e.kind, e.outcome) {
+                    (crate::ops::EventKind::Observed, _) => ("observed".to_string(), widgets::AMBER),
+                    (_, Some(crate::audit::Outcome::Succeeded)) => ("succeeded".to_string(), widgets::GREEN),
+                    (_, Some(o)) => (format!("{o:?}").to_lowercase(), widgets::RED),
+                    (_, None) => ("-".to_string(), widgets::GREY),
+                };
+                ui.colored_label(color, text);
+                ui.label(&e.actor.os_user);
+                let why = match &e.error {
+                    Some(err) => format!("{} [{err}]", e.reason),
+                    None => e.reason.clone(),
+                };
+                ui.label(why);
+                ui.end_row();
+            }
+        });
+    });
 }
 
 /// "Add MLflow registry...": saves a profile (no secrets) and connects to it.

@@ -68,7 +68,13 @@ pub fn show(app: &mut StewardApp, ui: &mut Ui, actions: &mut Vec<Action>) {
             ui.label(format!("Model '{name}' is not in this registry."));
             return;
         };
-        model_header(ui, model);
+        model_header(ui, model, app.read_only, actions);
+        if let Some(Loadable::Ready(versions)) = app.versions.get(&name) {
+            let versions = versions.clone();
+            egui::CollapsingHeader::new("Metric across versions").id_salt("metric_chart_section").show(ui, |ui| {
+                super::compare::metric_chart(ui, &versions, &mut app.chart_metric);
+            });
+        }
         ui.separator();
         match app.versions.get(&name) {
             Some(Loadable::Ready(versions)) => {
@@ -129,11 +135,19 @@ pub fn model_matches(m: &RegisteredModel, filter: &str) -> bool {
         || m.tags.iter().any(|(k, v)| k.to_lowercase().contains(filter) || v.to_lowercase().contains(filter))
 }
 
-fn model_header(ui: &mut Ui, m: &RegisteredModel) {
+fn model_header(ui: &mut Ui, m: &RegisteredModel, read_only: bool, actions: &mut Vec<Action>) {
     ui.horizontal_wrapped(|ui| {
         ui.heading(RichText::new(&m.name).strong());
         for (alias, v) in &m.aliases {
             widgets::alias_chip_text(ui, alias, &format!("{alias}: v{v}"));
+            if !read_only
+                && ui
+                    .small_button(format!("Roll back {alias}..."))
+                    .on_hover_text(format!("Move {alias} back, by default to where it pointed before its last move"))
+                    .clicked()
+            {
+                actions.push(Action::Rollback { model: m.name.clone(), alias: alias.clone() });
+            }
         }
     });
     if !m.description.is_empty() {
@@ -166,9 +180,27 @@ fn versions_table(app: &mut StewardApp, ui: &mut Ui, versions: &[ModelVersion], 
     if let Some(sel) = app.selected_version
         && let Some(v) = versions.iter().find(|v| v.version == sel)
     {
+        let read_only = app.read_only;
+        let other = app.compare_with.and_then(|c| versions.iter().find(|x| x.version == c && c != sel));
+        let mut compare_with = app.compare_with;
         egui::Panel::bottom("version_detail_panel").resizable(true).default_size(260.0).min_size(120.0).show(ui, |ui| {
-            version_detail(ui, v);
+            version_detail(ui, v, read_only, actions);
+            ui.horizontal(|ui| {
+                ui.label("Compare with");
+                let shown = compare_with.filter(|c| *c != sel).map(|c| format!("v{c}")).unwrap_or_else(|| "none".into());
+                egui::ComboBox::from_id_salt("compare_with").selected_text(shown).show_ui(ui, |ui| {
+                    ui.selectable_value(&mut compare_with, None, "none");
+                    for x in versions.iter().filter(|x| x.version != sel) {
+                        ui.selectable_value(&mut compare_with, Some(x.version), format!("v{}", x.version));
+                    }
+                });
+            });
+            egui::ScrollArea::vertical().id_salt("version_detail").show(ui, |ui| match other {
+                Some(o) => super::compare::compare(ui, v, o),
+                None => version_fields(ui, v),
+            });
         });
+        app.compare_with = compare_with;
     }
     let table_height = ui.available_height().max(80.0);
     // Selectable labels would take the click meant for the row; rows are what the operator clicks.
@@ -259,9 +291,12 @@ fn first_line(s: &str) -> String {
     if line.chars().count() > 120 { format!("{}...", line.chars().take(117).collect::<String>()) } else { line.into() }
 }
 
-fn version_detail(ui: &mut Ui, v: &ModelVersion) {
+fn version_detail(ui: &mut Ui, v: &ModelVersion, read_only: bool, actions: &mut Vec<Action>) {
     ui.horizontal_wrapped(|ui| {
         ui.heading(format!("{} v{}", v.model, v.version));
+        if !read_only && ui.button("Promote...").on_hover_text("Point an alias (default: champion) at this version").clicked() {
+            actions.push(Action::Promote { model: v.model.clone(), version: v.version });
+        }
         for a in &v.aliases {
             widgets::alias_chip(ui, a);
         }
@@ -269,7 +304,10 @@ fn version_detail(ui: &mut Ui, v: &ModelVersion) {
             ui.label(RichText::new(format!("legacy stage: {stage} (read-only)")).weak());
         }
     });
-    egui::ScrollArea::vertical().id_salt("version_detail").show(ui, |ui| {
+}
+
+fn version_fields(ui: &mut Ui, v: &ModelVersion) {
+    {
         ui.horizontal_wrapped(|ui| {
             super::caption(ui, "Source", &v.source);
             ui.add_space(12.0);
@@ -287,7 +325,7 @@ fn version_detail(ui: &mut Ui, v: &ModelVersion) {
             key_values(&mut cols[1], "Params", v.params.iter().map(|(k, x)| (k.clone(), x.clone())));
             key_values(&mut cols[2], "Tags", v.tags.iter().map(|(k, x)| (k.clone(), x.clone())));
         });
-    });
+    }
 }
 
 fn key_values(ui: &mut Ui, title: &str, items: impl Iterator<Item = (String, String)>) {

@@ -1,0 +1,263 @@
+//! The audit log: append-only JSON Lines, each record carrying the SHA-256 of the previous line (a hash
+//! chain), plus a head file (record count and last hash) that makes truncation at the end detectable.
+//!
+//! Every operator action writes an `intent` record (fsynced) before it touches a registry and an
+//! `outcome` record after. Moves noticed outside Steward are `observed` records; an interrupted
+//! operation's follow-up is a `resolution` record.
+
+mod verify;
+
+pub use verify::{VerifyError, Verified, verify};
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::domain::VersionNumber;
+
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Intent,
+    Outcome,
+    Observed,
+    Resolution,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Succeeded,
+    Failed,
+    Refused,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    /// The operating-system user running Steward.
+    pub os_user: String,
+    /// The identity the registry saw (basic-auth user, "token"), if any.
+    pub registry_identity: Option<String>,
+}
+
+/// What an action is about, before it is written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub phase: Phase,
+    /// For outcome/resolution records: the `seq` of the intent they close.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op: Option<u64>,
+    pub actor: Actor,
+    /// e.g. "promote", "rollback", "alias_move" (observed), "recover".
+    pub action: String,
+    /// Secret-free description of the registry ("MLflow at http://...").
+    pub registry: String,
+    pub model: String,
+    pub alias: String,
+    pub from: Option<VersionNumber>,
+    pub to: Option<VersionNumber>,
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A record as stored: the entry plus its place in the chain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub seq: u64,
+    pub time: String,
+    #[serde(flatten)]
+    pub entry: Entry,
+    /// SHA-256 (hex) of the previous line's bytes; GENESIS for the first record.
+    pub prev: String,
+}
+
+impl Record {
+    pub fn time(&self) -> Option<DateTime<Utc>> {
+        DateTime::parse_from_rfc3339(&self.time).ok().map(|t| t.with_timezone(&Utc))
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Head {
+    pub count: u64,
+    pub head: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("audit log {path}: {cause}")]
+    Io { path: PathBuf, cause: String },
+    #[error("audit log {path} is damaged: {cause}; run `steward audit verify` (nothing was appended)")]
+    Damaged { path: PathBuf, cause: String },
+}
+
+/// The audit log of one home. Cheap to construct; every call opens what it needs.
+#[derive(Debug, Clone)]
+pub struct AuditLog {
+    path: PathBuf,
+}
+
+/// Held while an operation runs: serialises operations across Steward processes sharing a home.
+pub struct OpLock {
+    _file: File,
+}
+
+impl AuditLog {
+    pub fn new(path: PathBuf) -> Self {
+        AuditLog { path }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn head_path(&self) -> PathBuf {
+        self.path.with_extension("head")
+    }
+
+    fn io(&self, e: impl std::fmt::Display) -> AuditError {
+        AuditError::Io { path: self.path.clone(), cause: e.to_string() }
+    }
+
+    fn ensure_dir(&self) -> Result<(), AuditError> {
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| self.io(e))?;
+        }
+        Ok(())
+    }
+
+    /// Blocks until no other Steward process is running an operation on this home.
+    pub fn lock_operations(&self) -> Result<OpLock, AuditError> {
+        self.ensure_dir()?;
+        Ok(OpLock { _file: self.lock_file("lock")? })
+    }
+
+    /// An exclusive OS lock on `<log>.<extension>`, held until the file is dropped.
+    fn lock_file(&self, extension: &str) -> Result<File, AuditError> {
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.path.with_extension(extension))
+            .map_err(|e| self.io(e))?;
+        file.lock().map_err(|e| self.io(format!("cannot lock: {e}")))?;
+        Ok(file)
+    }
+
+    /// All records (for history and recovery). A missing log is empty.
+    pub fn read_all(&self) -> Result<Vec<Record>, AuditError> {
+        let file = match File::open(&self.path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(self.io(e)),
+        };
+        let mut out = Vec::new();
+        for (i, line) in BufReader::new(file).lines().enumerate() {
+            let line = line.map_err(|e| self.io(e))?;
+            if line.is_empty() {
+                continue;
+            }
+            let rec: Record = serde_json::from_str(&line).map_err(|e| AuditError::Damaged {
+                path: self.path.clone(),
+                cause: format!("line {} is not a valid record ({e})", i + 1),
+            })?;
+            out.push(rec);
+        }
+        Ok(out)
+    }
+
+    /// Appends one record: reads the current head, chains to it, writes the line, fsyncs the log, then
+    /// replaces the head file (write, fsync, rename). Callers hold an `OpLock` or take one here.
+    pub fn append(&self, entry: Entry) -> Result<Record, AuditError> {
+        self.ensure_dir()?;
+        let _guard = self.lock_file("append-lock")?;
+        let (count, prev) = self.tail()?;
+        let record = Record {
+            seq: count + 1,
+            time: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+            entry,
+            prev,
+        };
+        let line = serde_json::to_string(&record).map_err(|e| self.io(e))?;
+        let mut f = OpenOptions::new().create(true).append(true).open(&self.path).map_err(|e| self.io(e))?;
+        f.write_all(format!("{line}\n").as_bytes()).map_err(|e| self.io(e))?;
+        f.sync_all().map_err(|e| self.io(e))?;
+        self.write_head(&Head { count: record.seq, head: sha256_hex(line.as_bytes()) })?;
+        Ok(record)
+    }
+
+    /// (record count, hash of the last line), checked against the head file so that we never chain onto
+    /// a log that was truncated or edited at its end.
+    fn tail(&self) -> Result<(u64, String), AuditError> {
+        let text = match std::fs::read(&self.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(self.io(e)),
+        };
+        let lines: Vec<&[u8]> = text.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+        let count = lines.len() as u64;
+        let hash_at = |n: u64| if n == 0 { GENESIS.to_string() } else { sha256_hex(lines[n as usize - 1]) };
+        let last = hash_at(count);
+        if !text.is_empty() && !text.ends_with(b"\n") {
+            return Err(AuditError::Damaged { path: self.path.clone(), cause: "the last record is incomplete".into() });
+        }
+        match self.read_head()? {
+            Some(h) if h.count > count || hash_at(h.count) != h.head => Err(AuditError::Damaged {
+                path: self.path.clone(),
+                cause: format!("the head file says {} records ending in {}, the log has {count}", h.count, short(&h.head)),
+            }),
+            // A head that lags (a crash between appending and updating it) is brought up to date.
+            Some(h) if h.count < count => {
+                self.write_head(&Head { count, head: last.clone() })?;
+                Ok((count, last))
+            }
+            _ => Ok((count, last)),
+        }
+    }
+
+    pub fn read_head(&self) -> Result<Option<Head>, AuditError> {
+        match std::fs::read_to_string(self.head_path()) {
+            Ok(t) => serde_json::from_str(&t).map(Some).map_err(|e| AuditError::Damaged {
+                path: self.head_path(),
+                cause: format!("head file unreadable ({e})"),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.io(e)),
+        }
+    }
+
+    fn write_head(&self, head: &Head) -> Result<(), AuditError> {
+        let tmp = self.path.with_extension("head.tmp");
+        let text = serde_json::to_string(head).map_err(|e| self.io(e))?;
+        let mut f = File::create(&tmp).map_err(|e| self.io(e))?;
+        f.write_all(text.as_bytes()).and_then(|_| f.sync_all()).map_err(|e| self.io(e))?;
+        std::fs::rename(&tmp, self.head_path()).map_err(|e| self.io(e))
+    }
+
+    /// Intents with no outcome or resolution: operations that were interrupted.
+    pub fn pending_intents(&self) -> Result<Vec<Record>, AuditError> {
+        let all = self.read_all()?;
+        let closed: std::collections::BTreeSet<u64> = all.iter().filter_map(|r| r.entry.op).collect();
+        Ok(all.into_iter().filter(|r| r.entry.phase == Phase::Intent && !closed.contains(&r.seq)).collect())
+    }
+}
+
+pub fn short(hash: &str) -> &str {
+    &hash[..hash.len().min(12)]
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,78 @@
+//! `steward audit verify`: walks the chain and names the first record that was edited, deleted,
+//! reordered or truncated.
+
+use std::path::Path;
+
+use super::{GENESIS, Head, Record, sha256_hex, short};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub count: u64,
+    pub head: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    #[error("cannot read {0}")]
+    Unreadable(String),
+    #[error("record {line} (line {line}) is not a valid record: it was edited or cut ({detail})")]
+    NotARecord { line: u64, detail: String },
+    #[error("record {line} (line {line}) has sequence number {found} where {expected} was expected: a record was deleted, inserted or reordered")]
+    Sequence { line: u64, found: u64, expected: u64 },
+    #[error("record {line} (seq {seq}) does not chain to the record before it: record {prev_line} was edited (or one between them deleted)")]
+    Chain { line: u64, seq: u64, prev_line: u64 },
+    #[error("the log ends after record {count} but its head file says {head_count} records ending in {head_hash}: records were removed from the end (truncated)")]
+    Truncated { count: u64, head_count: u64, head_hash: String },
+    #[error("record {count}, the last one the head file vouches for, does not match its hash {head_hash}: it was edited")]
+    LastEdited { count: u64, head_hash: String },
+    #[error("the last line is incomplete: the log was cut in the middle of record {line}")]
+    CutLine { line: u64 },
+}
+
+/// Verifies the log at `path` (and its head file `path.head`, when present).
+pub fn verify(path: &Path) -> Result<Verified, VerifyError> {
+    let bytes = std::fs::read(path).map_err(|e| VerifyError::Unreadable(format!("{}: {e}", path.display())))?;
+    let mut prev_hash = GENESIS.to_string();
+    let mut hashes = vec![GENESIS.to_string()];
+    let mut count = 0u64;
+    let mut lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+    let ends_clean = lines.last().is_some_and(|l| l.is_empty());
+    if ends_clean {
+        lines.pop();
+    }
+    let n_lines = lines.len() as u64;
+    for (i, line) in lines.iter().enumerate() {
+        let line_no = i as u64 + 1;
+        if line_no == n_lines && !ends_clean && !bytes.is_empty() {
+            // A record written whole always ends in a newline.
+            if serde_json::from_slice::<Record>(line).is_err() {
+                return Err(VerifyError::CutLine { line: line_no });
+            }
+        }
+        let rec: Record = serde_json::from_slice(line)
+            .map_err(|e| VerifyError::NotARecord { line: line_no, detail: e.to_string() })?;
+        if rec.seq != line_no {
+            return Err(VerifyError::Sequence { line: line_no, found: rec.seq, expected: line_no });
+        }
+        if rec.prev != prev_hash {
+            return Err(VerifyError::Chain { line: line_no, seq: rec.seq, prev_line: line_no - 1 });
+        }
+        prev_hash = sha256_hex(line);
+        hashes.push(prev_hash.clone());
+        count = line_no;
+    }
+    let head_path = path.with_extension("head");
+    if let Ok(text) = std::fs::read_to_string(&head_path) {
+        let head: Head = serde_json::from_str(&text)
+            .map_err(|e| VerifyError::Unreadable(format!("{}: {e}", head_path.display())))?;
+        if head.count > count {
+            return Err(VerifyError::Truncated { count, head_count: head.count, head_hash: short(&head.head).into() });
+        }
+        // The head may lag the log by records appended just before a crash; it must still match the
+        // record it names.
+        if hashes.get(head.count as usize) != Some(&head.head) {
+            return Err(VerifyError::LastEdited { count: head.count, head_hash: short(&head.head).into() });
+        }
+    }
+    Ok(Verified { count, head: prev_hash })
+}

@@ -1,0 +1,274 @@
+//! Command-line twins of the window's alias actions: promote, rollback, history, audit verify/recover.
+//! They call the same `ops` code as the dialogs.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use crate::audit::{AuditLog, verify};
+use crate::cli::{Context, Failure, Global, Outcome, print_json, runtime};
+use crate::connect::{AnyRegistry, Registry};
+use crate::domain::VersionNumber;
+use crate::ops::{self, MovePlan, Ops};
+
+/// What every alias move asks of the operator.
+#[derive(Args, Debug)]
+pub struct ActArgs {
+    /// Why (required; recorded in the audit log).
+    #[arg(long)]
+    pub reason: String,
+    /// Do not ask; act on the plan.
+    #[arg(long)]
+    pub yes: bool,
+    /// The model name, typed again: required for protected aliases (champion, production by default).
+    #[arg(long, value_name = "MODEL")]
+    pub confirm: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct PromoteArgs {
+    pub model: String,
+    pub version: VersionNumber,
+    #[arg(long, default_value = "champion")]
+    pub alias: String,
+    #[command(flatten)]
+    pub act: ActArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct RollbackArgs {
+    pub model: String,
+    #[arg(long)]
+    pub alias: String,
+    /// Target version (default: the version before the alias's most recent move).
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<VersionNumber>,
+    #[command(flatten)]
+    pub act: ActArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct HistoryArgs {
+    pub model: String,
+    #[arg(long)]
+    pub alias: Option<String>,
+    /// Answer "what did the alias point to at this time" (RFC 3339 or YYYY-MM-DD, UTC); needs --alias.
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCmd {
+    /// Check the hash chain: OK with the record count and head hash, or the first bad record.
+    Verify {
+        #[arg(long, value_name = "FILE")]
+        log: Option<PathBuf>,
+    },
+    /// Find operations interrupted mid-way, read the registry's state, and record the resolution.
+    Recover {
+        #[arg(long)]
+        yes: bool,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+}
+
+/// Refuses to act while an earlier operation on this registry is unresolved.
+async fn refuse_if_interrupted(audit: &AuditLog, reg: &AnyRegistry) -> Result<(), Failure> {
+    let pending = ops::find_interrupted(audit, reg).await?;
+    if let Some(p) = pending.first() {
+        return Err(Failure {
+            code: 3,
+            message: format!("{}; run `steward audit recover` before acting again", p.explain()),
+        });
+    }
+    Ok(())
+}
+
+fn print_plan(plan: &MovePlan) {
+    println!("{}", plan.describe());
+    println!("  registry: {}", plan.registry);
+    if !plan.metrics.is_empty() {
+        println!("  {:<24} {:>12} {:>12} {:>10}", "metric", "current", "target", "change");
+        for m in &plan.metrics {
+            let f = |v: Option<f64>| v.map(|x| format!("{x:.4}")).unwrap_or_else(|| "-".into());
+            let d = match (m.from, m.to) {
+                (Some(a), Some(b)) => format!("{:+.4}", b - a),
+                _ => "-".into(),
+            };
+            println!("  {:<24} {:>12} {:>12} {:>10}", m.key, f(m.from), f(m.to), d);
+        }
+    }
+    if plan.protected {
+        println!("  '{}' is protected: confirmation by model name required", plan.alias);
+    }
+}
+
+/// Shows the plan and asks, unless --yes. Returns the confirmation text for a protected alias.
+fn confirm(plan: &MovePlan, yes: bool, confirm: Option<String>) -> Result<Option<String>, Failure> {
+    print_plan(plan);
+    if yes {
+        return Ok(confirm);
+    }
+    let stdin = std::io::stdin();
+    let ask = |prompt: &str| -> Result<String, Failure> {
+        print!("{prompt}");
+        let _ = std::io::stdout().flush();
+        let mut line = String::new();
+        let n = stdin.lock().read_line(&mut line).map_err(|e| Failure::from(e.to_string()))?;
+        if n == 0 {
+            return Err(Failure { code: 3, message: "no confirmation given (stdin closed); pass --yes to act without asking".into() });
+        }
+        Ok(line.trim().to_string())
+    };
+    if !std::io::stdin().is_terminal() && plan.protected && confirm.is_some() {
+        return Ok(confirm);
+    }
+    if plan.protected {
+        return ask(&format!("Type the model name ({}) to confirm: ", plan.model)).map(Some);
+    }
+    match ask("Proceed? [y/N] ")?.to_ascii_lowercase().as_str() {
+        "y" | "yes" => Ok(None),
+        _ => Err(Failure { code: 3, message: "not confirmed; nothing was changed".into() }),
+    }
+}
+
+fn setup(g: &Global) -> Result<(Context, AnyRegistry, AuditLog), Failure> {
+    let ctx = Context::from_global(g)?;
+    let reg = ctx.open()?;
+    let audit = AuditLog::new(ctx.home.audit_log());
+    Ok((ctx, reg, audit))
+}
+
+/// Shows the plan, asks (unless --yes), executes, and reports the outcome.
+fn act(rt: &tokio::runtime::Runtime, ops: &Ops<'_, AnyRegistry>, plan: &MovePlan, a: ActArgs) -> Outcome {
+    let typed = confirm(plan, a.yes, a.confirm)?;
+    let rec = rt.block_on(ops.execute(plan, &a.reason, typed.as_deref()))?;
+    println!(
+        "done: {}@{} now points to v{} (audit record {})",
+        rec.entry.model,
+        rec.entry.alias,
+        rec.entry.to.map(|v| v.to_string()).unwrap_or_default(),
+        rec.seq
+    );
+    Ok(())
+}
+
+pub fn promote(g: &Global, a: PromoteArgs) -> Outcome {
+    let (ctx, reg, audit) = setup(g)?;
+    let ops = Ops { registry: &reg, audit: audit.clone(), os_user: crate::cli::os_user(), policy: ctx.policy.clone() };
+    let rt = runtime()?;
+    rt.block_on(refuse_if_interrupted(&audit, &reg))?;
+    let plan = rt.block_on(ops.plan_promote(&a.model, a.version, &a.alias))?;
+    act(&rt, &ops, &plan, a.act)
+}
+
+pub fn rollback(g: &Global, a: RollbackArgs) -> Outcome {
+    let (ctx, reg, audit) = setup(g)?;
+    let ops = Ops { registry: &reg, audit: audit.clone(), os_user: crate::cli::os_user(), policy: ctx.policy.clone() };
+    let rt = runtime()?;
+    rt.block_on(refuse_if_interrupted(&audit, &reg))?;
+    let plan = rt.block_on(ops.plan_rollback(&a.model, &a.alias, a.to))?;
+    act(&rt, &ops, &plan, a.act)
+}
+
+fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>, Failure> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(23, 59, 59))
+        .map(|t| t.and_utc())
+        .ok_or_else(|| Failure { code: 2, message: format!("--at '{s}': use RFC 3339 (2026-11-01T12:00:00Z) or YYYY-MM-DD") })
+}
+
+pub fn history(g: &Global, a: HistoryArgs) -> Outcome {
+    let (_ctx, reg, audit) = setup(g)?;
+    let rt = runtime()?;
+    // Looking is when moves made outside Steward are noticed: record them before showing the timeline.
+    let model = rt.block_on(reg.get_model(&a.model))?;
+    ops::reconcile(&audit, &crate::cli::os_user(), &reg.describe(), &a.model, &model.aliases)?;
+    let events = ops::history(&audit.read_all()?, &reg.describe(), &a.model, a.alias.as_deref());
+    if let Some(at) = &a.at {
+        let alias = a.alias.as_deref().ok_or_else(|| Failure { code: 2, message: "--at needs --alias".into() })?;
+        let t = parse_time(at)?;
+        let v = ops::alias_at(&events, alias, t);
+        if a.json {
+            return print_json(&serde_json::json!({"model": a.model, "alias": alias, "at": t, "version": v}));
+        }
+        match v {
+            Some(v) => println!("{}@{alias} pointed to v{v} at {t}", a.model),
+            None => println!("{}@{alias}: not set, or not known to Steward, at {t}", a.model),
+        }
+        return Ok(());
+    }
+    if a.json {
+        return print_json(&serde_json::json!({"registry": reg.describe(), "model": a.model, "events": events}));
+    }
+    if events.is_empty() {
+        println!("no recorded alias moves for {}", a.model);
+    }
+    let v = |x: Option<VersionNumber>| x.map(|v| format!("v{v}")).unwrap_or_else(|| "-".into());
+    for e in &events {
+        let outcome = e.outcome.map(|o| format!("{o:?}").to_lowercase()).unwrap_or_else(|| format!("{:?}", e.kind).to_lowercase());
+        println!(
+            "{:<24} {:<12} {:>4} -> {:<4} {:<13} {:<10} {:<10} {}{}",
+            e.time,
+            e.alias,
+            v(e.from),
+            v(e.to),
+            e.action,
+            outcome,
+            e.actor.os_user,
+            e.reason,
+            e.error.as_ref().map(|x| format!(" [{x}]")).unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+pub fn audit(g: &Global, cmd: AuditCmd) -> Outcome {
+    match cmd {
+        AuditCmd::Verify { log } => {
+            let path = match log {
+                Some(p) => p,
+                None => crate::config::Home::resolve(g.home.as_deref())?.audit_log(),
+            };
+            match verify(&path) {
+                Ok(v) => {
+                    println!("OK: {} records, head {} ({})", v.count, v.head, path.display());
+                    Ok(())
+                }
+                Err(e) => Err(Failure { code: 1, message: format!("{}: {e}", path.display()) }),
+            }
+        }
+        AuditCmd::Recover { yes, note } => {
+            let (_ctx, reg, audit) = setup(g)?;
+            let rt = runtime()?;
+            let found = rt.block_on(ops::find_interrupted(&audit, &reg))?;
+            if found.is_empty() {
+                println!("no interrupted operations for {}", reg.describe());
+                return Ok(());
+            }
+            for item in &found {
+                println!("{}", item.explain());
+                if !yes {
+                    print!("Record this resolution? [y/N] ");
+                    let _ = std::io::stdout().flush();
+                    let mut line = String::new();
+                    let _ = std::io::stdin().lock().read_line(&mut line);
+                    if !matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+                        return Err(Failure { code: 3, message: "not resolved; pass --yes to record without asking".into() });
+                    }
+                }
+                let r = ops::resolve(&audit, &crate::cli::os_user(), item, &note)?;
+                println!("recorded the resolution as audit record {}", r.seq);
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! The timeline of alias moves, derived from the audit log: Steward's own moves (outcome records),
+//! moves noticed outside Steward (observed), and the follow-up of interrupted operations (resolution).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::audit::{Actor, AuditError, AuditLog, Entry, Outcome, Phase, Record};
+use crate::domain::VersionNumber;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// Moved by Steward (promote, rollback): the outcome record.
+    Action,
+    /// Seen changed (or seen for the first time) by Steward while polling: moved outside Steward.
+    Observed,
+    /// The registry state recorded after an interrupted operation.
+    Resolution,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AliasEvent {
+    pub seq: u64,
+    pub time: String,
+    pub kind: EventKind,
+    pub action: String,
+    pub actor: Actor,
+    pub model: String,
+    pub alias: String,
+    pub from: Option<VersionNumber>,
+    pub to: Option<VersionNumber>,
+    pub reason: String,
+    pub outcome: Option<Outcome>,
+    pub error: Option<String>,
+}
+
+impl AliasEvent {
+    /// Whether the alias pointed to `to` after this event.
+    pub fn moved(&self) -> bool {
+        match self.kind {
+            EventKind::Action => self.outcome == Some(Outcome::Succeeded),
+            EventKind::Observed | EventKind::Resolution => true,
+        }
+    }
+}
+
+/// The events of one model (optionally one alias) in one registry, oldest first.
+pub fn history(records: &[Record], registry: &str, model: &str, alias: Option<&str>) -> Vec<AliasEvent> {
+    records
+        .iter()
+        .filter(|r| r.entry.registry == registry && r.entry.model == model)
+        .filter(|r| alias.is_none_or(|a| r.entry.alias == a))
+        .filter_map(|r| {
+            let kind = match r.entry.phase {
+                Phase::Outcome => EventKind::Action,
+                Phase::Observed => EventKind::Observed,
+                Phase::Resolution => EventKind::Resolution,
+                Phase::Intent => return None,
+            };
+            Some(AliasEvent {
+                seq: r.seq,
+                time: r.time.clone(),
+                kind,
+                action: r.entry.action.clone(),
+                actor: r.entry.actor.clone(),
+                model: r.entry.model.clone(),
+                alias: r.entry.alias.clone(),
+                from: r.entry.from,
+                to: r.entry.to,
+                reason: r.entry.reason.clone(),
+                outcome: r.entry.outcome,
+                error: r.entry.error.clone(),
+            })
+        })
+        .collect()
+}
+
+/// The last version each alias was known to point to (None: known to be unset).
+fn last_known(events: &[AliasEvent]) -> BTreeMap<String, Option<VersionNumber>> {
+    let mut out = BTreeMap::new();
+    for e in events.iter().filter(|e| e.moved()) {
+        out.insert(e.alias.clone(), e.to);
+    }
+    out
+}
+
+/// Where the alias pointed before its most recent move to `current`: the rollback proposal.
+pub fn last_known_good(
+    records: &[Record],
+    registry: &str,
+    model: &str,
+    alias: &str,
+    current: Option<VersionNumber>,
+) -> Option<VersionNumber> {
+    history(records, registry, model, Some(alias))
+        .iter()
+        .rev()
+        .find(|e| e.moved() && e.to == current && e.from.is_some() && e.from != current)
+        .and_then(|e| e.from)
+}
+
+/// What `alias` pointed to at time `at`, from the recorded events (None when unknown or unset).
+pub fn alias_at(events: &[AliasEvent], alias: &str, at: DateTime<Utc>) -> Option<VersionNumber> {
+    let mut v = None;
+    for e in events.iter().filter(|e| e.alias == alias && e.moved()) {
+        let t = DateTime::parse_from_rfc3339(&e.time).ok()?.with_timezone(&Utc);
+        if t > at {
+            break;
+        }
+        v = e.to;
+    }
+    v
+}
+
+/// Compares the registry's aliases of a model now with what Steward last knew and records every
+/// difference as an observed move (and every alias seen for the first time). Returns the new records.
+pub fn reconcile(
+    audit: &AuditLog,
+    os_user: &str,
+    registry: &str,
+    model: &str,
+    now: &BTreeMap<String, VersionNumber>,
+) -> Result<Vec<Record>, AuditError> {
+    let events = history(&audit.read_all()?, registry, model, None);
+    let known = last_known(&events);
+    let mut out = Vec::new();
+    let mut aliases: Vec<&String> = known.keys().chain(now.keys()).collect();
+    aliases.sort();
+    aliases.dedup();
+    for alias in aliases {
+        let was = known.get(alias).copied();
+        let is = now.get(alias).copied();
+        let (from, reason) = match was {
+            None => (None, "first seen by Steward"),
+            Some(w) if w == is => continue,
+            Some(w) => (w, "moved outside Steward (noticed by polling)"),
+        };
+        if was.is_none() && is.is_none() {
+            continue;
+        }
+        out.push(audit.append(Entry {
+            phase: Phase::Observed,
+            op: None,
+            actor: Actor { os_user: os_user.to_string(), registry_identity: None },
+            action: if was.is_none() { "alias_seen".into() } else { "alias_moved".into() },
+            registry: registry.to_string(),
+            model: model.to_string(),
+            alias: alias.clone(),
+            from,
+            to: is,
+            reason: reason.into(),
+            outcome: None,
+            error: None,
+        })?);
+    }
+    Ok(out)
+}

@@ -1,0 +1,146 @@
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::audit::verify;
+use crate::connect::local::LocalRegistry;
+use crate::domain::NewVersion;
+
+fn setup() -> (tempfile::TempDir, LocalRegistry, AuditLog) {
+    let dir = tempfile::tempdir().unwrap();
+    let (reg, _) = LocalRegistry::open(&dir.path().join("r.sqlite")).unwrap();
+    for i in 1..=3 {
+        let mut n = NewVersion { model: "m".into(), source: format!("s{i}"), ..Default::default() };
+        n.metrics.insert("auc".into(), 0.7 + i as f64 / 10.0);
+        reg.register_blocking(&n).unwrap();
+    }
+    reg.set_alias_blocking("m", "champion", 2).unwrap();
+    let audit = AuditLog::new(dir.path().join("audit.jsonl"));
+    (dir, reg, audit)
+}
+
+fn ops<'a>(reg: &'a LocalRegistry, audit: &AuditLog, policy: Policy) -> Ops<'a, LocalRegistry> {
+    Ops { registry: reg, audit: audit.clone(), os_user: "alice".into(), policy }
+}
+
+#[tokio::test]
+async fn promote_moves_the_alias_and_records_intent_then_outcome() {
+    let (_d, reg, audit) = setup();
+    let o = ops(&reg, &audit, Policy::default());
+    let plan = o.plan_promote("m", 3, "champion").await.unwrap();
+    assert_eq!((plan.from, plan.to, plan.protected), (Some(2), 3, true));
+    let auc = plan.metrics.iter().find(|m| m.key == "auc").unwrap();
+    assert!((auc.from.unwrap() - 0.9).abs() < 1e-12 && (auc.to.unwrap() - 1.0).abs() < 1e-12);
+    // Protected: without the model name typed, refused and recorded; nothing moved.
+    let e = o.execute(&plan, "better auc", Some("wrong")).await.unwrap_err();
+    assert!(matches!(e, OpError::Refused(ref m) if m.contains("protected")), "{e}");
+    assert_eq!(reg.get_alias_blocking("m", "champion").unwrap(), Some(2));
+    let rec = o.execute(&plan, "better auc", Some("m")).await.unwrap();
+    assert_eq!(rec.entry.outcome, Some(Outcome::Succeeded));
+    assert_eq!(reg.get_alias_blocking("m", "champion").unwrap(), Some(3));
+    let all = audit.read_all().unwrap();
+    let phases: Vec<_> = all.iter().map(|r| (r.entry.phase.clone(), r.entry.outcome)).collect();
+    assert_eq!(
+        phases,
+        vec![(Phase::Intent, None), (Phase::Outcome, Some(Outcome::Refused)), (Phase::Intent, None), (Phase::Outcome, Some(Outcome::Succeeded))]
+    );
+    assert_eq!(all[3].entry.op, Some(all[2].seq));
+    assert_eq!(all[3].entry.reason, "better auc");
+    assert_eq!(all[3].entry.actor.os_user, "alice");
+    assert_eq!(verify(audit.path()).unwrap().count, 4);
+}
+
+#[tokio::test]
+async fn a_move_since_the_plan_is_a_conflict_and_changes_nothing() {
+    let (_d, reg, audit) = setup();
+    let o = ops(&reg, &audit, Policy::default());
+    let plan = o.plan_promote("m", 3, "champion").await.unwrap();
+    reg.set_alias_blocking("m", "champion", 1).unwrap(); // someone else moved it
+    let e = o.execute(&plan, "r", Some("m")).await.unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains("conflict") && msg.contains("from v2 to v1"), "{msg}");
+    assert_eq!(e.exit_code(), 3);
+    assert_eq!(reg.get_alias_blocking("m", "champion").unwrap(), Some(1));
+    assert_eq!(audit.read_all().unwrap().last().unwrap().entry.outcome, Some(Outcome::Refused));
+}
+
+#[tokio::test]
+async fn read_only_refuses_in_the_ops_layer() {
+    let (_d, reg, audit) = setup();
+    let rw = ops(&reg, &audit, Policy::default());
+    let plan = rw.plan_promote("m", 3, "canary").await.unwrap();
+    assert!(!plan.protected);
+    let ro = ops(&reg, &audit, Policy { read_only: true, ..Policy::default() });
+    assert!(matches!(ro.plan_promote("m", 3, "canary").await, Err(OpError::Refused(_))));
+    let e = ro.execute(&plan, "r", None).await.unwrap_err();
+    assert!(e.to_string().contains("read-only"), "{e}");
+    assert_eq!(reg.get_alias_blocking("m", "canary").unwrap(), None);
+}
+
+#[tokio::test]
+async fn rollback_proposes_the_version_before_the_last_move() {
+    let (_d, reg, audit) = setup();
+    let o = ops(&reg, &audit, Policy::default());
+    // No history yet: Steward will not guess.
+    assert!(matches!(o.plan_rollback("m", "champion", None).await, Err(OpError::Refused(m)) if m.contains("--to")));
+    let p = o.plan_promote("m", 3, "champion").await.unwrap();
+    o.execute(&p, "try v3", Some("m")).await.unwrap();
+    let rb = o.plan_rollback("m", "champion", None).await.unwrap();
+    assert_eq!((rb.kind, rb.from, rb.to), (MoveKind::Rollback, Some(3), 2));
+    assert_eq!(rb.choices, vec![2, 1]);
+    o.execute(&rb, "v3 regressed", Some("m")).await.unwrap();
+    assert_eq!(reg.get_alias_blocking("m", "champion").unwrap(), Some(2));
+    let h = history(&audit.read_all().unwrap(), &reg_describe(&reg), "m", Some("champion"));
+    let moves: Vec<_> = h.iter().map(|e| (e.action.as_str(), e.from, e.to)).collect();
+    assert_eq!(moves, vec![("promote", Some(2), Some(3)), ("rollback", Some(3), Some(2))]);
+}
+
+fn reg_describe(reg: &LocalRegistry) -> String {
+    use crate::connect::Registry;
+    reg.describe()
+}
+
+#[tokio::test]
+async fn moves_outside_steward_are_observed_and_answer_what_was_champion_when() {
+    let (_d, reg, audit) = setup();
+    let desc = reg_describe(&reg);
+    let now = |reg: &LocalRegistry| -> BTreeMap<String, u64> {
+        reg.list_models_blocking().unwrap().into_iter().find(|m| m.name == "m").unwrap().aliases
+    };
+    let first = reconcile(&audit, "alice", &desc, "m", &now(&reg)).unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].entry.action, "alias_seen");
+    assert!(reconcile(&audit, "alice", &desc, "m", &now(&reg)).unwrap().is_empty(), "nothing changed");
+    let t_between = chrono::Utc::now();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    reg.set_alias_blocking("m", "champion", 1).unwrap(); // e.g. the MLflow UI
+    let moved = reconcile(&audit, "alice", &desc, "m", &now(&reg)).unwrap();
+    assert_eq!((moved[0].entry.from, moved[0].entry.to, moved[0].entry.action.as_str()), (Some(2), Some(1), "alias_moved"));
+    let events = history(&audit.read_all().unwrap(), &desc, "m", None);
+    assert_eq!(alias_at(&events, "champion", t_between), Some(2));
+    assert_eq!(alias_at(&events, "champion", chrono::Utc::now()), Some(1));
+    // Deleting an alias outside Steward is observed too.
+    reg.delete_alias_blocking("m", "champion").unwrap();
+    let gone = reconcile(&audit, "alice", &desc, "m", &now(&reg)).unwrap();
+    assert_eq!((gone[0].entry.from, gone[0].entry.to), (Some(1), None));
+}
+
+#[tokio::test]
+async fn an_interrupted_operation_is_found_and_resolved_from_the_registry_state() {
+    let (_d, reg, audit) = setup();
+    let o = ops(&reg, &audit, Policy::default());
+    let plan = o.plan_promote("m", 3, "champion").await.unwrap();
+    // Simulate a crash after the intent and after the registry call, before the outcome.
+    let mut intent = o.entry(&plan, Phase::Intent, "crash test");
+    intent.op = None;
+    audit.append(intent).unwrap();
+    reg.set_alias_blocking("m", "champion", 3).unwrap();
+    let found = find_interrupted(&audit, &reg).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert!(found[0].took_effect());
+    assert!(found[0].explain().contains("took effect"), "{}", found[0].explain());
+    let r = resolve(&audit, "bob", &found[0], "checked by bob").unwrap();
+    assert_eq!(r.entry.phase, Phase::Resolution);
+    assert_eq!(r.entry.outcome, Some(Outcome::Succeeded));
+    assert!(find_interrupted(&audit, &reg).await.unwrap().is_empty());
+    assert!(verify(audit.path()).is_ok());
+}

@@ -1,0 +1,288 @@
+//! The promote and roll-back dialogs: what will change, the checks, a reason, confirmation for protected
+//! aliases, then the act and its outcome. And the dialog for operations interrupted in an earlier run.
+
+use egui::{Id, Modal, RichText, Ui};
+
+use super::app::StewardApp;
+use super::widgets::{self, GREEN, RED};
+use crate::backend::Command;
+use crate::domain::VersionNumber;
+use crate::ops::{Interrupted, MoveKind, MovePlan};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stage {
+    Planning,
+    Editing,
+    Running,
+    Done(String),
+    Failed(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct MoveDialog {
+    pub kind: MoveKind,
+    pub model: String,
+    pub alias: String,
+    /// Promote: the version to promote. Rollback: the operator's choice (None = Steward's proposal).
+    pub version: Option<VersionNumber>,
+    pub plan: Option<MovePlan>,
+    pub plan_error: Option<String>,
+    pub reason: String,
+    pub confirmation: String,
+    pub stage: Stage,
+    id: Id,
+}
+
+fn fresh_id(what: &str) -> Id {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    Id::unique((what, N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)))
+}
+
+impl MoveDialog {
+    pub fn promote(model: &str, version: VersionNumber, alias: &str) -> Self {
+        Self::new(MoveKind::Promote, model, alias, Some(version))
+    }
+
+    pub fn rollback(model: &str, alias: &str) -> Self {
+        Self::new(MoveKind::Rollback, model, alias, None)
+    }
+
+    fn new(kind: MoveKind, model: &str, alias: &str, version: Option<VersionNumber>) -> Self {
+        MoveDialog {
+            kind,
+            model: model.into(),
+            alias: alias.into(),
+            version,
+            plan: None,
+            plan_error: None,
+            reason: String::new(),
+            confirmation: String::new(),
+            stage: Stage::Planning,
+            id: fresh_id("move_dialog"),
+        }
+    }
+
+    /// The command that (re)computes the plan for the dialog's current choices.
+    pub fn plan_command(&self) -> Command {
+        match self.kind {
+            MoveKind::Promote => Command::PlanPromote {
+                model: self.model.clone(),
+                version: self.version.unwrap_or_default(),
+                alias: self.alias.trim().to_string(),
+            },
+            MoveKind::Rollback => {
+                Command::PlanRollback { model: self.model.clone(), alias: self.alias.clone(), to: self.version }
+            }
+        }
+    }
+
+    /// Accepts a plan only if it answers the dialog's current choices.
+    pub fn accept_plan(&mut self, result: Result<MovePlan, String>) {
+        match result {
+            Ok(p) if p.model == self.model && p.alias == self.alias.trim() && self.version.is_none_or(|v| v == p.to) => {
+                self.plan = Some(p);
+                self.plan_error = None;
+                self.stage = Stage::Editing;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                self.plan = None;
+                self.plan_error = Some(e);
+                self.stage = Stage::Editing;
+            }
+        }
+    }
+
+    pub fn can_act(&self) -> bool {
+        let Some(plan) = &self.plan else { return false };
+        self.stage == Stage::Editing
+            && !self.reason.trim().is_empty()
+            && (!plan.protected || self.confirmation.trim() == self.model)
+    }
+
+    fn title(&self) -> String {
+        match self.kind {
+            MoveKind::Promote => format!("Promote {} v{}", self.model, self.version.unwrap_or_default()),
+            MoveKind::Rollback => format!("Roll back {}@{}", self.model, self.alias),
+        }
+    }
+
+    fn act_label(&self) -> &'static str {
+        match self.kind {
+            MoveKind::Promote => "Promote",
+            MoveKind::Rollback => "Roll back",
+        }
+    }
+}
+
+fn show_version(v: Option<VersionNumber>) -> String {
+    v.map(|v| format!("v{v}")).unwrap_or_else(|| "(unset)".into())
+}
+
+/// Draws the open move dialog, if any, and sends what it asks for.
+pub fn move_dialog(app: &mut StewardApp, ui: &mut Ui) {
+    let Some(d) = app.move_dialog.as_mut() else { return };
+    let mut commands = Vec::new();
+    let mut close = false;
+    let response = Modal::new(d.id).show(ui.ctx(), |ui| {
+        ui.set_width(520.0);
+        ui.heading(d.title());
+        ui.add_space(4.0);
+        if d.kind == MoveKind::Promote {
+            ui.horizontal(|ui| {
+                let l = ui.label("Alias");
+                let r = ui.add(egui::TextEdit::singleline(&mut d.alias).desired_width(160.0)).labelled_by(l.id);
+                if r.lost_focus() && d.plan.as_ref().is_none_or(|p| p.alias != d.alias.trim()) {
+                    d.stage = Stage::Planning;
+                    commands.push(d.plan_command());
+                }
+            });
+        }
+        match (&d.stage, &d.plan, &d.plan_error) {
+            (Stage::Planning, _, _) => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Checking the registry...");
+                });
+            }
+            (_, _, Some(e)) => {
+                ui.colored_label(RED, e);
+            }
+            (_, Some(plan), _) => {
+                let plan = plan.clone();
+                plan_summary(ui, &plan);
+                if d.kind == MoveKind::Rollback {
+                    ui.horizontal(|ui| {
+                        ui.label("Target version");
+                        let mut choice = d.version.unwrap_or(plan.to);
+                        egui::ComboBox::from_id_salt("rollback_target")
+                            .selected_text(format!("v{choice}"))
+                            .show_ui(ui, |ui| {
+                                for v in &plan.choices {
+                                    ui.selectable_value(&mut choice, *v, format!("v{v}"));
+                                }
+                            });
+                        if choice != plan.to {
+                            d.version = Some(choice);
+                            d.stage = Stage::Planning;
+                            commands.push(d.plan_command());
+                        }
+                    });
+                    if d.version.is_none() {
+                        ui.label(RichText::new("Proposed: the version this alias pointed to before its most recent move.").weak());
+                    }
+                }
+            }
+            _ => {}
+        }
+        ui.add_space(6.0);
+        let l = ui.label("Reason (required, recorded in the audit log)");
+        ui.add(egui::TextEdit::multiline(&mut d.reason).desired_rows(2).desired_width(f32::INFINITY)).labelled_by(l.id);
+        if let Some(plan) = &d.plan
+            && plan.protected
+        {
+            let l = ui.label(format!("'{}' is protected. Type the model name ({}) to confirm", plan.alias, plan.model));
+            ui.add(egui::TextEdit::singleline(&mut d.confirmation).desired_width(f32::INFINITY)).labelled_by(l.id);
+        }
+        ui.add_space(6.0);
+        match &d.stage {
+            Stage::Running => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Re-reading the alias, moving it, reading it back...");
+                });
+            }
+            Stage::Done(msg) => {
+                ui.colored_label(GREEN, msg);
+            }
+            Stage::Failed(msg) => {
+                ui.colored_label(RED, msg);
+            }
+            _ => {}
+        }
+        ui.horizontal(|ui| {
+            let done = matches!(d.stage, Stage::Done(_));
+            if !done && ui.add_enabled(d.can_act(), egui::Button::new(d.act_label())).clicked()
+                && let Some(plan) = d.plan.clone()
+            {
+                d.stage = Stage::Running;
+                commands.push(Command::Execute {
+                    plan,
+                    reason: d.reason.trim().to_string(),
+                    confirmation: Some(d.confirmation.trim().to_string()).filter(|c| !c.is_empty()),
+                });
+            }
+            if matches!(d.stage, Stage::Failed(_)) && ui.button("Check again").clicked() {
+                d.stage = Stage::Planning;
+                commands.push(d.plan_command());
+            }
+            if ui.button(if done { "Close" } else { "Cancel" }).clicked() {
+                close = true;
+            }
+        });
+    });
+    let running = matches!(d.stage, Stage::Running);
+    if close || (response.should_close() && !running) {
+        app.move_dialog = None;
+    }
+    for c in commands {
+        app.backend.send(c);
+    }
+}
+
+fn plan_summary(ui: &mut Ui, plan: &MovePlan) {
+    ui.label(RichText::new(format!("{}: {} -> v{}", plan.alias, show_version(plan.from), plan.to)).strong().size(16.0));
+    ui.label(RichText::new(&plan.registry).weak().small());
+    if plan.metrics.is_empty() {
+        return;
+    }
+    egui::Grid::new(("plan_metrics", plan.to)).num_columns(4).striped(true).show(ui, |ui| {
+        for h in ["metric", "current", "target", "change"] {
+            ui.strong(h);
+        }
+        ui.end_row();
+        for m in &plan.metrics {
+            let f = |v: Option<f64>| v.map(super::views::models::format_metric).unwrap_or_else(|| "-".into());
+            ui.label(&m.key);
+            ui.label(f(m.from));
+            ui.label(f(m.to));
+            match (m.from, m.to) {
+                (Some(a), Some(b)) if b > a => ui.colored_label(GREEN, format!("{:+.4}", b - a)),
+                (Some(a), Some(b)) if b < a => ui.colored_label(RED, format!("{:+.4}", b - a)),
+                (Some(_), Some(_)) => ui.label("0"),
+                _ => ui.label("-"),
+            };
+            ui.end_row();
+        }
+    });
+}
+
+/// Operations interrupted in an earlier run: what happened, and a button to record the resolution.
+pub fn interrupted_dialog(app: &mut StewardApp, ui: &mut Ui) {
+    if app.interrupted.is_empty() {
+        return;
+    }
+    let mut resolve: Option<u64> = None;
+    Modal::new(Id::unique("interrupted_ops")).show(ui.ctx(), |ui| {
+        ui.set_width(560.0);
+        ui.heading("An operation was interrupted");
+        ui.label("Steward stopped between recording an action and recording its outcome. The registry now shows:");
+        ui.add_space(6.0);
+        for item in &app.interrupted {
+            show_interrupted(ui, item);
+            if ui.button(format!("Record resolution of record {}", item.intent.seq)).clicked() {
+                resolve = Some(item.intent.seq);
+            }
+            ui.separator();
+        }
+    });
+    if let Some(seq) = resolve {
+        app.interrupted.retain(|i| i.intent.seq != seq);
+        app.backend.send(Command::Resolve { intent_seq: seq });
+    }
+}
+
+fn show_interrupted(ui: &mut Ui, item: &Interrupted) {
+    let color = if item.took_effect() { GREEN } else { widgets::AMBER };
+    ui.colored_label(color, item.explain());
+}

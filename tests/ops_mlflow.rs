@@ -1,0 +1,208 @@
+//! Promote, roll back, history, audit verification and recovery through the command line against the
+//! real MLflow of the test stack. The oracle for every move is MLflow's own alias state over REST.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const MODEL: &str = "income-classifier";
+
+/// Where MLflow says the alias points (None when unset), read with a plain HTTP client.
+fn mlflow_alias(stack: &Stack, alias: &str) -> Option<u64> {
+    let url = format!("{}/api/2.0/mlflow/registered-models/alias?name={MODEL}&alias={alias}", stack.mlflow);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let resp = reqwest::Client::new().get(&url).send().await.unwrap();
+        let status = resp.status();
+        let body: serde_json::Value = resp.json().await.unwrap();
+        if status.as_u16() == 400 {
+            return None;
+        }
+        assert!(status.is_success(), "{status} {body}");
+        Some(body["model_version"]["version"].as_str().unwrap().parse().unwrap())
+    })
+}
+
+/// Moves an alias with MLflow's own API, as a script or the MLflow UI would.
+fn mlflow_set_alias(stack: &Stack, alias: &str, version: u64) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let r = reqwest::Client::new()
+            .post(format!("{}/api/2.0/mlflow/registered-models/alias", stack.mlflow))
+            .json(&serde_json::json!({"name": MODEL, "alias": alias, "version": version.to_string()}))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.status());
+    })
+}
+
+fn run(home: &std::path::Path, stack: &Stack, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["--registry", stack.mlflow.as_str()];
+    all.extend_from_slice(args);
+    steward(home, &all)
+}
+
+#[test]
+fn promote_then_roll_back_moves_the_mlflow_alias_and_records_both() {
+    let stack = stack();
+    let home = tempfile::tempdir().unwrap();
+    let alias = "cli-test";
+    mlflow_set_alias(&stack, alias, 1);
+    let out = run(home.path(), &stack, &["promote", MODEL, "3", "--alias", alias, "--reason", "v3 wins offline eval", "--yes"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("cli-test: v1 -> v3"), "{}", stdout(&out));
+    assert_eq!(mlflow_alias(&stack, alias), Some(3));
+
+    let out = run(home.path(), &stack, &["rollback", MODEL, "--alias", alias, "--reason", "latency regression", "--yes"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(mlflow_alias(&stack, alias), Some(1), "rolled back to the version before the last move");
+
+    let hist = json(&run(home.path(), &stack, &["history", MODEL, "--alias", alias, "--json"]));
+    let moves: Vec<(String, String)> = hist["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "action")
+        .map(|e| (e["action"].as_str().unwrap().to_string(), e["reason"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(moves, vec![("promote".into(), "v3 wins offline eval".into()), ("rollback".into(), "latency regression".into())]);
+
+    let log = home.path().join("data/audit.jsonl");
+    let ok = steward(home.path(), &["audit", "verify"]);
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    assert!(stdout(&ok).starts_with("OK: "), "{}", stdout(&ok));
+
+    // Editing any byte of a copy makes verification fail and name a record.
+    let bytes = std::fs::read(&log).unwrap();
+    let copy = home.path().join("copy.jsonl");
+    std::fs::copy(home.path().join("data/audit.head"), home.path().join("copy.head")).unwrap();
+    for pos in (0..bytes.len()).step_by(37) {
+        if bytes[pos] == b'\n' {
+            continue;
+        }
+        let mut b = bytes.clone();
+        b[pos] ^= 0x01;
+        std::fs::write(&copy, &b).unwrap();
+        let out = steward(home.path(), &["audit", "verify", "--log", copy.to_str().unwrap()]);
+        assert!(!out.status.success(), "edit at byte {pos} not caught");
+        assert!(stderr(&out).contains("record "), "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn protected_aliases_need_the_model_name_and_read_only_refuses() {
+    let stack = stack();
+    let home = tempfile::tempdir().unwrap();
+    let champion = mlflow_alias(&stack, "champion");
+    let out = run(home.path(), &stack, &["promote", MODEL, "1", "--reason", "x", "--yes"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("protected"), "{}", stderr(&out));
+    let out = run(home.path(), &stack, &["--read-only", "promote", MODEL, "1", "--alias", "ro-test", "--reason", "x", "--yes"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(stderr(&out).contains("read-only"), "{}", stderr(&out));
+    assert_eq!(mlflow_alias(&stack, "champion"), champion, "champion untouched");
+    assert_eq!(mlflow_alias(&stack, "ro-test"), None);
+    // Without --yes and no terminal: the plan is shown, nothing is done.
+    let out = run(home.path(), &stack, &["promote", MODEL, "2", "--alias", "ask-test", "--reason", "x"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(stdout(&out).contains("ask-test: (unset) -> v2"), "{}", stdout(&out));
+    assert_eq!(mlflow_alias(&stack, "ask-test"), None);
+}
+
+#[test]
+fn two_concurrent_promotes_of_one_alias_one_wins_one_is_refused_both_recorded() {
+    let stack = stack();
+    let home = tempfile::tempdir().unwrap();
+    let alias = "race-test";
+    mlflow_set_alias(&stack, alias, 1);
+    let spawn = |version: &str| {
+        Command::new(env!("CARGO_BIN_EXE_steward"))
+            .args(["--registry", &stack.mlflow, "promote", MODEL, version, "--alias", alias, "--reason", "race", "--yes"])
+            .env("STEWARD_HOME", home.path())
+            .env("STEWARD_TEST_PAUSE_AFTER_INTENT_MS", "1500")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn("2"), spawn("3"));
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    let codes = [a.status.code(), b.status.code()];
+    assert!(codes.contains(&Some(0)) && codes.contains(&Some(3)), "codes {codes:?}\n{}\n{}", stderr(&a), stderr(&b));
+    let loser = if a.status.code() == Some(3) { &a } else { &b };
+    assert!(stderr(loser).contains("conflict"), "{}", stderr(loser));
+    let winner_version = if a.status.success() { 2 } else { 3 };
+    assert_eq!(mlflow_alias(&stack, alias), Some(winner_version));
+    let records: Vec<serde_json::Value> = std::fs::read_to_string(home.path().join("data/audit.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let outcomes: Vec<&str> = records.iter().filter_map(|r| r["outcome"].as_str()).collect();
+    assert_eq!(outcomes.len(), 2);
+    assert!(outcomes.contains(&"succeeded") && outcomes.contains(&"refused"), "{outcomes:?}");
+}
+
+#[test]
+fn a_promote_killed_between_intent_and_outcome_is_detected_and_resolved() {
+    let stack = stack();
+    let home = tempfile::tempdir().unwrap();
+    let alias = "kill-test";
+    mlflow_set_alias(&stack, alias, 1);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_steward"))
+        .args(["--registry", &stack.mlflow, "promote", MODEL, "2", "--alias", alias, "--reason", "will die", "--yes"])
+        .env("STEWARD_HOME", home.path())
+        .env("STEWARD_TEST_PAUSE_AFTER_INTENT_MS", "20000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let log = home.path().join("data/audit.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(&log).unwrap_or_default().contains("\"intent\"") {
+        assert!(Instant::now() < deadline, "no intent record appeared");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // kill -9: no chance to write an outcome.
+    let _ = Command::new("kill").args(["-9", &child.id().to_string()]).status();
+    let _ = child.wait();
+    assert_eq!(mlflow_alias(&stack, alias), Some(1));
+
+    let out = run(home.path(), &stack, &["promote", MODEL, "3", "--alias", alias, "--reason", "next", "--yes"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("interrupted") && stderr(&out).contains("did not happen"), "{}", stderr(&out));
+
+    let out = run(home.path(), &stack, &["audit", "recover", "--yes"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("was interrupted"), "{}", stdout(&out));
+    let last: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&log).unwrap().lines().last().unwrap()).unwrap();
+    assert_eq!(last["phase"], "resolution");
+    assert_eq!(last["outcome"], "failed");
+    assert!(steward(home.path(), &["audit", "verify"]).status.success());
+    // Resolved: acting works again.
+    let out = run(home.path(), &stack, &["promote", MODEL, "3", "--alias", alias, "--reason", "next", "--yes"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(mlflow_alias(&stack, alias), Some(3));
+}
+
+#[test]
+fn moves_made_outside_steward_are_recorded_as_observed() {
+    let stack = stack();
+    let home = tempfile::tempdir().unwrap();
+    let alias = "outside-test";
+    mlflow_set_alias(&stack, alias, 2);
+    let first = json(&run(home.path(), &stack, &["history", MODEL, "--alias", alias, "--json"]));
+    assert_eq!(first["events"][0]["action"], "alias_seen");
+    mlflow_set_alias(&stack, alias, 1); // a script moves it behind Steward's back
+    let h = json(&run(home.path(), &stack, &["history", MODEL, "--alias", alias, "--json"]));
+    let last = h["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!((last["kind"].as_str(), last["from"].as_u64(), last["to"].as_u64()), (Some("observed"), Some(2), Some(1)));
+    assert!(last["reason"].as_str().unwrap().contains("outside Steward"));
+    let at = json(&run(home.path(), &stack, &["history", MODEL, "--alias", alias, "--at", "2099-01-01", "--json"]));
+    assert_eq!(at["version"], 1);
+}
