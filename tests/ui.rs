@@ -277,3 +277,50 @@ fn read_only_mode_hides_promote_and_roll_back() {
     ui.settle();
     assert!(!ui.has("Promote income-classifier"));
 }
+
+#[test]
+fn an_interrupted_operation_is_shown_on_start_and_its_resolution_recorded() {
+    use steward::audit::{Actor, AuditLog, Entry, Phase};
+    use steward::connect::Registry;
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home::under(dir.path());
+    let reg = RegistrySpec::HomeLocal.open(&home, DEFAULT_TIMEOUT).unwrap();
+    // A promote that died after its intent: champion was never moved.
+    let audit = AuditLog::new(home.audit_log());
+    let intent = audit
+        .append(Entry {
+            phase: Phase::Intent,
+            op: None,
+            actor: Actor { os_user: "carol".into(), registry_identity: None },
+            action: "promote".into(),
+            registry: reg.describe(),
+            model: "income-classifier".into(),
+            alias: "champion".into(),
+            from: Some(2),
+            to: Some(3),
+            reason: "crashed mid-way".into(),
+            outcome: None,
+            error: None,
+        })
+        .unwrap();
+    let app = StewardApp::new(context(dir.path(), RegistrySpec::HomeLocal), Persisted::default());
+    let harness = Harness::builder().with_size(egui::vec2(1280.0, 800.0)).build_ui_state(|ui, app: &mut StewardApp| app.show(ui), app);
+    let mut ui = Ui { harness, _home: dir };
+    ui.wait_for("An operation was interrupted");
+    assert!(ui.has("did not happen: income-classifier@champion is still v2"), "the registry's actual state is shown");
+    ui.click(&format!("Record resolution of record {}", intent.seq));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        ui.harness.step();
+        let records = audit.read_all().unwrap();
+        if let Some(r) = records.iter().find(|r| r.entry.phase == Phase::Resolution) {
+            assert_eq!(r.entry.op, Some(intent.seq));
+            assert_eq!(r.entry.outcome, Some(steward::audit::Outcome::Failed));
+            break;
+        }
+        assert!(Instant::now() < deadline, "no resolution recorded");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!ui.has("An operation was interrupted"));
+    assert!(steward::audit::verify(audit.path()).is_ok());
+}
