@@ -49,7 +49,8 @@ pub enum Event {
     Plan(Result<MovePlan, String>),
     /// The outcome record of an executed plan, or why it failed.
     Executed(Result<Record, String>),
-    History { generation: u64, model: String, result: Result<Vec<AliasEvent>, String> },
+    /// `notice` tells of aliases found moved outside Steward while fetching it.
+    History { generation: u64, model: String, result: Result<Vec<AliasEvent>, String>, notice: Option<String> },
     AuditVerified(Result<String, String>),
     Interrupted(Vec<Interrupted>),
 }
@@ -232,15 +233,28 @@ impl Backend {
                 let user = crate::cli::os_user();
                 let audit2 = audit.clone();
                 let (desc, name, aliases) = (reg.describe(), model.clone(), m.aliases.clone());
-                tokio::task::spawn_blocking(move || -> Result<Vec<AliasEvent>, String> {
-                    ops::reconcile(&audit2, &user, &desc, &name, &aliases).map_err(|e| e.to_string())?;
-                    Ok(ops::history(&audit2.read_all().map_err(|e| e.to_string())?, &desc, &name, None))
+                tokio::task::spawn_blocking(move || -> Result<(Vec<AliasEvent>, Vec<Record>), String> {
+                    let seen = ops::reconcile(&audit2, &user, &desc, &name, &aliases).map_err(|e| e.to_string())?;
+                    Ok((ops::history(&audit2.read_all().map_err(|e| e.to_string())?, &desc, &name, None), seen))
                 })
                 .await
                 .map_err(|e| e.to_string())?
             }
             .await;
-            Event::History { generation, model, result }
+            // Moves made outside Steward are worth a notice, not only a line in the log.
+            let moved: Vec<String> = match &result {
+                Ok((_, seen)) => seen
+                    .iter()
+                    .filter(|r| r.entry.action == "alias_moved")
+                    .map(|r| {
+                        let v = |x: Option<VersionNumber>| x.map(|v| format!("v{v}")).unwrap_or_else(|| "(unset)".into());
+                        format!("{}@{} moved outside Steward: {} -> {}", r.entry.model, r.entry.alias, v(r.entry.from), v(r.entry.to))
+                    })
+                    .collect(),
+                Err(_) => Vec::new(),
+            };
+            let notice = (!moved.is_empty()).then(|| moved.join("; "));
+            Event::History { generation, model, result: result.map(|(h, _)| h), notice }
         });
     }
 

@@ -324,3 +324,18 @@ fn an_interrupted_operation_is_shown_on_start_and_its_resolution_recorded() {
     assert!(!ui.has("An operation was interrupted"));
     assert!(steward::audit::verify(audit.path()).is_ok());
 }
+
+#[test]
+fn a_move_made_outside_steward_is_noticed_on_refresh() {
+    let mut ui = sample_ui();
+    ui.wait_for("champion: v2");
+    // Another tool moves champion behind the window's back.
+    let path = ui._home.path().join("data/registry.sqlite");
+    let (other, _) = steward::connect::local::LocalRegistry::open(&path).unwrap();
+    other.set_alias_blocking("income-classifier", "champion", 1).unwrap();
+    ui.harness.key_press(egui::Key::F5);
+    ui.wait_for("income-classifier@champion moved outside Steward: v2 -> v1");
+    ui.wait_for("champion: v1");
+    ui.click("Audit");
+    ui.wait_for("observed");
+}

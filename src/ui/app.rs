@@ -280,7 +280,10 @@ impl StewardApp {
                     self.backend.send(Command::LoadHistory { model: m });
                 }
             }
-            Event::History { generation, model, result } => {
+            Event::History { generation, model, result, notice } => {
+                if let Some(n) = notice {
+                    self.notify(n, false);
+                }
                 if generation == self.registry_generation {
                     self.history.insert(model, match result {
                         Ok(h) => Loadable::Ready(h),
@@ -330,6 +333,9 @@ impl StewardApp {
             Action::Refresh => {
                 self.versions.clear();
                 self.backend.send(Command::RefreshModels);
+                if let Some(m) = &self.persisted.selected_model {
+                    self.backend.send(Command::LoadHistory { model: m.clone() });
+                }
             }
             Action::ToggleTheme => {
                 self.persisted.theme = match self.persisted.theme {
