@@ -79,6 +79,8 @@ pub enum Cmd {
     /// Verify the audit log's hash chain; resolve interrupted operations.
     #[command(subcommand)]
     Audit(crate::cli_ops::AuditCmd),
+    /// Fairness metrics by group from a prediction log (CSV, JSON Lines, Parquet).
+    Fairness(crate::fairness::cli::FairnessArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -245,6 +247,7 @@ pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> Outcome {
 
 pub fn run_command(g: &Global, cmd: Cmd) -> Outcome {
     match cmd {
+        Cmd::Fairness(args) => crate::fairness::cli::run(&args),
         Cmd::Paths => {
             let home = Home::resolve(g.home.as_deref())?;
             println!("config    {}", home.config.display());

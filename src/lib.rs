@@ -12,6 +12,7 @@ pub mod config;
 pub mod connect;
 pub mod domain;
 pub mod ops;
+pub mod fairness;
 pub mod sample;
 pub mod ui;
 

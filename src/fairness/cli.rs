@@ -1,0 +1,132 @@
+//! `steward fairness FILE ...`: the headless twin of the fairness view.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use super::{Decision, ErrorKind, FairnessError, Progress, SmallGroupRule, Spec, Window};
+use crate::cli::{Failure, exit};
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Args, Debug)]
+pub struct FairnessArgs {
+    /// Prediction log: CSV (optionally .gz / .zst), JSON Lines (.jsonl/.ndjson) or Parquet.
+    pub file: PathBuf,
+    /// Group column(s); several give intersectional groups (key 'a|b').
+    #[arg(long, value_delimiter = ',', required = true, value_name = "COL[,COL]")]
+    pub group: Vec<String>,
+    /// Label (actual outcome) column.
+    #[arg(long, value_name = "COL")]
+    pub label: String,
+    /// Label value meaning the positive outcome (default: 1/true, labels must then be 0/1).
+    #[arg(long, value_name = "V")]
+    pub positive_label: Option<String>,
+    /// Prediction (decision) column.
+    #[arg(long, value_name = "COL", required_unless_present = "score", conflicts_with = "score")]
+    pub prediction: Option<String>,
+    /// Prediction value(s) meaning a positive decision (default: 1/true).
+    #[arg(long, value_delimiter = ',', value_name = "V[,V]", requires = "prediction")]
+    pub positive_prediction: Vec<String>,
+    /// Score column; positive iff score >= --threshold. Adds a threshold sweep.
+    #[arg(long, value_name = "COL", requires = "threshold")]
+    pub score: Option<String>,
+    #[arg(long, value_name = "T", requires = "score")]
+    pub threshold: Option<f64>,
+    /// Reference group key for the four-fifths comparison ('Female', or 'Female|White'); default: the largest.
+    #[arg(long, value_name = "GROUP")]
+    pub reference: Option<String>,
+    /// Timestamp column (ISO 8601 or epoch seconds), for per-window results.
+    #[arg(long, value_name = "COL")]
+    pub time: Option<String>,
+    /// Window width: 1d (UTC days) or 1w (ISO weeks).
+    #[arg(long, value_name = "1d|1w", default_value = "1d", requires = "time")]
+    pub window: String,
+    /// Model version column, for per-version results.
+    #[arg(long = "version", value_name = "COL")]
+    pub version_column: Option<String>,
+    /// Undefined rates as Fairlearn reports them (0.0) instead of null.
+    #[arg(long)]
+    pub fairlearn_compat: bool,
+    /// Skip bad rows (counted and reported) instead of stopping at the first.
+    #[arg(long)]
+    pub skip_bad_rows: bool,
+    /// Four-fifths rule bounds on the ratio to the reference group.
+    #[arg(long, value_name = "LO,HI", default_value = "0.8,1.25")]
+    pub four_fifths: String,
+    /// Groups smaller than this are flagged as too small to judge.
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    pub min_group_size: u64,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
+}
+
+fn usage(message: String) -> Failure {
+    Failure { message, code: exit::USAGE }
+}
+
+impl FairnessArgs {
+    pub fn spec(&self) -> Result<Spec, Failure> {
+        let decision = match (&self.prediction, &self.score, self.threshold) {
+            (Some(p), None, _) => Decision::Prediction { column: p.clone(), positive: self.positive_prediction.clone() },
+            (None, Some(s), Some(t)) => Decision::Score { column: s.clone(), threshold: t },
+            _ => return Err(usage("give --prediction COL, or --score COL with --threshold T".into())),
+        };
+        let window = Window::parse(&self.window).ok_or_else(|| usage(format!("--window '{}': use 1d or 1w", self.window)))?;
+        let bounds = self
+            .four_fifths
+            .split_once(',')
+            .and_then(|(a, b)| Some((a.trim().parse::<f64>().ok()?, b.trim().parse::<f64>().ok()?)))
+            .ok_or_else(|| usage(format!("--four-fifths '{}': expected LO,HI (e.g. 0.8,1.25)", self.four_fifths)))?;
+        Ok(Spec {
+            group: self.group.iter().map(|g| g.trim().to_string()).collect(),
+            label: self.label.clone(),
+            positive_label: self.positive_label.clone(),
+            decision,
+            reference: self.reference.clone(),
+            time: self.time.clone(),
+            window,
+            version: self.version_column.clone(),
+            fairlearn_compat: self.fairlearn_compat,
+            skip_bad_rows: self.skip_bad_rows,
+            four_fifths: bounds,
+            small_groups: SmallGroupRule { min_group_size: self.min_group_size, ..SmallGroupRule::default() },
+        })
+    }
+}
+
+impl From<FairnessError> for Failure {
+    fn from(e: FairnessError) -> Self {
+        let code = match e.kind {
+            ErrorKind::Usage => exit::USAGE,
+            _ => exit::ERROR,
+        };
+        Failure { message: e.to_string(), code }
+    }
+}
+
+pub fn run(args: &FairnessArgs) -> Result<(), Failure> {
+    let spec = args.spec()?;
+    let progress = Progress::new();
+    let report = super::analyze(&args.file, &spec, &progress)?;
+    let text = match args.format {
+        OutputFormat::Json => {
+            let mut s = serde_json::to_string_pretty(&report).map_err(|e| Failure::from(e.to_string()))?;
+            s.push('\n');
+            s
+        }
+        OutputFormat::Csv => super::output::csv(&report),
+        OutputFormat::Table => super::output::table(&report),
+    };
+    let mut out = std::io::stdout().lock();
+    // A closed pipe (steward ... | head) is not an error worth reporting.
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+    Ok(())
+}

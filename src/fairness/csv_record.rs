@@ -1,0 +1,151 @@
+//! CSV records (RFC 4180: comma-separated, '"' quotes, '""' inside quotes is a quote, newlines allowed
+//! inside quotes, CRLF or LF). Two paths: records without any quote are split in place (no copy, no
+//! allocation; see `csv::Csv::plain_block`); records with quotes are unquoted into a reused buffer.
+//!
+//! The quote rule is the one the block splitter uses: every '"' toggles the quoted state, and '""' in
+//! quoted state is a literal quote (two toggles). So a block cut at a newline with an even number of
+//! quotes before it is always cut between records.
+
+use memchr::{memchr, memchr2_iter, memrchr};
+
+/// Field bounds (start, end) into the record (plain path) or into the unquoted text (quoted path).
+pub(crate) type Bounds = Vec<(u32, u32)>;
+
+/// One record read on the quoted path.
+pub(crate) struct Quoted {
+    /// Index just past the record (past its newline, or the end of the input).
+    pub end: usize,
+    /// Newlines consumed, the terminating one included.
+    pub newlines: u64,
+    /// The input ended inside quotes.
+    pub unterminated: bool,
+    /// An empty line.
+    pub blank: bool,
+}
+
+/// Reads the record starting at `pos`, unquoting fields into `text`.
+pub(crate) fn parse_quoted(b: &[u8], pos: usize, text: &mut Vec<u8>, bounds: &mut Bounds) -> Quoted {
+    text.clear();
+    bounds.clear();
+    let n = b.len();
+    let mut i = pos;
+    let mut in_q = false;
+    let mut field_start = 0u32;
+    let mut newlines = 0u64;
+    let mut cr_last = false; // the last text byte is an unquoted '\r'
+    let mut quoted_any = false;
+    while i < n {
+        let c = b[i];
+        if in_q {
+            if c == b'"' {
+                if i + 1 < n && b[i + 1] == b'"' {
+                    text.push(b'"');
+                    i += 2;
+                    continue;
+                }
+                in_q = false;
+            } else {
+                if c == b'\n' {
+                    newlines += 1;
+                }
+                text.push(c);
+            }
+            cr_last = false;
+        } else {
+            match c {
+                b'"' => {
+                    in_q = true;
+                    quoted_any = true;
+                    cr_last = false;
+                }
+                b',' => {
+                    bounds.push((field_start, text.len() as u32));
+                    field_start = text.len() as u32;
+                    cr_last = false;
+                }
+                b'\n' => {
+                    if cr_last {
+                        text.pop();
+                    }
+                    bounds.push((field_start, text.len() as u32));
+                    let blank = !quoted_any && bounds.len() == 1 && text.is_empty();
+                    return Quoted { end: i + 1, newlines: newlines + 1, unterminated: false, blank };
+                }
+                _ => {
+                    text.push(c);
+                    cr_last = c == b'\r';
+                }
+            }
+        }
+        i += 1;
+    }
+    if cr_last {
+        text.pop();
+    }
+    bounds.push((field_start, text.len() as u32));
+    let blank = !quoted_any && bounds.len() == 1 && text.is_empty();
+    Quoted { end: n, newlines, unterminated: in_q, blank }
+}
+
+/// Length of the longest prefix of `buf` ending just after a newline that is outside quotes.
+pub(crate) fn split_point(buf: &[u8]) -> usize {
+    if memchr(b'"', buf).is_none() {
+        return memrchr(b'\n', buf).map_or(0, |i| i + 1);
+    }
+    let mut in_q = false;
+    let mut last = 0;
+    for i in memchr2_iter(b'"', b'\n', buf) {
+        if buf[i] == b'"' {
+            in_q = !in_q;
+        } else if !in_q {
+            last = i + 1;
+        }
+    }
+    last
+}
+
+/// Index just past the first record's newline (outside quotes), if the buffer holds a whole record.
+pub(crate) fn first_record_end(buf: &[u8]) -> Option<usize> {
+    let mut in_q = false;
+    for i in memchr2_iter(b'"', b'\n', buf) {
+        if buf[i] == b'"' {
+            in_q = !in_q;
+        } else if !in_q {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(s: &str) -> (Vec<String>, Quoted) {
+        let (mut text, mut bounds) = (Vec::new(), Vec::new());
+        let q = parse_quoted(s.as_bytes(), 0, &mut text, &mut bounds);
+        let f = bounds.iter().map(|&(a, b)| String::from_utf8_lossy(&text[a as usize..b as usize]).into_owned()).collect();
+        (f, q)
+    }
+
+    #[test]
+    fn quoted_fields() {
+        let (f, q) = fields("a,\"b,c\",\"d\"\"e\",\"x\ny\"\r\nnext");
+        assert_eq!(f, vec!["a", "b,c", "d\"e", "x\ny"]);
+        assert_eq!(q.newlines, 2);
+        assert_eq!(q.end, "a,\"b,c\",\"d\"\"e\",\"x\ny\"\r\n".len());
+        let (f, q) = fields("\"open,\nnever closed");
+        assert!(q.unterminated);
+        assert_eq!(f.len(), 1);
+        assert!(fields("\r\n").1.blank);
+        assert!(!fields("\"\"\n").1.blank);
+    }
+
+    #[test]
+    fn split_points_respect_quotes() {
+        assert_eq!(split_point(b"a,b\nc,d\ne"), 8);
+        assert_eq!(split_point(b"a,\"b\nc\"\nd,\"e\nf"), 8);
+        assert_eq!(split_point(b"\"no end\n"), 0);
+        assert_eq!(first_record_end(b"\"x\ny\",z\nrest"), Some(8));
+    }
+}

@@ -1,0 +1,147 @@
+//! Opening a log: format by magic bytes (Parquet `PAR1`, gzip `1f 8b`, zstd `28 b5 2f fd`) and by
+//! extension (.jsonl/.ndjson/.json, .csv), decompression, and progress counting on the raw bytes.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Cursor, Read, Seek, SeekFrom};
+use std::path::Path;
+use std::sync::atomic::Ordering;
+
+use super::{FairnessError, Progress};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Csv(Compression),
+    JsonLines(Compression),
+    Parquet,
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (name, c) = match self {
+            Format::Csv(c) => ("csv", c),
+            Format::JsonLines(c) => ("jsonl", c),
+            Format::Parquet => return write!(f, "parquet"),
+        };
+        match c {
+            Compression::None => write!(f, "{name}"),
+            Compression::Gzip => write!(f, "{name}+gzip"),
+            Compression::Zstd => write!(f, "{name}+zstd"),
+        }
+    }
+}
+
+pub(crate) enum Input<'p> {
+    Stream(Box<dyn Read + Send + 'p>),
+    Parquet(File),
+}
+
+/// Adds the bytes read to the progress counter.
+struct Counting<'p, R> {
+    inner: R,
+    progress: &'p Progress,
+}
+
+impl<R: Read> Read for Counting<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.progress.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+fn extension_chain(path: &Path) -> (Option<String>, Option<String>) {
+    let name = path.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
+    let mut parts = name.rsplit('.');
+    let last = parts.next().map(str::to_string);
+    let before = parts.next().map(str::to_string);
+    (last, before)
+}
+
+pub(crate) fn open<'p>(path: &Path, file: &str, progress: &'p Progress) -> Result<(Format, Input<'p>), FairnessError> {
+    let mut f = File::open(path).map_err(|e| FairnessError::io(file, format!("cannot open: {e}")))?;
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    progress.total_bytes.store(len, Ordering::Relaxed);
+    progress.bytes_read.store(0, Ordering::Relaxed);
+    if len == 0 {
+        return Err(FairnessError::input(file, None, None, "empty file (0 bytes, no header)"));
+    }
+    let mut magic = [0u8; 4];
+    let mut got = 0;
+    while got < 4 {
+        match f.read(&mut magic[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(FairnessError::io(file, format!("cannot read: {e}"))),
+        }
+    }
+    f.seek(SeekFrom::Start(0)).map_err(|e| FairnessError::io(file, format!("cannot read: {e}")))?;
+    let magic = &magic[..got];
+    if magic == b"PAR1" {
+        return Ok((Format::Parquet, Input::Parquet(f)));
+    }
+    let (ext, inner_ext) = extension_chain(path);
+    let compression = if magic.starts_with(&[0x1f, 0x8b]) {
+        Compression::Gzip
+    } else if magic == [0x28, 0xb5, 0x2f, 0xfd] {
+        Compression::Zstd
+    } else {
+        match ext.as_deref() {
+            Some("gz") | Some("gzip") => {
+                return Err(FairnessError::io(file, "named .gz but does not start with gzip's magic bytes"));
+            }
+            Some("zst") | Some("zstd") => {
+                return Err(FairnessError::io(file, "named .zst but does not start with zstd's magic bytes"));
+            }
+            Some("parquet") | Some("pq") => {
+                return Err(FairnessError::io(file, "named .parquet but does not start with PAR1"));
+            }
+            _ => Compression::None,
+        }
+    };
+    let data_ext = if compression == Compression::None || !matches!(ext.as_deref(), Some("gz" | "gzip" | "zst" | "zstd")) {
+        ext
+    } else {
+        inner_ext
+    };
+    let raw: Box<dyn Read + Send + 'p> = Box::new(Counting { inner: f, progress });
+    let mut stream: Box<dyn Read + Send + 'p> = match compression {
+        Compression::None => raw,
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(io::BufReader::with_capacity(1 << 20, raw))),
+        Compression::Zstd => Box::new(
+            zstd::stream::read::Decoder::with_buffer(io::BufReader::with_capacity(1 << 20, raw))
+                .map_err(|e| FairnessError::io(file, format!("cannot start zstd: {e}")))?,
+        ),
+    };
+    let jsonl = match data_ext.as_deref() {
+        Some("jsonl" | "ndjson" | "json") => true,
+        Some("csv" | "txt") => false,
+        _ => {
+            // Sniff the first non-blank byte of the content: '{' is JSON Lines.
+            let mut head = vec![0u8; 4096];
+            let mut n = 0;
+            while n < head.len() {
+                match stream.read(&mut head[n..]) {
+                    Ok(0) => break,
+                    Ok(k) => n += k,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(FairnessError::io(file, format!("cannot read: {e}"))),
+                }
+            }
+            head.truncate(n);
+            let first = head.iter().find(|b| !b.is_ascii_whitespace()).copied();
+            stream = Box::new(Cursor::new(head).chain(stream));
+            first == Some(b'{')
+        }
+    };
+    let format = if jsonl { Format::JsonLines(compression) } else { Format::Csv(compression) };
+    Ok((format, Input::Stream(stream)))
+}
