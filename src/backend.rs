@@ -295,11 +295,19 @@ impl Backend {
                 let item = self.interrupted.iter().find(|i| i.intent.seq == intent_seq).cloned();
                 self.interrupted.retain(|i| i.intent.seq != intent_seq);
                 let Some(item) = item else { return };
-                let audit = self.audit();
-                match ops::resolve(&audit, &crate::cli::os_user(), &item, "resolved in the window") {
-                    Ok(r) => self.send(Event::Notice(format!("Resolution recorded (audit record {})", r.seq))),
-                    Err(e) => self.send(Event::Error(format!("could not record the resolution: {e}"))),
-                }
+                // The append fsyncs: keep it off the async workers.
+                self.with_ops(move |_, audit, _| async move {
+                    let done = tokio::task::spawn_blocking(move || {
+                        ops::resolve(&audit, &crate::cli::os_user(), &item, "resolved in the window").map_err(|e| e.to_string())
+                    })
+                    .await
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| r);
+                    match done {
+                        Ok(r) => Event::Notice(format!("Resolution recorded (audit record {})", r.seq)),
+                        Err(e) => Event::Error(format!("could not record the resolution: {e}")),
+                    }
+                });
             }
             _ => {}
         }
