@@ -10,7 +10,7 @@ use tokio::sync::mpsc as tmpsc;
 use crate::audit::{AuditLog, Record};
 use crate::config::{Home, Profile, Profiles, RegistrySpec};
 use crate::connect::{AnyRegistry, Registry};
-use crate::domain::{ModelVersion, RegisteredModel, SourceState, VersionNumber};
+use crate::domain::{ModelVersion, RegisteredModel, SourceState, VersionNumber, show_version};
 use crate::ops::{self, AliasEvent, Interrupted, MovePlan, Ops, Policy};
 
 /// How often the selected model's aliases are re-read to notice moves made outside Steward.
@@ -234,8 +234,7 @@ impl Backend {
                 let audit2 = audit.clone();
                 let (desc, name, aliases) = (reg.describe(), model.clone(), m.aliases.clone());
                 tokio::task::spawn_blocking(move || -> Result<(Vec<AliasEvent>, Vec<Record>), String> {
-                    let seen = ops::reconcile(&audit2, &user, &desc, &name, &aliases).map_err(|e| e.to_string())?;
-                    Ok((ops::history(&audit2.read_all().map_err(|e| e.to_string())?, &desc, &name, None), seen))
+                    ops::observe(&audit2, &user, &desc, &name, &aliases).map_err(|e| e.to_string())
                 })
                 .await
                 .map_err(|e| e.to_string())?
@@ -247,8 +246,13 @@ impl Backend {
                     .iter()
                     .filter(|r| r.entry.action == "alias_moved")
                     .map(|r| {
-                        let v = |x: Option<VersionNumber>| x.map(|v| format!("v{v}")).unwrap_or_else(|| "(unset)".into());
-                        format!("{}@{} moved outside Steward: {} -> {}", r.entry.model, r.entry.alias, v(r.entry.from), v(r.entry.to))
+                        format!(
+                            "{}@{} moved outside Steward: {} -> {}",
+                            r.entry.model,
+                            r.entry.alias,
+                            show_version(r.entry.from),
+                            show_version(r.entry.to)
+                        )
                     })
                     .collect(),
                 Err(_) => Vec::new(),

@@ -176,14 +176,7 @@ pub fn rollback(g: &Global, a: RollbackArgs) -> Outcome {
 }
 
 fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>, Failure> {
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&chrono::Utc));
-    }
-    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(23, 59, 59))
-        .map(|t| t.and_utc())
-        .ok_or_else(|| Failure { code: 2, message: format!("--at '{s}': use RFC 3339 (2026-11-01T12:00:00Z) or YYYY-MM-DD") })
+    ops::parse_as_of(s).ok_or_else(|| Failure { code: 2, message: format!("--at '{s}': use RFC 3339 (2026-11-01T12:00:00Z) or YYYY-MM-DD") })
 }
 
 pub fn history(g: &Global, a: HistoryArgs) -> Outcome {
@@ -191,8 +184,8 @@ pub fn history(g: &Global, a: HistoryArgs) -> Outcome {
     let rt = runtime()?;
     // Looking is when moves made outside Steward are noticed: record them before showing the timeline.
     let model = rt.block_on(reg.get_model(&a.model))?;
-    ops::reconcile(&audit, &crate::cli::os_user(), &reg.describe(), &a.model, &model.aliases)?;
-    let events = ops::history(&audit.read_all()?, &reg.describe(), &a.model, a.alias.as_deref());
+    let (mut events, _) = ops::observe(&audit, &crate::cli::os_user(), &reg.describe(), &a.model, &model.aliases)?;
+    events.retain(|e| a.alias.as_deref().is_none_or(|x| e.alias == x));
     if let Some(at) = &a.at {
         let alias = a.alias.as_deref().ok_or_else(|| Failure { code: 2, message: "--at needs --alias".into() })?;
         let t = parse_time(at)?;

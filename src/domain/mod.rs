@@ -56,6 +56,11 @@ pub struct NewVersion {
     pub created_at: Option<DateTime<Utc>>,
 }
 
+/// "v3", or "(unset)" for an alias that points nowhere.
+pub fn show_version(v: Option<VersionNumber>) -> String {
+    v.map(|v| format!("v{v}")).unwrap_or_else(|| "(unset)".into())
+}
+
 /// Attach each alias to the versions it points at (aliases come from the model, versions from a search).
 pub fn attach_aliases(versions: &mut [ModelVersion], aliases: &BTreeMap<String, VersionNumber>) {
     for v in versions.iter_mut() {

@@ -101,6 +101,15 @@ pub fn last_known_good(
         .and_then(|e| e.from)
 }
 
+/// An "as of" time typed by an operator: RFC 3339, or a date meaning the end of that day (UTC).
+pub fn parse_as_of(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(23, 59, 59)).map(|t| t.and_utc())
+}
+
 /// What `alias` pointed to at time `at`, from the recorded events (None when unknown or unset).
 pub fn alias_at(events: &[AliasEvent], alias: &str, at: DateTime<Utc>) -> Option<VersionNumber> {
     let mut v = None;
@@ -123,7 +132,18 @@ pub fn reconcile(
     model: &str,
     now: &BTreeMap<String, VersionNumber>,
 ) -> Result<Vec<Record>, AuditError> {
-    let events = history(&audit.read_all()?, registry, model, None);
+    observe(audit, os_user, registry, model, now).map(|(_, seen)| seen)
+}
+
+/// `reconcile`, returning also the model's whole history (observations included), from one read of the log.
+pub fn observe(
+    audit: &AuditLog,
+    os_user: &str,
+    registry: &str,
+    model: &str,
+    now: &BTreeMap<String, VersionNumber>,
+) -> Result<(Vec<AliasEvent>, Vec<Record>), AuditError> {
+    let mut events = history(&audit.read_all()?, registry, model, None);
     let known = last_known(&events);
     let mut out = Vec::new();
     let mut aliases: Vec<&String> = known.keys().chain(now.keys()).collect();
@@ -155,5 +175,6 @@ pub fn reconcile(
             error: None,
         })?);
     }
-    Ok(out)
+    events.extend(history(&out, registry, model, None));
+    Ok((events, out))
 }

@@ -6,7 +6,7 @@
 mod history;
 mod recover;
 
-pub use history::{AliasEvent, EventKind, alias_at, history, last_known_good, reconcile};
+pub use history::{AliasEvent, EventKind, alias_at, history, last_known_good, observe, parse_as_of, reconcile};
 pub use recover::{Interrupted, find_interrupted, resolve};
 
 use std::collections::BTreeMap;
@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use crate::audit::{Actor, AuditError, AuditLog, Entry, Outcome, Phase, Record};
 use crate::connect::{Registry, RegistryError};
-use crate::domain::VersionNumber;
+use crate::domain::{VersionNumber, show_version};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MoveKind {
@@ -57,8 +57,7 @@ pub struct MovePlan {
 
 impl MovePlan {
     pub fn describe(&self) -> String {
-        let from = self.from.map(|v| format!("v{v}")).unwrap_or_else(|| "(unset)".into());
-        format!("{} {}@{}: {} -> v{}", self.kind.verb(), self.model, self.alias, from, self.to)
+        format!("{} {}@{}: {} -> v{}", self.kind.verb(), self.model, self.alias, show_version(self.from), self.to)
     }
 }
 
@@ -248,13 +247,12 @@ impl<'a, R: Registry> Ops<'a, R> {
             }
         };
         if now != plan.from {
-            let show = |v: Option<VersionNumber>| v.map(|v| format!("v{v}")).unwrap_or_else(|| "(unset)".into());
             let why = format!(
                 "conflict: {}@{} moved from {} to {} since this plan was made; nothing was changed",
                 plan.model,
                 plan.alias,
-                show(plan.from),
-                show(now)
+                show_version(plan.from),
+                show_version(now)
             );
             close(Outcome::Refused, Some(why.clone()))?;
             return Err(OpError::Refused(why));

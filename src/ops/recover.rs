@@ -3,7 +3,7 @@
 
 use crate::audit::{AuditLog, Entry, Outcome, Phase, Record};
 use crate::connect::Registry;
-use crate::domain::VersionNumber;
+use crate::domain::{VersionNumber, show_version};
 
 use super::OpError;
 
@@ -22,24 +22,23 @@ impl Interrupted {
 
     pub fn explain(&self) -> String {
         let e = &self.intent.entry;
-        let show = |v: Option<VersionNumber>| v.map(|v| format!("v{v}")).unwrap_or_else(|| "(unset)".into());
         let what = format!(
             "{} of {}@{} ({} -> {}) by {} at {} (record {}) was interrupted",
             e.action,
             e.model,
             e.alias,
-            show(e.from),
-            show(e.to),
+            show_version(e.from),
+            show_version(e.to),
             e.actor.os_user,
             self.intent.time,
             self.intent.seq
         );
         let now = if self.took_effect() {
-            format!("the registry shows it took effect: {}@{} is {}", e.model, e.alias, show(self.actual))
+            format!("the registry shows it took effect: {}@{} is {}", e.model, e.alias, show_version(self.actual))
         } else if self.actual == e.from {
-            format!("the registry shows it did not happen: {}@{} is still {}", e.model, e.alias, show(self.actual))
+            format!("the registry shows it did not happen: {}@{} is still {}", e.model, e.alias, show_version(self.actual))
         } else {
-            format!("{}@{} is now {}, neither the old nor the new version", e.model, e.alias, show(self.actual))
+            format!("{}@{} is now {}, neither the old nor the new version", e.model, e.alias, show_version(self.actual))
         };
         format!("{what}; {now}")
     }

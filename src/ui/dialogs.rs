@@ -6,7 +6,7 @@ use egui::{Id, Modal, RichText, Ui};
 use super::app::StewardApp;
 use super::widgets::{self, GREEN, RED};
 use crate::backend::Command;
-use crate::domain::VersionNumber;
+use crate::domain::{VersionNumber, show_version};
 use crate::ops::{Interrupted, MoveKind, MovePlan};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -33,11 +33,6 @@ pub struct MoveDialog {
     id: Id,
 }
 
-fn fresh_id(what: &str) -> Id {
-    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    Id::unique((what, N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)))
-}
-
 impl MoveDialog {
     pub fn promote(model: &str, version: VersionNumber, alias: &str) -> Self {
         Self::new(MoveKind::Promote, model, alias, Some(version))
@@ -58,7 +53,7 @@ impl MoveDialog {
             reason: String::new(),
             confirmation: String::new(),
             stage: Stage::Planning,
-            id: fresh_id("move_dialog"),
+            id: widgets::fresh_id("move_dialog"),
         }
     }
 
@@ -113,10 +108,6 @@ impl MoveDialog {
             MoveKind::Rollback => "Roll back",
         }
     }
-}
-
-fn show_version(v: Option<VersionNumber>) -> String {
-    v.map(|v| format!("v{v}")).unwrap_or_else(|| "(unset)".into())
 }
 
 /// Draws the open move dialog, if any, and sends what it asks for.

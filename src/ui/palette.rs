@@ -8,16 +8,13 @@ use super::app::{Action, StewardApp};
 pub struct Palette {
     pub query: String,
     pub selected: usize,
-    /// Each opening gets a fresh id, so no size or scroll state from an earlier (filtered) opening is
-    /// reused: with a stale, smaller area the lower entries were outside the modal's hit area.
+    /// Fresh per opening (see `widgets::fresh_id`).
     id: Id,
 }
 
 impl Palette {
     pub fn open() -> Self {
-        static OPENINGS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = OPENINGS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Palette { query: String::new(), selected: 0, id: Id::unique(("command_palette", n)) }
+        Palette { query: String::new(), selected: 0, id: super::widgets::fresh_id("command_palette") }
     }
 }
 

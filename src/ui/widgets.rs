@@ -2,6 +2,14 @@
 
 use egui::{Color32, CornerRadius, Frame, Margin, RichText, Ui};
 
+/// A modal id never used before. A modal that keeps its id between openings also keeps its area's size
+/// from the last opening; when that was smaller (a filtered palette), clicks on the lower part of the new
+/// content fell on the backdrop. Each opening therefore gets a fresh id.
+pub fn fresh_id(what: &str) -> egui::Id {
+    static OPENINGS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    egui::Id::unique((what, OPENINGS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)))
+}
+
 /// An alias shown as a chip, so that `champion` stands out in a versions table.
 pub fn alias_chip(ui: &mut Ui, alias: &str) {
     alias_chip_text(ui, alias, alias);

@@ -91,13 +91,7 @@ pub fn audit(app: &mut StewardApp, ui: &mut Ui, actions: &mut Vec<super::app::Ac
         ui.label("point to on");
         ui.add(egui::TextEdit::singleline(&mut app.history_question.1).desired_width(160.0).hint_text("YYYY-MM-DD or RFC 3339"));
         let (alias, when) = &app.history_question;
-        let at = chrono::DateTime::parse_from_rfc3339(when.trim())
-            .map(|t| t.with_timezone(&chrono::Utc))
-            .ok()
-            .or_else(|| {
-                chrono::NaiveDate::parse_from_str(when.trim(), "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(23, 59, 59)).map(|t| t.and_utc())
-            });
-        match at {
+        match crate::ops::parse_as_of(when) {
             Some(t) => match crate::ops::alias_at(&events, alias.trim(), t) {
                 Some(v) => ui.strong(format!("= v{v}")),
                 None => ui.label("= not set or not known"),
