@@ -1,6 +1,7 @@
 //! The window's backend: a tokio runtime on its own thread. The UI sends `Command`s and drains `Event`s;
 //! it never waits on the network or the disk.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -10,6 +11,7 @@ use tokio::sync::mpsc as tmpsc;
 use crate::audit::{AuditLog, Record};
 use crate::config::{Home, Profile, Profiles, RegistrySpec};
 use crate::connect::{AnyRegistry, Registry};
+use crate::fairness::{Progress, Report, Spec};
 use crate::domain::{ModelVersion, RegisteredModel, SourceState, VersionNumber, show_version};
 use crate::ops::{self, AliasEvent, Interrupted, MovePlan, Ops, Policy};
 
@@ -35,6 +37,10 @@ pub enum Command {
     VerifyAudit,
     /// Record the registry's state for an interrupted operation (by its intent's seq).
     Resolve { intent_seq: u64 },
+    /// Read a prediction log's column names.
+    FairnessColumns { path: PathBuf },
+    /// Analyze a prediction log; `run` tags the answer; `progress` is shared with the window (and cancels).
+    Fairness { run: u64, path: PathBuf, spec: Box<Spec>, progress: Arc<Progress> },
 }
 
 #[derive(Debug, Clone)]
@@ -53,6 +59,8 @@ pub enum Event {
     History { generation: u64, model: String, result: Result<Vec<AliasEvent>, String>, notice: Option<String> },
     AuditVerified(Result<String, String>),
     Interrupted(Vec<Interrupted>),
+    FairnessColumns { path: PathBuf, result: Result<Vec<String>, String> },
+    Fairness { run: u64, result: Result<Arc<Report>, String>, elapsed: Duration },
 }
 
 /// The UI's end of the backend.
@@ -317,6 +325,26 @@ impl Backend {
         }
     }
 
+    /// Reads and counts logs on the blocking pool (the engine uses both cores itself).
+    fn fairness(&self, cmd: Command) {
+        let (out, repaint) = (self.out.clone(), self.repaint.clone());
+        tokio::task::spawn_blocking(move || {
+            let ev = match cmd {
+                Command::FairnessColumns { path } => {
+                    let result = crate::fairness::columns(&path).map(|(c, _)| c).map_err(|e| e.to_string());
+                    Event::FairnessColumns { path, result }
+                }
+                Command::Fairness { run, path, spec, progress } => {
+                    let started = std::time::Instant::now();
+                    let result = crate::fairness::analyze(&path, &spec, &progress).map(Arc::new).map_err(|e| e.to_string());
+                    Event::Fairness { run, result, elapsed: started.elapsed() }
+                }
+                _ => return,
+            };
+            Self::emit(&out, &repaint, ev);
+        });
+    }
+
     async fn save_profile(&mut self, profile: Profile, activate: bool) {
         let home = self.home.clone();
         let p = profile.clone();
@@ -379,6 +407,7 @@ pub fn start(home: Home, timeout: Duration, policy: Policy, repaint: Repaint) ->
                     Command::LoadVersions { model } => backend.load_versions(model),
                     Command::OpenSample => backend.open_sample().await,
                     Command::SaveProfile { profile, activate } => backend.save_profile(profile, activate).await,
+                    c @ (Command::FairnessColumns { .. } | Command::Fairness { .. }) => backend.fairness(c),
                     other => backend.handle_ops(other),
                 }
             }

@@ -7,6 +7,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use steward::cli::Context;
 use steward::config::{DEFAULT_TIMEOUT, Home, Origin, Profiles, RegistrySpec};
+use steward::domain::thousands;
 use steward::ui::{Persisted, StewardApp, View};
 
 struct Ui {
@@ -108,7 +109,7 @@ fn the_navigation_switches_views_by_click_and_by_shortcut() {
     ui.click("Endpoints");
     assert!(ui.has("No serving endpoints configured"));
     ui.click("Fairness");
-    assert!(ui.has("No prediction log opened"));
+    ui.wait_for("Group sizes"); // the sample's prediction log opens by itself
     ui.click("Audit");
     assert!(ui.has("Verify audit log"));
     ui.harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Num1);
@@ -338,4 +339,131 @@ fn a_move_made_outside_steward_is_noticed_on_refresh() {
     ui.wait_for("champion: v1");
     ui.click("Audit");
     ui.wait_for("observed");
+}
+
+/// The sample's numbers as the engine computes them (the engine itself is checked against Fairlearn in
+/// tests/fairness_adult.rs); the view must show these, for the chosen version's rows.
+fn sample_report(home: &std::path::Path) -> steward::fairness::Report {
+    let log = home.join("data/sample/predictions.csv");
+    let mut spec = steward::fairness::Spec::new(&["sex"], "label", steward::fairness::Spec::prediction("prediction"));
+    spec.version = Some("model_version".into());
+    spec.time = Some("timestamp".into());
+    steward::fairness::analyze(&log, &spec, &steward::fairness::Progress::new()).unwrap()
+}
+
+fn fairness_ui() -> Ui {
+    let mut ui = sample_ui();
+    ui.click("Fairness");
+    ui.wait_for("Group sizes");
+    ui
+}
+
+#[test]
+fn the_fairness_view_opens_the_sample_log_on_the_champion_and_shows_its_groups() {
+    let mut ui = fairness_ui();
+    let report = sample_report(ui._home.path());
+    let v2 = &report.versions.iter().find(|v| v.version == "2").unwrap().section;
+    // The champion's rows are shown first, named by the registry's alias.
+    assert!(ui.has_exact("Group sizes: rows of v2 (champion)"));
+    for g in &v2.groups {
+        assert!(ui.has(&format!("{} (", thousands(g.count))), "size of {} missing", g.key);
+        assert!(ui.has_exact(&format!("{:.3}", g.selection_rate.unwrap())), "selection rate of {} missing", g.key);
+    }
+    assert!(ui.has_exact("Male (reference)"));
+    // Demographic parity difference: the gap the sample's provenance records for v2 (0.1780, computed
+    // with scikit-learn when the sample was made).
+    assert!(ui.has_exact("0.178"));
+    assert_eq!(format!("{:.3}", v2.disparities.demographic_parity_difference.unwrap()), "0.178");
+    // Women's selection rate is under 0.8 of men's: the four-fifths rule fails, and says for whom.
+    assert!(ui.has_exact("FAIL"));
+    assert!(ui.has("selection rate outside the bounds for Female"));
+    // Another metric, other rows.
+    ui.harness.get_by_role_and_label(egui::accesskit::Role::ComboBox, "Rows").click();
+    ui.settle();
+    ui.click("All versions");
+    ui.wait_for("Group sizes: rows of All versions");
+    let all = &report.main;
+    assert!(ui.has(&format!("{} (", thousands(all.groups[0].count))));
+}
+
+#[test]
+fn champion_and_challenger_side_by_side_with_their_accuracy() {
+    let mut ui = fairness_ui();
+    ui.click("Champion vs challenger");
+    ui.wait_for("v3 (challenger)");
+    // Overall accuracy as scikit-learn measured it when the sample was made (assets/sample/versions.json).
+    let versions: serde_json::Value = serde_json::from_str(steward::sample::VERSIONS_JSON).unwrap();
+    for v in versions["versions"].as_array().unwrap().iter().filter(|v| v["version"] != 1) {
+        let acc = v["metrics"]["accuracy"].as_f64().unwrap();
+        assert!(ui.has_exact(&format!("{acc:.3}")), "accuracy {acc:.3} of v{} missing", v["version"]);
+    }
+    let report = sample_report(ui._home.path());
+    let dp = |v: &str| report.versions.iter().find(|s| s.version == v).unwrap().section.disparities.demographic_parity_difference.unwrap();
+    assert!(ui.has_exact(&format!("{:+.3}", dp("3") - dp("2"))));
+}
+
+#[test]
+fn the_threshold_explorer_and_the_charts_over_time() {
+    let mut ui = fairness_ui();
+    ui.click("Threshold explorer");
+    ui.wait_for("At threshold 0.50");
+    assert!(ui.has("rows of v2"));
+    assert!(ui.has_exact("Selection ratio to reference"));
+    // The sweep at 0.50 for v2's rows: computed independently here from the raw log.
+    let log = std::fs::read_to_string(ui._home.path().join("data/sample/predictions.csv")).unwrap();
+    let (mut sel, mut n) = (0u64, 0u64);
+    for line in log.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        if f[1] == "2" && f[2] == "Female" {
+            n += 1;
+            if f[6].parse::<f64>().unwrap() >= 0.5 {
+                sel += 1;
+            }
+        }
+    }
+    assert!(ui.has_exact(&format!("{:.1}%", 100.0 * sel as f64 / n as f64)));
+    ui.click("Over time");
+    ui.wait_for("30 windows (1d)");
+    for m in ["Selection rate", "True positive rate", "False positive rate"] {
+        assert!(ui.has_exact(m), "{m} chart missing");
+    }
+}
+
+#[test]
+fn a_bad_log_names_the_line_and_the_window_keeps_working() {
+    let mut ui = fairness_ui();
+    let bad = ui._home.path().join("bad.csv");
+    std::fs::write(&bad, "sex,label,prediction\nF,1,1\nM,0\nF,0,0\n").unwrap();
+    let field = ui.harness.get_by_label("Prediction log");
+    field.click();
+    ui.settle();
+    ui.harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    ui.harness.get_by_label("Prediction log").type_text(&bad.display().to_string());
+    ui.settle();
+    ui.click("Open");
+    ui.wait_for("bad.csv:3");
+    assert!(ui.has("2 fields, the header has 3"));
+    // The window still answers: another view, and back.
+    ui.click("Models");
+    assert!(ui.has("Versions (3)"));
+}
+
+#[test]
+fn a_long_analysis_shows_progress_and_can_be_cancelled() {
+    let mut ui = fairness_ui();
+    let big = ui._home.path().join("big.csv");
+    let mut text = String::from("sex,label,prediction\n");
+    for i in 0..6_000_000u64 {
+        text.push_str(if i % 3 == 0 { "F," } else { "M," });
+        text.push_str(if i % 5 == 0 { "1," } else { "0," });
+        text.push_str(if i % 7 == 0 { "1\n" } else { "0\n" });
+    }
+    std::fs::write(&big, text).unwrap();
+    ui.harness.state_mut().apply(steward::ui::Action::OpenLog(big));
+    ui.wait_for("Analyzing big.csv");
+    let clicked = Instant::now();
+    ui.click("Cancel");
+    ui.wait_for("Cancelled");
+    assert!(clicked.elapsed() < Duration::from_secs(3), "cancel took {:?}", clicked.elapsed());
+    assert!(!ui.has("Group sizes"), "a cancelled analysis must not show results");
 }

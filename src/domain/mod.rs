@@ -116,3 +116,16 @@ mod tests {
         assert_eq!(vs[2].aliases, vec!["canary", "challenger"]);
     }
 }
+
+/// 29307 -> "29,307".
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -7,6 +7,7 @@
 
 mod blocks;
 pub mod cli;
+mod columns;
 mod counts;
 mod csv;
 mod csv_record;
@@ -27,6 +28,7 @@ mod values;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+pub use columns::columns;
 pub use counts::{CellKey, Counts, Hist, LabelValues};
 pub use error::{ErrorKind, FairnessError, Location};
 pub use plan::MAX_GROUP_COLUMNS;

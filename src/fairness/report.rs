@@ -173,6 +173,9 @@ pub struct VersionSection {
     pub version: String,
     #[serde(flatten)]
     pub section: Section,
+    /// This version's rows per time window (when a time column was given).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub windows: Vec<WindowSection>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -260,6 +263,7 @@ pub fn build(counts: &Counts, spec: &Spec, file: &str, format: &str) -> Result<R
     let mut by_group: BTreeMap<Vec<String>, Confusion> = BTreeMap::new();
     let mut by_window: BTreeMap<i64, BTreeMap<Vec<String>, Confusion>> = BTreeMap::new();
     let mut by_version: BTreeMap<String, BTreeMap<Vec<String>, Confusion>> = BTreeMap::new();
+    let mut by_version_window: BTreeMap<(String, i64), BTreeMap<Vec<String>, Confusion>> = BTreeMap::new();
     for (k, c) in &counts.cells {
         let add = |m: &mut BTreeMap<Vec<String>, Confusion>| {
             let e = m.entry(k.group.clone()).or_default();
@@ -271,6 +275,9 @@ pub fn build(counts: &Counts, spec: &Spec, file: &str, format: &str) -> Result<R
         }
         if let Some(v) = &k.version {
             add(by_version.entry(v.clone()).or_default());
+            if let Some(w) = k.window {
+                add(by_version_window.entry((v.clone(), w)).or_default());
+            }
         }
     }
     if let Some(r) = &spec.reference {
@@ -294,20 +301,22 @@ pub fn build(counts: &Counts, spec: &Spec, file: &str, format: &str) -> Result<R
             marginals.insert(col.clone(), section(std::slice::from_ref(col), &m, &opts));
         }
     }
-    let windows = by_window
-        .iter()
-        .map(|(w, g)| {
-            let start = window_start_day(*w, spec.window);
-            WindowSection {
-                window: date_string(start),
-                iso_week: (spec.window == Window::Week).then(|| iso_week_label(start)),
-                section: section(cols, g, &opts),
-            }
-        })
-        .collect();
+    let window_section = |w: i64, g: &BTreeMap<Vec<String>, Confusion>| {
+        let start = window_start_day(w, spec.window);
+        WindowSection {
+            window: date_string(start),
+            iso_week: (spec.window == Window::Week).then(|| iso_week_label(start)),
+            section: section(cols, g, &opts),
+        }
+    };
+    let windows = by_window.iter().map(|(w, g)| window_section(*w, g)).collect();
     let versions = by_version
         .iter()
-        .map(|(v, g)| VersionSection { version: v.clone(), section: section(cols, g, &opts) })
+        .map(|(v, g)| VersionSection {
+            version: v.clone(),
+            section: section(cols, g, &opts),
+            windows: by_version_window.range((v.clone(), i64::MIN)..=(v.clone(), i64::MAX)).map(|((_, w), g)| window_section(*w, g)).collect(),
+        })
         .collect();
     let threshold_sweep = matches!(spec.decision, Decision::Score { .. }).then(|| {
         let overall = counts.hist.values().fold(Hist::default(), |mut a, h| {

@@ -1,6 +1,7 @@
 //! The application state and frame loop: drain backend events, handle shortcuts, draw panels, apply actions.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -8,6 +9,7 @@ use egui::{Key, KeyboardShortcut, Modifiers, RichText, Ui};
 use serde::{Deserialize, Serialize};
 
 use super::dialogs::{self, MoveDialog, Stage};
+use super::fairness::{FairnessState, Mapping};
 use super::palette::Palette;
 use super::views;
 use super::widgets::{self, AMBER, GREEN, GREY, RED};
@@ -57,6 +59,9 @@ pub struct Persisted {
     pub theme: ThemeChoice,
     pub model_filter: String,
     pub selected_model: Option<String>,
+    /// The last prediction log opened in the Fairness view, and its column mapping.
+    pub fairness_log: Option<String>,
+    pub fairness_mapping: Option<Mapping>,
 }
 
 /// Everything an operator can do from the palette, a button or a shortcut.
@@ -76,6 +81,10 @@ pub enum Action {
     /// Open the roll-back dialog for an alias.
     Rollback { model: String, alias: String },
     VerifyAudit,
+    /// Open a prediction log in the Fairness view.
+    OpenLog(PathBuf),
+    /// Choose a prediction log with the system's file dialog.
+    BrowseLog,
 }
 
 impl Action {
@@ -94,6 +103,8 @@ impl Action {
             Action::Promote { model, version } => format!("Promote {model} v{version}..."),
             Action::Rollback { model, alias } => format!("Roll back {model}@{alias}..."),
             Action::VerifyAudit => "Verify audit log".into(),
+            Action::OpenLog(p) => format!("Open prediction log {}", p.display()),
+            Action::BrowseLog => "Open prediction log...".into(),
         }
     }
 
@@ -149,6 +160,9 @@ pub struct StewardApp {
     pub(crate) read_only: bool,
     /// "What did ALIAS point to at TIME": the Audit view's question.
     pub(crate) history_question: (String, String),
+    pub(crate) fairness: FairnessState,
+    /// The answer of an open file dialog (it runs on a thread of its own).
+    browse: Option<std::sync::mpsc::Receiver<Option<PathBuf>>>,
     last_poll: Instant,
     notices: Vec<(Instant, String, bool)>,
     theme_applied: Option<ThemeChoice>,
@@ -194,6 +208,8 @@ impl StewardApp {
             audit_status: None,
             read_only: ctx.policy.read_only,
             history_question: ("champion".into(), chrono::Utc::now().format("%Y-%m-%d").to_string()),
+            fairness: FairnessState::default(),
+            browse: None,
             last_poll: Instant::now(),
             notices: Vec::new(),
             theme_applied: None,
@@ -296,6 +312,48 @@ impl StewardApp {
             Event::Profiles(p) => self.profiles = p,
             Event::Notice(n) => self.notify(n, false),
             Event::Error(e) => self.notify(e, true),
+            Event::FairnessColumns { path, result } => super::fairness::on_columns(self, path, result),
+            Event::Fairness { run, result, elapsed } => super::fairness::on_report(self, run, result, elapsed),
+        }
+    }
+
+    /// The system's file dialog blocks its thread, so it gets one; the answer is picked up by `show`.
+    fn browse_log(&mut self) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let start = self.fairness.log.as_ref().and_then(|p| p.parent().map(|d| d.to_path_buf()));
+        let repaint = self.repaint_ctx.clone();
+        let spawned = std::thread::Builder::new().name("file-dialog".into()).spawn(move || {
+            let mut d = rfd::FileDialog::new()
+                .set_title("Open prediction log")
+                .add_filter("Prediction logs", &["csv", "gz", "zst", "jsonl", "ndjson", "json", "parquet", "pq"])
+                .add_filter("All files", &["*"]);
+            if let Some(dir) = start {
+                d = d.set_directory(dir);
+            }
+            let _ = tx.send(d.pick_file());
+            if let Some(c) = repaint.get() {
+                c.request_repaint();
+            }
+        });
+        match spawned {
+            Ok(_) => self.browse = Some(rx),
+            Err(e) => self.notify(format!("cannot open the file dialog: {e}"), true),
+        }
+    }
+
+    fn poll_browse(&mut self) {
+        let Some(rx) = &self.browse else { return };
+        match rx.try_recv() {
+            Ok(Some(p)) => {
+                self.browse = None;
+                self.apply(Action::OpenLog(p));
+            }
+            Ok(None) => self.browse = None,
+            Err(std::sync::mpsc::TryRecvError::Empty) => {}
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                self.browse = None;
+                self.notify("the file dialog closed without an answer (is a desktop portal or GTK available?)".into(), true);
+            }
         }
     }
 
@@ -381,6 +439,12 @@ impl StewardApp {
                 self.audit_status = None;
                 self.backend.send(Command::VerifyAudit);
             }
+            Action::OpenLog(p) => {
+                self.persisted.view = View::Fairness;
+                self.fairness.auto_opened = true;
+                super::fairness::open(self, p);
+            }
+            Action::BrowseLog => self.browse_log(),
         }
     }
 
@@ -391,6 +455,7 @@ impl StewardApp {
         actions.push(Action::UseHomeRegistry);
         actions.extend(self.profiles.profiles.iter().map(|p| Action::UseProfile(p.name.clone())));
         actions.push(Action::VerifyAudit);
+        actions.push(Action::BrowseLog);
         if !self.read_only
             && let (Some(m), Some(v)) = (&self.persisted.selected_model, self.selected_version)
         {
@@ -458,6 +523,7 @@ impl StewardApp {
         }
         self.apply_theme(&ui.ctx().clone());
         self.poll(&ui.ctx().clone());
+        self.poll_browse();
         let mut actions = self.shortcuts(ui);
 
         egui::Panel::top("top_bar").show(ui, |ui| {
@@ -501,7 +567,7 @@ impl StewardApp {
         egui::CentralPanel::default().show(ui, |ui| match self.persisted.view {
             View::Models => views::models::show(self, ui, &mut actions),
             View::Endpoints => views::endpoints(self, ui),
-            View::Fairness => views::fairness(self, ui),
+            View::Fairness => views::fairness::show(self, ui, &mut actions),
             View::Audit => views::audit(self, ui, &mut actions),
         });
 

@@ -2,6 +2,7 @@
 
 mod app;
 mod dialogs;
+mod fairness;
 mod palette;
 mod views;
 mod widgets;

@@ -1,6 +1,7 @@
 //! One module per view; small views live here.
 
 pub mod compare;
+pub mod fairness;
 pub mod models;
 
 use egui::{Id, Modal, RichText, Ui};
@@ -27,28 +28,6 @@ pub fn endpoints(app: &StewardApp, ui: &mut Ui) {
     for e in endpoints {
         widgets::status_dot(ui, widgets::GREY, &e);
     }
-}
-
-pub fn fairness(app: &StewardApp, ui: &mut Ui) {
-    ui.heading("Fairness");
-    // Models may name their prediction log in a `prediction_log` tag (the sample workspace does).
-    let logs: Vec<String> = match &app.models {
-        super::app::Loadable::Ready(models) => models
-            .iter()
-            .filter_map(|m| m.tags.get("prediction_log").map(|p| format!("{}: {p}", m.name)))
-            .collect(),
-        _ => Vec::new(),
-    };
-    let detail = if !logs.is_empty() {
-        format!(
-            "Group metrics are computed from prediction logs (CSV, JSON Lines, Parquet).\n\
-             Logs named by models in this registry:\n{}",
-            logs.join("\n")
-        )
-    } else {
-        "Group metrics are computed from prediction logs (CSV, JSON Lines, Parquet).".to_string()
-    };
-    widgets::empty_state(ui, "No prediction log opened", &detail, &[]);
 }
 
 /// The Audit view: the alias timeline of the selected model, "what was X at T", and chain verification.

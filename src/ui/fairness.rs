@@ -1,0 +1,513 @@
+//! The Fairness view's state: which log is open, its column mapping, the analyses in flight (with
+//! progress and cancel) and their results. Counting runs in the backend; nothing here reads a file.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::app::{Loadable, StewardApp};
+use crate::backend::Command;
+use crate::fairness::report::Section;
+use crate::fairness::{Decision, Metric, Progress, Report, Spec, Window};
+
+/// How a log's columns are read; remembered between runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Mapping {
+    pub group: Vec<String>,
+    pub label: String,
+    /// Empty: labels are 0/1.
+    pub positive_label: String,
+    pub use_score: bool,
+    pub prediction: String,
+    /// Comma-separated; empty: 1/true.
+    pub positive_prediction: String,
+    pub score: String,
+    pub threshold: f64,
+    /// Empty: none.
+    pub time: String,
+    pub weekly: bool,
+    /// Empty: none.
+    pub version: String,
+    pub lower_bound: f64,
+    pub upper_bound: f64,
+}
+
+impl Default for Mapping {
+    fn default() -> Self {
+        Mapping {
+            group: Vec::new(),
+            label: String::new(),
+            positive_label: String::new(),
+            use_score: false,
+            prediction: String::new(),
+            positive_prediction: String::new(),
+            score: String::new(),
+            threshold: 0.5,
+            time: String::new(),
+            weekly: false,
+            version: String::new(),
+            lower_bound: 0.8,
+            upper_bound: 1.25,
+        }
+    }
+}
+
+fn find(columns: &[String], names: &[&str]) -> String {
+    names
+        .iter()
+        .find_map(|n| columns.iter().find(|c| c.eq_ignore_ascii_case(n)))
+        .cloned()
+        .unwrap_or_default()
+}
+
+impl Mapping {
+    /// A first guess from the column names (the operator can change every field).
+    pub fn guess(columns: &[String]) -> Mapping {
+        let label = find(columns, &["label", "y_true", "target", "actual", "outcome", "income"]);
+        let prediction = find(columns, &["prediction", "y_pred", "predicted", "pred", "decision"]);
+        let score = find(columns, &["score", "probability", "proba", "y_score", "prob"]);
+        let mut group: Vec<String> = ["sex", "gender", "race", "ethnicity", "age_group", "group"]
+            .iter()
+            .filter_map(|n| columns.iter().find(|c| c.eq_ignore_ascii_case(n)).cloned())
+            .take(1)
+            .collect();
+        if group.is_empty() {
+            let taken = [&label, &prediction, &score];
+            group.extend(columns.iter().find(|c| !taken.contains(c)).cloned());
+        }
+        Mapping {
+            group,
+            label,
+            use_score: prediction.is_empty() && !score.is_empty(),
+            prediction,
+            score,
+            time: find(columns, &["timestamp", "time", "ts", "datetime", "date"]),
+            version: find(columns, &["model_version", "version"]),
+            ..Mapping::default()
+        }
+    }
+
+    /// Whether every mapped column is one of `columns`.
+    pub fn fits(&self, columns: &[String]) -> bool {
+        let has = |c: &String| c.is_empty() || columns.contains(c);
+        !self.group.is_empty()
+            && self.group.iter().all(|g| columns.contains(g))
+            && columns.contains(&self.label)
+            && columns.contains(if self.use_score { &self.score } else { &self.prediction })
+            && has(&self.score)
+            && has(&self.time)
+            && has(&self.version)
+    }
+
+    pub fn spec(&self) -> Result<Spec, String> {
+        if self.group.is_empty() {
+            return Err("choose at least one group column".into());
+        }
+        if self.label.is_empty() {
+            return Err("choose the label column".into());
+        }
+        let decision = if self.use_score {
+            if self.score.is_empty() {
+                return Err("choose the score column".into());
+            }
+            if !(0.0..=1.0).contains(&self.threshold) {
+                return Err("the threshold must be between 0 and 1".into());
+            }
+            Decision::Score { column: self.score.clone(), threshold: self.threshold }
+        } else {
+            if self.prediction.is_empty() {
+                return Err("choose the prediction column".into());
+            }
+            let positive = self.positive_prediction.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
+            Decision::Prediction { column: self.prediction.clone(), positive }
+        };
+        if !(self.lower_bound > 0.0 && self.lower_bound <= self.upper_bound) {
+            return Err("the four-fifths bounds must satisfy 0 < lower <= upper".into());
+        }
+        let groups: Vec<&str> = self.group.iter().map(String::as_str).collect();
+        let mut spec = Spec::new(&groups, &self.label, decision);
+        spec.positive_label = Some(self.positive_label.trim().to_string()).filter(|s| !s.is_empty());
+        spec.time = Some(self.time.clone()).filter(|s| !s.is_empty());
+        spec.window = if self.weekly { Window::Week } else { Window::Day };
+        spec.version = Some(self.version.clone()).filter(|s| !s.is_empty());
+        spec.four_fifths = (self.lower_bound, self.upper_bound);
+        Ok(spec)
+    }
+
+    /// The threshold explorer's analysis: the score decides; with `version`, groups are prefixed by the
+    /// version column so that the sweep can be read for one version (keys 'VERSION|GROUP').
+    pub fn sweep_spec(&self, by_version: bool) -> Result<Spec, String> {
+        if self.score.is_empty() {
+            return Err("map a score column to explore thresholds".into());
+        }
+        let mut m = self.clone();
+        m.use_score = true;
+        m.time.clear();
+        if by_version && !self.version.is_empty() {
+            m.group.insert(0, self.version.clone());
+        }
+        m.version.clear();
+        m.spec()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Tab {
+    #[default]
+    Groups,
+    OverTime,
+    Compare,
+    Threshold,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 4] = [Tab::Groups, Tab::OverTime, Tab::Compare, Tab::Threshold];
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Groups => "Groups",
+            Tab::OverTime => "Over time",
+            Tab::Compare => "Champion vs challenger",
+            Tab::Threshold => "Threshold explorer",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Main,
+    /// The sweep for the given rows (None: all versions).
+    Sweep,
+}
+
+pub struct Running {
+    pub run: u64,
+    pub purpose: Purpose,
+    pub progress: Arc<Progress>,
+    pub started: Instant,
+    pub file: String,
+}
+
+/// A finished analysis.
+pub struct Done {
+    pub report: Arc<Report>,
+    pub elapsed: Duration,
+    /// For sweeps: the version the curves were computed for.
+    pub version: Option<String>,
+}
+
+pub struct FairnessState {
+    pub path_input: String,
+    pub log: Option<PathBuf>,
+    pub columns: Option<Loadable<Vec<String>>>,
+    pub mapping: Mapping,
+    pub show_mapping: bool,
+    pub running: Vec<Running>,
+    pub report: Option<Loadable<Done>>,
+    pub sweep: Option<Loadable<Done>>,
+    pub tab: Tab,
+    pub metric: Metric,
+    /// Rows shown: one model version's, or all (None).
+    pub version: Option<String>,
+    /// Group columns shown: the intersection (None) or one column's marginals.
+    pub marginal: Option<String>,
+    pub left: Option<String>,
+    pub right: Option<String>,
+    pub threshold: f64,
+    /// Set once the view has opened a log by itself (remembered or the sample's).
+    pub auto_opened: bool,
+    pub cancelled: bool,
+    next_run: u64,
+    sweep_version: Option<Option<String>>,
+}
+
+impl Default for FairnessState {
+    fn default() -> Self {
+        FairnessState {
+            path_input: String::new(),
+            log: None,
+            columns: None,
+            mapping: Mapping::default(),
+            show_mapping: false,
+            running: Vec::new(),
+            report: None,
+            sweep: None,
+            tab: Tab::Groups,
+            metric: Metric::SelectionRate,
+            version: None,
+            marginal: None,
+            left: None,
+            right: None,
+            threshold: 0.5,
+            auto_opened: false,
+            cancelled: false,
+            next_run: 1,
+            sweep_version: None,
+        }
+    }
+}
+
+impl FairnessState {
+    pub fn done(&self) -> Option<&Done> {
+        match &self.report {
+            Some(Loadable::Ready(d)) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// The section drawn: the chosen version's rows or all rows, intersection or one column.
+    pub fn section(&self) -> Option<&Section> {
+        let d = self.done()?;
+        if let Some(v) = &self.version {
+            return d.report.versions.iter().find(|s| &s.version == v).map(|s| &s.section);
+        }
+        match &self.marginal {
+            Some(col) => d.report.marginals.get(col),
+            None => Some(&d.report.main),
+        }
+    }
+
+    /// Forgets the sweep so that the explorer computes it again.
+    pub fn retry_sweep(&mut self) {
+        self.sweep = None;
+        self.sweep_version = None;
+    }
+
+    pub fn cancel(&mut self) {
+        for r in &self.running {
+            r.progress.cancel();
+        }
+        self.cancelled = !self.running.is_empty();
+    }
+}
+
+/// Opens a log: reads its columns first (the mapping is then checked or guessed, and the analysis runs).
+pub fn open(app: &mut StewardApp, path: PathBuf) {
+    let st = &mut app.fairness;
+    st.cancel();
+    st.path_input = path.display().to_string();
+    st.log = Some(path.clone());
+    st.columns = Some(Loadable::Loading);
+    st.report = None;
+    st.sweep = None;
+    st.sweep_version = None;
+    st.version = None;
+    st.marginal = None;
+    st.left = None;
+    st.right = None;
+    st.cancelled = false;
+    app.persisted.fairness_log = Some(path.display().to_string());
+    app.backend.send(Command::FairnessColumns { path });
+}
+
+pub fn on_columns(app: &mut StewardApp, path: PathBuf, result: Result<Vec<String>, String>) {
+    if app.fairness.log.as_ref() != Some(&path) {
+        return;
+    }
+    match result {
+        Ok(cols) => {
+            let st = &mut app.fairness;
+            if !st.mapping.fits(&cols) {
+                st.mapping = Mapping::guess(&cols);
+            }
+            let ok = st.mapping.fits(&cols);
+            st.columns = Some(Loadable::Ready(cols));
+            if ok {
+                analyze(app);
+            } else {
+                app.fairness.show_mapping = true;
+            }
+        }
+        Err(e) => app.fairness.columns = Some(Loadable::Failed(e)),
+    }
+}
+
+fn start(app: &mut StewardApp, purpose: Purpose, spec: Spec) {
+    let Some(path) = app.fairness.log.clone() else { return };
+    let st = &mut app.fairness;
+    st.running.retain(|r| {
+        let same = r.purpose == purpose;
+        if same {
+            r.progress.cancel();
+        }
+        !same
+    });
+    let run = st.next_run;
+    st.next_run += 1;
+    let progress = Arc::new(Progress::new());
+    let file = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    st.running.push(Running { run, purpose, progress: progress.clone(), started: Instant::now(), file });
+    st.cancelled = false;
+    app.backend.send(Command::Fairness { run, path, spec: Box::new(spec), progress });
+}
+
+/// Runs the main analysis with the current mapping.
+pub fn analyze(app: &mut StewardApp) {
+    match app.fairness.mapping.spec() {
+        Ok(spec) => {
+            app.persisted.fairness_mapping = Some(app.fairness.mapping.clone());
+            // A finished report stays on screen (under the progress bar) until the new one replaces it.
+            if !matches!(app.fairness.report, Some(Loadable::Ready(_))) {
+                app.fairness.report = Some(Loadable::Loading);
+            }
+            app.fairness.sweep = None;
+            app.fairness.sweep_version = None;
+            start(app, Purpose::Main, spec);
+        }
+        Err(e) => {
+            app.fairness.report = Some(Loadable::Failed(e));
+            app.fairness.show_mapping = true;
+        }
+    }
+}
+
+/// Starts the threshold sweep for the rows shown, unless it is already there or running.
+pub fn ensure_sweep(app: &mut StewardApp) {
+    let st = &app.fairness;
+    let wanted = st.version.clone();
+    if st.sweep_version.as_ref() == Some(&wanted) || st.done().is_none() {
+        return;
+    }
+    match st.mapping.sweep_spec(wanted.is_some()) {
+        Ok(spec) => {
+            app.fairness.sweep_version = Some(wanted);
+            app.fairness.sweep = Some(Loadable::Loading);
+            start(app, Purpose::Sweep, spec);
+        }
+        Err(e) => {
+            app.fairness.sweep_version = Some(wanted);
+            app.fairness.sweep = Some(Loadable::Failed(e));
+        }
+    }
+}
+
+pub fn on_report(app: &mut StewardApp, run: u64, result: Result<Arc<Report>, String>, elapsed: Duration) {
+    let st = &mut app.fairness;
+    let Some(i) = st.running.iter().position(|r| r.run == run) else {
+        return; // superseded or cancelled and replaced
+    };
+    let r = st.running.remove(i);
+    if result.is_err() && r.progress.cancelled() {
+        // Cancelled: whatever was shown before stays.
+        if matches!(st.report, Some(Loadable::Loading)) && r.purpose == Purpose::Main {
+            st.report = None;
+        }
+        if r.purpose == Purpose::Sweep {
+            st.sweep = Some(Loadable::Failed("The threshold sweep was cancelled.".into()));
+        }
+        return;
+    }
+    let value = match result {
+        Ok(report) => Loadable::Ready(Done { report, elapsed, version: st.sweep_version.clone().flatten() }),
+        Err(e) => Loadable::Failed(e),
+    };
+    match r.purpose {
+        Purpose::Main => {
+            if let Loadable::Ready(d) = &value {
+                choose_versions(st, &d.report, &app.models);
+            }
+            st.report = Some(value);
+        }
+        Purpose::Sweep => st.sweep = Some(value),
+    }
+}
+
+/// Picks champion and challenger (from the registry's aliases of the model that names this log) for the
+/// comparison, else the two highest versions; and shows the champion's rows first.
+fn choose_versions(st: &mut FairnessState, report: &Report, models: &Loadable<Vec<crate::domain::RegisteredModel>>) {
+    let versions: Vec<&String> = report.versions.iter().map(|v| &v.version).collect();
+    if versions.is_empty() {
+        st.version = None;
+        return;
+    }
+    let aliases = aliases_for(st, models);
+    let alias_version = |a: &str| aliases.iter().find(|(n, _)| n == a).map(|(_, v)| v.to_string()).filter(|v| versions.contains(&v));
+    let mut sorted: Vec<&String> = versions.clone();
+    sorted.sort_by_key(|v| (v.parse::<u64>().unwrap_or(u64::MAX), (*v).clone()));
+    let last = sorted.last().map(|v| (*v).clone());
+    let before_last = sorted.len().checked_sub(2).and_then(|i| sorted.get(i)).map(|v| (*v).clone());
+    st.left = alias_version("champion").or(before_last).or(last.clone());
+    st.right = alias_version("challenger").or(last).filter(|r| Some(r) != st.left.as_ref()).or_else(|| sorted.first().map(|v| (*v).clone()));
+    if st.version.as_ref().is_none_or(|v| !versions.contains(&v)) {
+        st.version = st.left.clone();
+    }
+}
+
+/// Aliases (name, version) of the model whose `prediction_log` tag names the open log.
+pub fn aliases_for(st: &FairnessState, models: &Loadable<Vec<crate::domain::RegisteredModel>>) -> Vec<(String, u64)> {
+    let (Some(log), Loadable::Ready(models)) = (&st.log, models) else { return Vec::new() };
+    models
+        .iter()
+        .find(|m| m.tags.get("prediction_log").is_some_and(|p| std::path::Path::new(p) == log))
+        .map(|m| m.aliases.iter().map(|(a, v)| (a.clone(), *v)).collect())
+        .unwrap_or_default()
+}
+
+/// When the view is first shown: reopen the remembered log, else the log a model names (the sample's).
+pub fn auto_open(app: &mut StewardApp) {
+    if app.fairness.auto_opened || app.fairness.log.is_some() {
+        return;
+    }
+    let remembered = app.persisted.fairness_log.clone().map(PathBuf::from).filter(|p| p.exists());
+    let named = match &app.models {
+        Loadable::Ready(models) => {
+            let selected = app.persisted.selected_model.as_ref();
+            let pick = models.iter().find(|m| Some(&m.name) == selected && m.tags.contains_key("prediction_log"));
+            pick.or_else(|| models.iter().find(|m| m.tags.contains_key("prediction_log")))
+                .and_then(|m| m.tags.get("prediction_log"))
+                .map(PathBuf::from)
+                .filter(|p| p.exists())
+        }
+        Loadable::Loading => return, // wait for the models before deciding
+        Loadable::Failed(_) => None,
+    };
+    app.fairness.auto_opened = true;
+    if let Some(m) = app.persisted.fairness_mapping.clone() {
+        app.fairness.mapping = m;
+    }
+    if let Some(p) = remembered.or(named) {
+        open(app, p);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cols(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn the_sample_columns_are_guessed() {
+        let c = cols(&["timestamp", "model_version", "sex", "race", "label", "prediction", "score"]);
+        let m = Mapping::guess(&c);
+        assert_eq!(m.group, ["sex"]);
+        assert_eq!((m.label.as_str(), m.prediction.as_str(), m.score.as_str()), ("label", "prediction", "score"));
+        assert_eq!((m.time.as_str(), m.version.as_str()), ("timestamp", "model_version"));
+        assert!(!m.use_score);
+        assert!(m.fits(&c));
+        assert!(!m.fits(&cols(&["sex", "label"])));
+        let s = m.spec().expect("spec");
+        assert_eq!(s.version.as_deref(), Some("model_version"));
+        let sw = m.sweep_spec(true).expect("sweep");
+        assert_eq!(sw.group, ["model_version", "sex"]);
+        assert!(matches!(sw.decision, Decision::Score { .. }));
+        assert!(sw.time.is_none() && sw.version.is_none());
+    }
+
+    #[test]
+    fn incomplete_mappings_say_what_is_missing() {
+        let mut m = Mapping::guess(&cols(&["a", "b"]));
+        assert_eq!(m.group, ["a"]);
+        assert!(m.spec().unwrap_err().contains("label"));
+        m.label = "b".into();
+        assert!(m.spec().unwrap_err().contains("prediction"));
+        m.prediction = "b".into();
+        m.lower_bound = 2.0;
+        assert!(m.spec().unwrap_err().contains("four-fifths"));
+        assert!(m.sweep_spec(false).unwrap_err().contains("score"));
+    }
+}
