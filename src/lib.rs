@@ -4,6 +4,7 @@
 //! registries and servers), `backend` (the tokio side of the window), `ui` (the only code that knows egui),
 //! `cli` (the headless twin of every window action).
 
+pub mod alerts;
 pub mod audit;
 pub mod backend;
 pub mod cli;
@@ -14,6 +15,7 @@ pub mod domain;
 pub mod ops;
 pub mod fairness;
 pub mod sample;
+pub mod series;
 pub mod ui;
 
 pub fn version() -> &'static str {

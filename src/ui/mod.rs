@@ -1,6 +1,7 @@
 //! The window. The only module that knows egui/eframe.
 
 mod app;
+pub mod chart;
 mod dialogs;
 mod fairness;
 mod palette;
