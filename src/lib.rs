@@ -14,6 +14,7 @@ pub mod domain;
 pub mod ops;
 pub mod fairness;
 pub mod sample;
+pub mod serving;
 pub mod ui;
 
 pub fn version() -> &'static str {
