@@ -3,6 +3,7 @@
 //! (exposition), the Prometheus HTTP API (prom), per-version metrics from either source (metrics), and a
 //! bounded loopback load generator (load). No egui here: the window and the CLI both call this.
 
+pub mod cli;
 pub mod exposition;
 pub mod load;
 pub mod metrics;
