@@ -216,14 +216,15 @@ impl PrometheusSource {
         format!("sum by ({}) (rate({}[{}]))", self.by(), sel(series, &self.selector), self.window)
     }
 
-    /// The request counters as one selector: `{__name__=~"a|b",...}`.
-    fn requests_selector(&self) -> Option<String> {
-        let counters = self.names.request_counters();
-        if counters.is_empty() {
-            return None;
+    /// Requests per second: successes plus failures (`or` successes alone where a version has no
+    /// failure series); the latency count where the server counts no requests. (A `{__name__=~"a|b"}`
+    /// selector does not work here: `rate` drops the names and the two series collide.)
+    fn request_rate_query(&self) -> String {
+        match (self.names.success_total, self.names.failure_total) {
+            (Some(s), Some(f)) => format!("({} + {}) or {}", self.rate_sum(s), self.rate_sum(f), self.rate_sum(s)),
+            (Some(one), None) | (None, Some(one)) => self.rate_sum(one),
+            (None, None) => self.rate_sum(&self.names.latency_sum_count().1),
         }
-        let extra = if self.selector.is_empty() { String::new() } else { format!(",{}", self.selector) };
-        Some(format!("{{__name__=~\"{}\"{extra}}}", counters.join("|")))
     }
 
     /// Every PromQL this source evaluates, by the field it fills.
@@ -232,12 +233,9 @@ impl PrometheusSource {
         let (sum, count) = self.names.latency_sum_count();
         let by = self.by();
         let w = &self.window;
-        let requests = match self.requests_selector() {
-            Some(s) => format!("sum by ({by}) (rate({s}[{w}]))"),
-            None => self.rate_sum(&count),
-        };
+        let requests = self.request_rate_query();
         if let Some(f) = self.names.failure_total {
-            q.insert("error_rate".into(), format!("{} / {requests}", self.rate_sum(f)));
+            q.insert("error_rate".into(), format!("{} / ({requests})", self.rate_sum(f)));
             q.insert("failure_total".into(), format!("sum by ({by}) ({})", sel(f, &self.selector)));
         }
         if let Some(s) = self.names.success_total {
@@ -505,7 +503,12 @@ mod tests {
             "sum by (model, version) (rate(model_infer_request_duration_sum{job=\"mlserver\"}[1m])) / \
              sum by (model, version) (rate(model_infer_request_duration_count{job=\"mlserver\"}[1m]))"
         );
-        assert!(q["request_rate"].contains("{__name__=~\"model_infer_request_success_total|model_infer_request_failure_total\",job=\"mlserver\"}"));
+        assert_eq!(
+            q["request_rate"],
+            "(sum by (model, version) (rate(model_infer_request_success_total{job=\"mlserver\"}[1m])) + \
+             sum by (model, version) (rate(model_infer_request_failure_total{job=\"mlserver\"}[1m]))) or \
+             sum by (model, version) (rate(model_infer_request_success_total{job=\"mlserver\"}[1m]))"
+        );
         assert!(!q.contains_key("p95"), "no per-version histogram on MLServer");
         assert!(q["route_p95"].starts_with("histogram_quantile(0.95, sum by (le)"));
     }
