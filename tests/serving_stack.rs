@@ -139,6 +139,7 @@ fn load_then_per_version_metrics_agree_with_prometheus_and_with_the_load_generat
 
     // Direct scrape: the success counters grew by exactly what the load generator saw succeed.
     let after = rt.block_on(scrape.sample(None)).unwrap();
+    assert!(after.warnings.is_empty(), "MLServer's exposition parses with no skipped line: {:?}", after.warnings);
     let mut totals = BTreeMap::new();
     for v in ["1", "2"] {
         let (b, a) = (version(&before, v), version(&after, v));
