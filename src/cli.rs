@@ -81,6 +81,12 @@ pub enum Cmd {
     Audit(crate::cli_ops::AuditCmd),
     /// Fairness metrics by group from a prediction log (CSV, JSON Lines, Parquet).
     Fairness(crate::fairness::cli::FairnessArgs),
+    /// Probe serving endpoints (Open Inference Protocol v2): up/degraded/down, served versions.
+    Endpoints(crate::serving::cli::EndpointsArgs),
+    /// Query Prometheus with PromQL, at one time or over a range.
+    Metrics(crate::serving::cli::MetricsArgs),
+    /// Send inference requests at a bounded rate to a loopback endpoint.
+    Load(crate::serving::cli::LoadArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -248,6 +254,9 @@ pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> Outcome {
 pub fn run_command(g: &Global, cmd: Cmd) -> Outcome {
     match cmd {
         Cmd::Fairness(args) => crate::fairness::cli::run(&args),
+        Cmd::Endpoints(a) => crate::serving::cli::endpoints(g, &a),
+        Cmd::Metrics(a) => crate::serving::cli::metrics(g, &a),
+        Cmd::Load(a) => crate::serving::cli::load(g, &a),
         Cmd::Paths => {
             let home = Home::resolve(g.home.as_deref())?;
             println!("config    {}", home.config.display());

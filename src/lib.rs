@@ -16,6 +16,7 @@ pub mod ops;
 pub mod fairness;
 pub mod sample;
 pub mod series;
+pub mod serving;
 pub mod ui;
 
 pub fn version() -> &'static str {

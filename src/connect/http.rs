@@ -117,27 +117,35 @@ impl Http {
 
     /// GET returning JSON. Retried (bounded) on connection failures and 502/503/504, within one deadline.
     pub async fn get_json(&self, path: &str, query: &[(&str, String)]) -> Result<Value> {
-        self.call(Method::GET, path, query, None, true).await
+        self.request(Method::GET, path, query, None, true).await?.into_json(&self.auth)
     }
 
     /// A write: sent once, never retried (the server may have acted before the connection broke).
     pub async fn send_json(&self, method: Method, path: &str, body: &Value) -> Result<Value> {
-        self.call(method, path, &[], Some(body), false).await
+        self.request(method, path, &[], Some(body), false).await?.into_json(&self.auth)
     }
 
-    async fn call(
+    /// GET returning the body as text (empty bodies and non-JSON formats), retried like `get_json`.
+    pub async fn get_text(&self, path: &str, query: &[(&str, String)]) -> Result<String> {
+        self.request(Method::GET, path, query, None, true).await?.into_text(&self.auth)
+    }
+
+    /// One exchange within the deadline, returning the reply whatever its status; only transport
+    /// failures are errors. `retry` allows the bounded retries of reads.
+    pub async fn request(
         &self,
         method: Method,
         path: &str,
         query: &[(&str, String)],
         body: Option<&Value>,
         retry: bool,
-    ) -> Result<Value> {
+    ) -> Result<Reply> {
         let url = self.url(path)?;
         let shown = redact_url(url.as_str());
         let deadline = Instant::now() + self.timeout;
         let attempts = if retry { 1 + self.read_retries } else { 1 };
         let mut last_err = None;
+        let mut last_reply = None;
         for attempt in 0..attempts {
             if attempt > 0 {
                 let pause = Duration::from_millis(250 * (1 << (attempt - 1)));
@@ -171,7 +179,7 @@ impl Http {
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("")
                         .to_string();
-                    let www_auth = resp.headers().contains_key(reqwest::header::WWW_AUTHENTICATE);
+                    let www_authenticate = resp.headers().contains_key(reqwest::header::WWW_AUTHENTICATE);
                     let text = match resp.text().await {
                         Ok(t) => t,
                         Err(e) => {
@@ -179,21 +187,16 @@ impl Http {
                             continue;
                         }
                     };
-                    if retry
-                        && matches!(
-                            status,
-                            StatusCode::BAD_GATEWAY
-                                | StatusCode::SERVICE_UNAVAILABLE
-                                | StatusCode::GATEWAY_TIMEOUT
-                        )
-                    {
-                        last_err = Some(status_error(&shown, status, &content_type, &text, www_auth, &self.auth));
+                    let reply = Reply { url: shown.clone(), status, content_type, text, www_authenticate };
+                    let retryable = matches!(
+                        status,
+                        StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT
+                    );
+                    if retry && retryable {
+                        last_reply = Some(reply);
                         continue;
                     }
-                    if status.is_success() {
-                        return parse_json(&shown, status, &content_type, &text);
-                    }
-                    return Err(status_error(&shown, status, &content_type, &text, www_auth, &self.auth));
+                    return Ok(reply);
                 }
                 Err(e) => {
                     last_err = Some(transport_error(&shown, &e, self.timeout));
@@ -204,8 +207,58 @@ impl Http {
                 }
             }
         }
+        if let Some(reply) = last_reply {
+            return Ok(reply);
+        }
         Err(last_err.unwrap_or(RegistryError::Timeout { url: shown, secs: self.timeout.as_secs() }))
     }
+}
+
+/// A server's answer, whatever its status. `url` is already safe to print.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub url: String,
+    pub status: StatusCode,
+    pub content_type: String,
+    pub text: String,
+    pub www_authenticate: bool,
+}
+
+impl Reply {
+    /// The JSON body of a 2xx answer; otherwise the status made into a readable error.
+    pub fn into_json(self, auth: &Auth) -> Result<Value> {
+        if !self.status.is_success() {
+            return Err(self.error(auth));
+        }
+        parse_json(&self.url, self.status, &self.content_type, &self.text)
+    }
+
+    /// The body of a 2xx answer as text; otherwise the status made into a readable error.
+    pub fn into_text(self, auth: &Auth) -> Result<String> {
+        if !self.status.is_success() {
+            return Err(self.error(auth));
+        }
+        Ok(self.text)
+    }
+
+    /// The error this (non-2xx) answer stands for.
+    pub fn error(&self, auth: &Auth) -> RegistryError {
+        status_error(&self.url, self.status, &self.content_type, &self.text, self.www_authenticate, auth)
+    }
+
+    /// The server's own message: `message` or `error` of a JSON body, else a readable excerpt.
+    pub fn message(&self) -> String {
+        body_message(&self.text)
+    }
+}
+
+fn body_message(text: &str) -> String {
+    let json: Option<Value> = serde_json::from_str(text).ok();
+    json.as_ref()
+        .and_then(|j| j.get("message").or_else(|| j.get("error")))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| readable_snippet(text))
 }
 
 fn transport_error(url: &str, e: &reqwest::Error, timeout: Duration) -> RegistryError {
@@ -280,12 +333,7 @@ fn status_error(
 ) -> RegistryError {
     let json: Option<Value> = serde_json::from_str(text).ok();
     let code = json.as_ref().and_then(|j| j.get("error_code")).and_then(Value::as_str).unwrap_or("");
-    let message = json
-        .as_ref()
-        .and_then(|j| j.get("message").or_else(|| j.get("error")))
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .unwrap_or_else(|| readable_snippet(text));
+    let message = body_message(text);
     let url = url.to_string();
     match status.as_u16() {
         401 => RegistryError::AuthenticationFailed {

@@ -53,37 +53,43 @@ pub struct Stack {
     pub state_dir: PathBuf,
 }
 
-pub fn stack() -> Stack {
-    let mut vars = std::collections::BTreeMap::new();
-    let env_file = std::env::var("STEWARD_STACK_STATE")
+fn stack_env_file() -> PathBuf {
+    std::env::var("STEWARD_STACK_STATE")
         .map(PathBuf::from)
         .unwrap_or_else(|_| repo().join(".stack"))
-        .join("stack.env");
-    if let Ok(text) = std::fs::read_to_string(&env_file) {
-        for line in text.lines() {
-            if let Some((k, v)) = line.split_once('=') {
-                vars.insert(k.trim().trim_start_matches("export ").to_string(), v.trim().trim_matches('"').trim_matches('\'').to_string());
-            }
-        }
+        .join("stack.env")
+}
+
+/// One value of the running stack: the environment wins, then `.stack/stack.env`; panics with
+/// instructions when the stack is not running.
+pub fn stack_var(key: &str) -> String {
+    let env_file = stack_env_file();
+    if let Ok(v) = std::env::var(key) {
+        return v;
     }
-    let get = |k: &str| -> String {
-        std::env::var(k).ok().or_else(|| vars.get(k).cloned()).unwrap_or_else(|| {
-            panic!(
-                "{k} is not set and {} has no value for it: the real test stack is not running. \
-                 Run `scripts/test` (it starts the stack), or `scripts/stack start` first.",
-                env_file.display()
-            )
-        })
-    };
-    let stack = Stack {
-        mlflow: get("STEWARD_TEST_MLFLOW_URL"),
-        mlserver: get("STEWARD_TEST_MLSERVER_URL"),
-        mlserver_metrics: get("STEWARD_TEST_MLSERVER_METRICS_URL"),
-        prometheus: get("STEWARD_TEST_PROMETHEUS_URL"),
-        second_model: get("STEWARD_TEST_SECOND_MODEL"),
-        state_dir: env_file.parent().map(Path::to_path_buf).unwrap_or_default(),
-    };
-    stack
+    let text = std::fs::read_to_string(&env_file).unwrap_or_default();
+    let found = text.lines().find_map(|line| {
+        let (k, v) = line.split_once('=')?;
+        (k.trim().trim_start_matches("export ") == key).then(|| v.trim().trim_matches('"').trim_matches('\'').to_string())
+    });
+    found.unwrap_or_else(|| {
+        panic!(
+            "{key} is not set and {} has no value for it: the real test stack is not running. \
+             Run `scripts/test` (it starts the stack), or `scripts/stack start` first.",
+            env_file.display()
+        )
+    })
+}
+
+pub fn stack() -> Stack {
+    Stack {
+        mlflow: stack_var("STEWARD_TEST_MLFLOW_URL"),
+        mlserver: stack_var("STEWARD_TEST_MLSERVER_URL"),
+        mlserver_metrics: stack_var("STEWARD_TEST_MLSERVER_METRICS_URL"),
+        prometheus: stack_var("STEWARD_TEST_PROMETHEUS_URL"),
+        second_model: stack_var("STEWARD_TEST_SECOND_MODEL"),
+        state_dir: stack_env_file().parent().map(Path::to_path_buf).unwrap_or_default(),
+    }
 }
 
 /// A GET with a plain HTTP client (not Steward's), for reading servers' own answers as an oracle.
