@@ -69,7 +69,8 @@ fn main() {
     // Steward: 4 linked charts of 5 series each.
     let names: Vec<String> = (0..SERIES).map(|i| format!("series {i}")).collect();
     let link = egui::Id::unique("bench_link");
-    let mut scratch = Vec::new();
+    let mut scratch = steward::ui::chart::ChartCache::default();
+    let mut raw_out = Vec::new();
     let decimated = measure(FRAMES, |ui| {
         for (c, chunk) in series.chunks(5).enumerate() {
             let lines: Vec<ChartLine<'_>> =
@@ -78,17 +79,38 @@ fn main() {
         }
     });
 
+    // The same frames when every frame shows a new view (panning/zooming, or live data arriving): the
+    // decimation cache never hits.
+    let panning = measure(FRAMES, |ui| {
+        let mut fresh = steward::ui::chart::ChartCache::default();
+        for (c, chunk) in series.chunks(5).enumerate() {
+            let lines: Vec<ChartLine<'_>> =
+                chunk.iter().enumerate().map(|(j, s)| ChartLine { name: &names[c * 5 + j], series: s }).collect();
+            time_chart(ui, &format!("chart{c}"), link, &lines, 170.0, Unit::PerSecond, &mut fresh);
+        }
+    });
+
+    // The floor: the same 4 linked charts with empty series (axes, grid, legend, hover).
+    let empty = Series::new();
+    let floor = measure(FRAMES, |ui| {
+        for c in 0..4 {
+            let lines: Vec<ChartLine<'_>> = (0..5).map(|j| ChartLine { name: &names[c * 5 + j], series: &empty }).collect();
+            time_chart(ui, &format!("chart{c}"), link, &lines, 170.0, Unit::PerSecond, &mut scratch);
+        }
+    });
+    println!("4 empty charts (floor): p50 {:.2} ms", pct(&floor, 0.5));
+
     // Decimation alone (no drawing), for the same 20 series over the full range at 1,250 columns.
     let mut d_times = Vec::new();
     for _ in 0..FRAMES {
         let t = Instant::now();
         for s in &series {
-            s.decimate(data[0][0].0, data[0][POINTS - 1].0, 1250, &mut scratch);
+            s.decimate(data[0][0].0, data[0][POINTS - 1].0, 1250, &mut raw_out);
         }
         d_times.push(t.elapsed());
     }
     d_times.sort();
-    println!("decimation only, 20 series: p50 {:.3} ms, {} points per series", pct(&d_times, 0.5), scratch.len());
+    println!("decimation only, 20 series: p50 {:.3} ms, {} points per series", pct(&d_times, 0.5), raw_out.len());
 
     // Plain egui_plot: one series of 1M points, borrowed (no copy per frame).
     let plain_points: Vec<PlotPoint> = data[0].iter().map(|&(t, v)| PlotPoint::new(t, v)).collect();
@@ -108,6 +130,12 @@ fn main() {
         frame_dec,
         pct(&decimated, 0.99),
         pct(&decimated, 1.0)
+    );
+    println!(
+        "| Steward, same, new view every frame (no cache hit: panning, live data) | {:.2} | {:.2} | {:.2} |",
+        pct(&panning, 0.5),
+        pct(&panning, 0.99),
+        pct(&panning, 1.0)
     );
     println!(
         "| plain egui_plot, 1 series x {POINTS} points | {:.2} | {:.2} | {:.2} |",

@@ -12,6 +12,7 @@ use crate::audit::{AuditLog, Record};
 use crate::config::{Home, Profile, Profiles, RegistrySpec};
 use crate::connect::{AnyRegistry, Registry};
 use crate::fairness::{Progress, Report, Spec};
+use crate::monitor::{MonitorConfig, MonitorEvent};
 use crate::domain::{ModelVersion, RegisteredModel, SourceState, VersionNumber, show_version};
 use crate::ops::{self, AliasEvent, Interrupted, MovePlan, Ops, Policy};
 
@@ -41,6 +42,10 @@ pub enum Command {
     FairnessColumns { path: PathBuf },
     /// Analyze a prediction log; `run` tags the answer; `progress` is shared with the window (and cancels).
     Fairness { run: u64, path: PathBuf, spec: Box<Spec>, progress: Arc<Progress> },
+    /// (Re)start watching endpoints and metrics with this configuration (replaces the previous watch).
+    Monitor(MonitorConfig),
+    /// Per-version series over the last `range` seconds from Prometheus.
+    MetricsHistory { prometheus: String, range: f64 },
 }
 
 #[derive(Debug, Clone)]
@@ -61,6 +66,8 @@ pub enum Event {
     Interrupted(Vec<Interrupted>),
     FairnessColumns { path: PathBuf, result: Result<Vec<String>, String> },
     Fairness { run: u64, result: Result<Arc<Report>, String>, elapsed: Duration },
+    Monitor(MonitorEvent),
+    MetricsHistory { range: f64, result: Result<Arc<crate::monitor::History>, String> },
 }
 
 /// The UI's end of the backend.
@@ -103,6 +110,7 @@ struct Backend {
     registry: Option<AnyRegistry>,
     out: mpsc::Sender<Event>,
     repaint: Repaint,
+    monitor: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Backend {
@@ -345,6 +353,38 @@ impl Backend {
         });
     }
 
+    /// Replaces the running watch. Alerts are also written to the audit log.
+    fn start_monitor(&mut self, cfg: MonitorConfig) {
+        if let Some(h) = self.monitor.take() {
+            h.abort();
+        }
+        if cfg.endpoints.is_empty() && cfg.prometheus.is_none() && cfg.scrape.is_empty() && cfg.replay.is_none() {
+            return;
+        }
+        let (out, repaint, audit) = (self.out.clone(), self.repaint.clone(), self.audit());
+        self.monitor = Some(tokio::spawn(crate::monitor::run(cfg, move |ev| {
+            if let MonitorEvent::Alert(tr) = &ev {
+                let (audit, tr) = (audit.clone(), tr.clone());
+                tokio::task::spawn_blocking(move || {
+                    let _ = crate::monitor::record_alert(&audit, &crate::cli::os_user(), &tr);
+                });
+            }
+            let ok = out.send(Event::Monitor(ev)).is_ok();
+            if ok {
+                repaint();
+            }
+            ok
+        })));
+    }
+
+    fn metrics_history(&self, prometheus: String, range: f64) {
+        let (out, repaint, timeout) = (self.out.clone(), self.repaint.clone(), self.timeout);
+        tokio::spawn(async move {
+            let result = crate::monitor::history(&prometheus, timeout, range, crate::serving::unix_now()).await.map(Arc::new);
+            Self::emit(&out, &repaint, Event::MetricsHistory { range, result });
+        });
+    }
+
     async fn save_profile(&mut self, profile: Profile, activate: bool) {
         let home = self.home.clone();
         let p = profile.clone();
@@ -399,6 +439,7 @@ pub fn start(home: Home, timeout: Duration, policy: Policy, repaint: Repaint) ->
                 registry: None,
                 out: ev_tx,
                 repaint,
+                monitor: None,
             };
             while let Some(cmd) = cmd_rx.recv().await {
                 match cmd {
@@ -408,6 +449,8 @@ pub fn start(home: Home, timeout: Duration, policy: Policy, repaint: Repaint) ->
                     Command::OpenSample => backend.open_sample().await,
                     Command::SaveProfile { profile, activate } => backend.save_profile(profile, activate).await,
                     c @ (Command::FairnessColumns { .. } | Command::Fairness { .. }) => backend.fairness(c),
+                    Command::Monitor(cfg) => backend.start_monitor(cfg),
+                    Command::MetricsHistory { prometheus, range } => backend.metrics_history(prometheus, range),
                     other => backend.handle_ops(other),
                 }
             }

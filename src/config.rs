@@ -45,6 +45,11 @@ impl Home {
     pub fn profiles_file(&self) -> PathBuf {
         self.config.join("profiles.toml")
     }
+    /// The sample workspace's prediction log (written by `steward sample`).
+    pub fn sample_log(&self) -> PathBuf {
+        self.sample_dir().join(crate::sample::PREDICTIONS_FILE)
+    }
+
     pub fn registry_file(&self) -> PathBuf {
         self.data.join("registry.sqlite")
     }
@@ -70,6 +75,12 @@ pub struct Profile {
     pub endpoints: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prometheus: Option<String>,
+    /// Prometheus text URLs scraped directly when there is no Prometheus (e.g. MLServer's metrics port).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scrape: Vec<String>,
+    /// Alert rules ("error_rate > 2% for 5m"); empty: Steward's defaults.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<String>,
     #[serde(default)]
     pub read_only: bool,
     #[serde(default = "default_protected")]
@@ -87,6 +98,8 @@ impl Default for Profile {
             registry: String::new(),
             endpoints: Vec::new(),
             prometheus: None,
+            scrape: Vec::new(),
+            alerts: Vec::new(),
             read_only: false,
             protected_aliases: default_protected(),
         }

@@ -14,6 +14,7 @@ pub mod connect;
 pub mod domain;
 pub mod ops;
 pub mod fairness;
+pub mod monitor;
 pub mod sample;
 pub mod series;
 pub mod serving;

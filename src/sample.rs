@@ -15,7 +15,7 @@ use crate::domain::{NewVersion, VersionNumber};
 pub const MODEL: &str = "income-classifier";
 pub const VERSIONS_JSON: &str = include_str!("../assets/sample/versions.json");
 pub const PREDICTIONS_CSV: &[u8] = include_bytes!("../assets/sample/predictions.csv");
-const PREDICTIONS_FILE: &str = "predictions.csv";
+pub const PREDICTIONS_FILE: &str = "predictions.csv";
 
 #[derive(Deserialize)]
 struct SampleFile {

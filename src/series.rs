@@ -94,18 +94,19 @@ impl Series {
 
     /// Points to draw the part of the series between `x0` and `x1` on `columns` pixel columns: the raw
     /// points when there are few, else per column its min and max (in time order within the column), plus
-    /// the neighbouring point on each side so that lines run to the edges.
-    pub fn decimate(&self, x0: f64, x1: f64, columns: usize, out: &mut Vec<[f64; 2]>) {
+    /// the neighbouring point on each side so that lines run to the edges. Returns true when the points
+    /// were decimated (about two per column), false when they are the raw points.
+    pub fn decimate(&self, x0: f64, x1: f64, columns: usize, out: &mut Vec<[f64; 2]>) -> bool {
         out.clear();
         if self.t.is_empty() || !(x1 > x0) || columns == 0 {
-            return;
+            return false;
         }
         let i0 = self.t.partition_point(|&t| t < x0).saturating_sub(1);
         let i1 = (self.t.partition_point(|&t| t <= x1) + 1).min(self.t.len());
         let n = i1 - i0;
         if n <= 4 * columns {
             out.extend((i0..i1).filter(|&i| !self.v[i].is_nan()).map(|i| [self.t[i], self.v[i]]));
-            return;
+            return false;
         }
         // The coarsest level that still has at least one bucket per column.
         let mut k = None;
@@ -185,6 +186,7 @@ impl Series {
         if self.t[i1 - 1] > x1 && !last[1].is_nan() {
             out.push(last);
         }
+        true
     }
 }
 

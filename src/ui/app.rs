@@ -161,6 +161,12 @@ pub struct StewardApp {
     /// "What did ALIAS point to at TIME": the Audit view's question.
     pub(crate) history_question: (String, String),
     pub(crate) fairness: FairnessState,
+    pub(crate) endpoints: super::endpoints::EndpointsState,
+    /// Whether the sample log is played back as traffic (None: not decided; the Endpoints view starts it
+    /// when nothing is configured).
+    pub(crate) endpoints_replay: Option<bool>,
+    pub(crate) home: crate::config::Home,
+    pub(crate) timeout: Duration,
     /// The answer of an open file dialog (it runs on a thread of its own).
     browse: Option<std::sync::mpsc::Receiver<Option<PathBuf>>>,
     last_poll: Instant,
@@ -209,6 +215,10 @@ impl StewardApp {
             read_only: ctx.policy.read_only,
             history_question: ("champion".into(), chrono::Utc::now().format("%Y-%m-%d").to_string()),
             fairness: FairnessState::default(),
+            endpoints: Default::default(),
+            endpoints_replay: None,
+            home: ctx.home.clone(),
+            timeout: ctx.timeout,
             browse: None,
             last_poll: Instant::now(),
             notices: Vec::new(),
@@ -312,6 +322,8 @@ impl StewardApp {
             Event::Profiles(p) => self.profiles = p,
             Event::Notice(n) => self.notify(n, false),
             Event::Error(e) => self.notify(e, true),
+            Event::Monitor(ev) => super::endpoints::on_monitor(self, ev),
+            Event::MetricsHistory { range, result } => super::endpoints::on_history(self, range, result),
             Event::FairnessColumns { path, result } => super::fairness::on_columns(self, path, result),
             Event::Fairness { run, result, elapsed } => super::fairness::on_report(self, run, result, elapsed),
         }
@@ -339,6 +351,19 @@ impl StewardApp {
             Ok(_) => self.browse = Some(rx),
             Err(e) => self.notify(format!("cannot open the file dialog: {e}"), true),
         }
+    }
+
+    /// Keeps the monitor in line with the active profile and the replay choice.
+    fn watch_endpoints(&mut self) {
+        if self.endpoints_replay.is_none() && self.persisted.view == View::Endpoints {
+            let p = self.active_profile.clone().unwrap_or_default();
+            let nothing = p.endpoints.is_empty() && p.prometheus.is_none() && p.scrape.is_empty();
+            if nothing && self.home.sample_log().exists() {
+                self.endpoints_replay = Some(true);
+            }
+        }
+        super::endpoints::start(self, self.endpoints_replay == Some(true));
+        super::endpoints::refresh_aliases(self);
     }
 
     fn poll_browse(&mut self) {
@@ -524,6 +549,7 @@ impl StewardApp {
         self.apply_theme(&ui.ctx().clone());
         self.poll(&ui.ctx().clone());
         self.poll_browse();
+        self.watch_endpoints();
         let mut actions = self.shortcuts(ui);
 
         egui::Panel::top("top_bar").show(ui, |ui| {
@@ -566,7 +592,7 @@ impl StewardApp {
 
         egui::CentralPanel::default().show(ui, |ui| match self.persisted.view {
             View::Models => views::models::show(self, ui, &mut actions),
-            View::Endpoints => views::endpoints(self, ui),
+            View::Endpoints => views::endpoints::show(self, ui),
             View::Fairness => views::fairness::show(self, ui, &mut actions),
             View::Audit => views::audit(self, ui, &mut actions),
         });

@@ -3,6 +3,7 @@
 mod app;
 pub mod chart;
 mod dialogs;
+mod endpoints;
 mod fairness;
 mod palette;
 mod views;

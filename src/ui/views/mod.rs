@@ -1,6 +1,7 @@
 //! One module per view; small views live here.
 
 pub mod compare;
+pub mod endpoints;
 pub mod fairness;
 pub mod models;
 
@@ -10,25 +11,6 @@ use super::app::{AddRegistryForm, StewardApp};
 use super::widgets;
 use crate::backend::Command;
 use crate::config::{Profile, RegistrySpec, check_no_secret};
-
-pub fn endpoints(app: &StewardApp, ui: &mut Ui) {
-    ui.heading("Endpoints");
-    let endpoints = app.active_profile.as_ref().map(|p| p.endpoints.clone()).unwrap_or_default();
-    if endpoints.is_empty() {
-        widgets::empty_state(
-            ui,
-            "No serving endpoints configured",
-            "Add Open Inference Protocol endpoints (MLServer, Triton, KServe) to a profile:\n\
-             steward profile add NAME --registry URL --endpoint http://HOST:PORT --activate",
-            &[],
-        );
-        return;
-    }
-    ui.label("Configured in the active profile (probing arrives with endpoint monitoring):");
-    for e in endpoints {
-        widgets::status_dot(ui, widgets::GREY, &e);
-    }
-}
 
 /// The Audit view: the alias timeline of the selected model, "what was X at T", and chain verification.
 pub fn audit(app: &mut StewardApp, ui: &mut Ui, actions: &mut Vec<super::app::Action>) {

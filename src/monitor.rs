@@ -1,0 +1,366 @@
+//! The window's watch on serving: bounded polling of endpoints (interval, per-request timeout, backoff on
+//! failure, a cap on requests in flight), live per-version metrics from Prometheus or a direct scrape,
+//! history from Prometheus, a replay of a prediction log as live traffic, and alert evaluation. Runs on
+//! the backend's runtime; sends snapshots and points, never blocks the window.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::alerts::{Alerts, Rule, Transition};
+use crate::serving::metrics::{MetricsReport, MetricsSource, PrometheusSource, ScrapeSource};
+use crate::serving::names::ServerKind;
+use crate::serving::oip::{self, EndpointState};
+use crate::serving::prom::PromClient;
+
+pub const PROBE_INTERVAL: Duration = Duration::from_secs(5);
+pub const METRICS_INTERVAL: Duration = Duration::from_secs(2);
+/// Longest wait before re-probing an endpoint that keeps failing.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// Probes in flight at once, whatever the number of endpoints.
+pub const MAX_IN_FLIGHT: usize = 8;
+
+/// What to watch (from the active profile).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MonitorConfig {
+    pub endpoints: Vec<String>,
+    pub prometheus: Option<String>,
+    /// Metrics URLs scraped directly when there is no Prometheus.
+    pub scrape: Vec<String>,
+    pub alerts: Vec<String>,
+    pub timeout: Duration,
+    /// A prediction log played back as live traffic (labelled "replay").
+    pub replay: Option<PathBuf>,
+}
+
+/// One point of one series: (model, version, metric) at time t.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SamplePoint {
+    pub model: String,
+    pub version: String,
+    pub metric: &'static str,
+    pub t: f64,
+    pub v: f64,
+}
+
+#[derive(Debug, Clone)]
+pub enum MonitorEvent {
+    Endpoints(Vec<EndpointState>),
+    /// Live points; `source` says where they came from ("Prometheus at ...", "replay of ...").
+    Samples { source: String, points: Vec<SamplePoint>, report: Option<Box<MetricsReport>> },
+    MetricsError(String),
+    Alert(Transition),
+}
+
+/// Per-version metrics of a report as points.
+pub fn points_of(report: &MetricsReport) -> Vec<SamplePoint> {
+    let mut out = Vec::new();
+    for v in &report.versions {
+        let version = v.version.clone().unwrap_or_else(|| "-".into());
+        let mut push = |metric: &'static str, value: Option<f64>| {
+            if let Some(x) = value.filter(|x| x.is_finite()) {
+                out.push(SamplePoint { model: v.model.clone(), version: version.clone(), metric, t: report.at, v: x });
+            }
+        };
+        push("request_rate", v.request_rate);
+        push("error_rate", v.error_rate);
+        push("latency_avg", v.avg_latency_s);
+        for q in &v.quantiles {
+            let name = match q.q {
+                x if (x - 0.5).abs() < 1e-9 => "p50",
+                x if (x - 0.95).abs() < 1e-9 => "p95",
+                x if (x - 0.99).abs() < 1e-9 => "p99",
+                _ => continue,
+            };
+            push(name, q.seconds);
+        }
+    }
+    out
+}
+
+/// The backoff before the next probe of an endpoint that failed `failures` times in a row.
+pub fn backoff(failures: u32) -> Duration {
+    if failures == 0 {
+        return PROBE_INTERVAL;
+    }
+    let secs = PROBE_INTERVAL.as_secs_f64() * 2f64.powi(failures.min(8) as i32);
+    Duration::from_secs_f64(secs).min(MAX_BACKOFF)
+}
+
+struct Slot {
+    state: Option<EndpointState>,
+    due: Instant,
+    failures: u32,
+    in_flight: bool,
+}
+
+/// Runs until the receiver of `send` is gone or the task is aborted.
+pub async fn run(cfg: MonitorConfig, send: impl Fn(MonitorEvent) -> bool + Send + Sync + 'static) {
+    let send = Arc::new(send);
+    let mut alerts = Alerts::new(cfg.alerts.iter().filter_map(|r| Rule::parse(r).ok()).collect());
+    for bad in cfg.alerts.iter().filter_map(|r| Rule::parse(r).err()) {
+        send(MonitorEvent::MetricsError(format!("alert rule ignored: {bad}")));
+    }
+    let now = Instant::now();
+    let mut slots: Vec<Slot> =
+        cfg.endpoints.iter().map(|_| Slot { state: None, due: now, failures: 0, in_flight: false }).collect();
+    let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    let mut probes: JoinSet<(usize, EndpointState)> = JoinSet::new();
+    let mut source = metrics_source(&cfg, &send);
+    let mut replay = cfg.replay.as_ref().map(|p| Replay::open(p));
+    if let Some(Err(e)) = &replay {
+        send(MonitorEvent::MetricsError(e.clone()));
+    }
+    let mut next_metrics = now;
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        tick.tick().await;
+        let now = Instant::now();
+        for (i, s) in slots.iter_mut().enumerate() {
+            if !s.in_flight && s.due <= now {
+                s.in_flight = true;
+                let (url, timeout, permits) = (cfg.endpoints[i].clone(), cfg.timeout, permits.clone());
+                probes.spawn(async move {
+                    let _permit = permits.acquire_owned().await;
+                    (i, oip::probe(&url, timeout).await)
+                });
+            }
+        }
+        let mut changed = false;
+        while let Some(done) = probes.try_join_next() {
+            let Ok((i, state)) = done else { continue };
+            let s = &mut slots[i];
+            s.in_flight = false;
+            s.failures = if state.health == oip::Health::Down { s.failures + 1 } else { 0 };
+            s.due = Instant::now() + backoff(s.failures);
+            s.state = Some(state);
+            changed = true;
+        }
+        if changed {
+            let snapshot: Vec<EndpointState> = slots.iter().filter_map(|s| s.state.clone()).collect();
+            if !send(MonitorEvent::Endpoints(snapshot)) {
+                return;
+            }
+        }
+        if now < next_metrics {
+            continue;
+        }
+        next_metrics = now + METRICS_INTERVAL;
+        let mut points = Vec::new();
+        let mut label = String::new();
+        let mut report = None;
+        if let Some(src) = source.as_mut() {
+            match tokio::time::timeout(cfg.timeout + Duration::from_secs(1), src.sample(None)).await {
+                Ok(Ok(r)) => {
+                    points = points_of(&r);
+                    label = r.source.clone();
+                    report = Some(Box::new(r));
+                }
+                Ok(Err(e)) => {
+                    send(MonitorEvent::MetricsError(e.to_string()));
+                }
+                Err(_) => {
+                    send(MonitorEvent::MetricsError(format!("metrics did not answer within {:?}", cfg.timeout)));
+                }
+            }
+        }
+        if let Some(Ok(r)) = replay.as_mut() {
+            points.extend(r.step(crate::serving::unix_now()));
+            if label.is_empty() {
+                label = r.label.clone();
+            }
+        }
+        if points.is_empty() && report.is_none() {
+            continue;
+        }
+        for p in &points {
+            for tr in alerts.observe(&format!("{} v{}", p.model, p.version), p.metric, p.t, p.v) {
+                if !send(MonitorEvent::Alert(tr)) {
+                    return;
+                }
+            }
+        }
+        if !send(MonitorEvent::Samples { source: label, points, report }) {
+            return;
+        }
+    }
+}
+
+fn metrics_source(cfg: &MonitorConfig, send: &Arc<impl Fn(MonitorEvent) -> bool>) -> Option<MetricsSource> {
+    let kind = ServerKind::Mlserver;
+    let made = if let Some(p) = &cfg.prometheus {
+        PrometheusSource::new(p, kind, cfg.timeout).map(MetricsSource::Prometheus)
+    } else if let Some(s) = cfg.scrape.first() {
+        ScrapeSource::new(s, kind, cfg.timeout).map(MetricsSource::Scrape)
+    } else {
+        return None;
+    };
+    match made {
+        Ok(s) => Some(s),
+        Err(e) => {
+            send(MonitorEvent::MetricsError(e.to_string()));
+            None
+        }
+    }
+}
+
+/// Writes an alert transition to the audit log (phase observed, action alert_fired / alert_resolved;
+/// the series goes in `model`, the rule and the value in `reason`).
+pub fn record_alert(audit: &crate::audit::AuditLog, os_user: &str, tr: &Transition) -> Result<crate::audit::Record, String> {
+    let (action, series, text) = match tr {
+        Transition::Fired { series, .. } => ("alert_fired", series, tr.describe()),
+        Transition::Resolved { series, .. } => ("alert_resolved", series, tr.describe()),
+    };
+    audit
+        .append(crate::audit::Entry {
+            phase: crate::audit::Phase::Observed,
+            op: None,
+            actor: crate::audit::Actor { os_user: os_user.to_string(), registry_identity: None },
+            action: action.into(),
+            registry: String::new(),
+            model: series.split(' ').next().unwrap_or_default().to_string(),
+            alias: String::new(),
+            from: None,
+            to: None,
+            reason: text,
+            outcome: None,
+            error: None,
+        })
+        .map_err(|e| e.to_string())
+}
+
+/// A series of the history: (model, version, metric) -> points.
+pub type History = BTreeMap<(String, String, String), Vec<(f64, f64)>>;
+
+/// Per-version request rate, error rate and average latency over [end - range, end] from Prometheus,
+/// with the same PromQL as the live numbers.
+pub async fn history(prometheus: &str, timeout: Duration, range: f64, end: f64) -> Result<History, String> {
+    let step = (range / 600.0).max(1.0).round();
+    let source = PrometheusSource::new(prometheus, ServerKind::Mlserver, timeout).map_err(|e| e.to_string())?;
+    let client = PromClient::new(prometheus, timeout).map_err(|e| e.to_string())?;
+    let queries = source.queries();
+    let mut out = History::new();
+    for (field, metric) in [("request_rate", "request_rate"), ("error_rate", "error_rate"), ("avg_latency_s", "latency_avg")] {
+        let Some(q) = queries.get(field) else { continue };
+        let series = client.query_range(q, end - range, end, step).await.map_err(|e| e.to_string())?;
+        for s in series {
+            let model = s.metric.get("model").cloned().unwrap_or_default();
+            let version = s.metric.get("version").cloned().unwrap_or_else(|| "-".into());
+            let pts = s.values.iter().map(|(t, v)| (*t, v.0)).filter(|(_, v)| v.is_finite()).collect();
+            out.insert((model, version, metric.to_string()), pts);
+        }
+    }
+    Ok(out)
+}
+
+/// A prediction log (timestamp, model_version, label, prediction columns) played back as traffic: each
+/// second of wall time plays `ROWS_PER_TICK` rows per version, giving request rate, and the accuracy and
+/// selection rate of the rows just played. A log has no latencies or errors, and the replay says so.
+pub struct Replay {
+    pub label: String,
+    model: String,
+    rows: Vec<(String, bool, bool)>,
+    pos: usize,
+    last: Option<f64>,
+}
+
+pub const REPLAY_ROWS_PER_SECOND: usize = 30;
+
+impl Replay {
+    pub fn open(path: &std::path::Path) -> Result<Replay, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("replay: cannot read {}: {e}", path.display()))?;
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+        let col = |n: &str| header.iter().position(|h| *h == n).ok_or_else(|| format!("replay: {} has no '{n}' column", path.display()));
+        let (v, l, p) = (col("model_version")?, col("label")?, col("prediction")?);
+        let mut rows = Vec::new();
+        for (i, line) in lines.enumerate() {
+            let f: Vec<&str> = line.split(',').collect();
+            let (Some(ver), Some(lab), Some(pred)) = (f.get(v), f.get(l), f.get(p)) else {
+                return Err(format!("replay: {}:{}: expected {} fields", path.display(), i + 2, header.len()));
+            };
+            rows.push((ver.to_string(), *lab == "1", *pred == "1"));
+        }
+        if rows.is_empty() {
+            return Err(format!("replay: {} has no rows", path.display()));
+        }
+        Ok(Replay {
+            label: format!("replay of {}", path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default()),
+            model: crate::sample::MODEL.to_string(),
+            rows,
+            pos: 0,
+            last: None,
+        })
+    }
+
+    /// Plays the rows due since the last call (looping over the log) and returns their points at `now`.
+    pub fn step(&mut self, now: f64) -> Vec<SamplePoint> {
+        let dt = self.last.map_or(1.0, |l| (now - l).clamp(0.0, 10.0));
+        self.last = Some(now);
+        // Rows are interleaved by version, so n rows hold about n / versions per version.
+        let n = ((REPLAY_ROWS_PER_SECOND as f64 * 3.0 * dt).round() as usize).max(1);
+        let mut per: BTreeMap<&str, (u64, u64, u64)> = BTreeMap::new();
+        for _ in 0..n {
+            let (v, label, pred) = &self.rows[self.pos];
+            self.pos = (self.pos + 1) % self.rows.len();
+            let e = per.entry(v.as_str()).or_default();
+            e.0 += 1;
+            e.1 += u64::from(label == pred);
+            e.2 += u64::from(*pred);
+        }
+        let mut out = Vec::new();
+        for (v, (count, correct, selected)) in per {
+            let mut p = |metric: &'static str, x: f64| {
+                out.push(SamplePoint { model: self.model.clone(), version: v.to_string(), metric, t: now, v: x })
+            };
+            p("request_rate", count as f64 / dt.max(1e-9));
+            p("error_rate", 0.0);
+            p("accuracy", correct as f64 / count as f64);
+            p("selection_rate", selected as f64 / count as f64);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        assert_eq!(backoff(0), PROBE_INTERVAL);
+        assert_eq!(backoff(1), PROBE_INTERVAL * 2);
+        assert_eq!(backoff(2), PROBE_INTERVAL * 4);
+        assert_eq!(backoff(30), MAX_BACKOFF);
+    }
+
+    #[test]
+    fn the_replay_plays_the_log_and_counts_what_it_played() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("log.csv");
+        let mut text = String::from("timestamp,model_version,sex,race,label,prediction,score\n");
+        for i in 0..90 {
+            // v1 always right, v2 right every other row
+            let v = 1 + i % 2;
+            let label = i % 3 == 0;
+            let pred = if v == 1 { label } else { (i / 2) % 2 == 0 };
+            text.push_str(&format!("t,{v},F,W,{},{},0.5\n", label as u8, pred as u8));
+        }
+        std::fs::write(&p, text).expect("write");
+        let mut r = Replay::open(&p).expect("open");
+        assert!(r.label.contains("replay"));
+        let pts = r.step(1000.0);
+        let get = |v: &str, m: &str| pts.iter().find(|x| x.version == v && x.metric == m).map(|x| x.v);
+        assert_eq!(get("1", "accuracy"), Some(1.0));
+        assert_eq!(get("1", "request_rate").unwrap() + get("2", "request_rate").unwrap(), 90.0);
+        assert!(get("2", "accuracy").unwrap() < 1.0);
+        // A bad line is named.
+        std::fs::write(&p, "timestamp,model_version,label,prediction\nt,1,1,1\nt,1\n").expect("write");
+        assert!(Replay::open(&p).err().unwrap_or_default().contains(":3:"));
+    }
+}

@@ -1,0 +1,200 @@
+//! The Endpoints view's state: endpoint snapshots from the monitor, live series per (model, version,
+//! metric), history from Prometheus, alerts. Filled by backend events; nothing here does I/O.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::app::{Loadable, StewardApp};
+use super::chart::ChartCache;
+use crate::alerts::Transition;
+use crate::backend::Command;
+use crate::monitor::{History, MonitorConfig, MonitorEvent};
+use crate::serving::metrics::MetricsReport;
+use crate::serving::oip::EndpointState;
+use crate::series::Series;
+
+/// The live window kept in memory.
+pub const LIVE_WINDOW: f64 = 15.0 * 60.0;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Range {
+    Live,
+    Hours(u32),
+}
+
+impl Range {
+    pub const ALL: [Range; 6] = [Range::Live, Range::Hours(1), Range::Hours(6), Range::Hours(24), Range::Hours(24 * 7), Range::Hours(24 * 30)];
+    pub fn title(self) -> String {
+        match self {
+            Range::Live => "Live (15 min)".into(),
+            Range::Hours(h) if h % 24 == 0 => format!("{} d", h / 24),
+            Range::Hours(h) => format!("{h} h"),
+        }
+    }
+    pub fn secs(self) -> f64 {
+        match self {
+            Range::Live => LIVE_WINDOW,
+            Range::Hours(h) => h as f64 * 3600.0,
+        }
+    }
+}
+
+/// (model, version, metric)
+pub type SeriesKey = (String, String, String);
+
+#[derive(Default)]
+pub struct EndpointsState {
+    pub config: Option<MonitorConfig>,
+    pub endpoints: Vec<EndpointState>,
+    pub live: BTreeMap<SeriesKey, Series>,
+    pub source: String,
+    pub report: Option<Box<MetricsReport>>,
+    pub metrics_error: Option<String>,
+    pub range: Option<Range>,
+    pub history: Option<(f64, Loadable<BTreeMap<SeriesKey, Series>>)>,
+    pub alerts: Vec<(f64, Transition)>,
+    pub firing: BTreeMap<(String, String), f64>,
+    pub cache: ChartCache,
+    pub model: Option<String>,
+    /// (model, version) -> its aliases in the registry ("champion"), for series names.
+    pub model_aliases: BTreeMap<(String, String), String>,
+}
+
+impl EndpointsState {
+    pub fn replaying(&self) -> bool {
+        self.config.as_ref().is_some_and(|c| c.replay.is_some())
+    }
+
+    pub fn range(&self) -> Range {
+        self.range.unwrap_or(Range::Live)
+    }
+
+    /// Models seen in live points or in endpoint snapshots.
+    pub fn models(&self) -> Vec<String> {
+        let mut m: Vec<String> = self.live.keys().map(|k| k.0.clone()).collect();
+        m.extend(self.endpoints.iter().flat_map(|e| e.models.iter().map(|s| s.name.clone())));
+        m.sort();
+        m.dedup();
+        m
+    }
+}
+
+/// The monitor configuration of the active profile (plus the replay when asked for).
+pub fn config_for(app: &StewardApp, replay: bool) -> MonitorConfig {
+    let p = app.active_profile.clone().unwrap_or_default();
+    MonitorConfig {
+        endpoints: p.endpoints.clone(),
+        prometheus: p.prometheus.clone(),
+        scrape: p.scrape.clone(),
+        alerts: if p.alerts.is_empty() { default_alerts() } else { p.alerts.clone() },
+        timeout: app.timeout.min(std::time::Duration::from_secs(5)),
+        replay: replay.then(|| app.home.sample_log()),
+    }
+}
+
+pub fn default_alerts() -> Vec<String> {
+    vec!["error_rate > 2% for 5m".into(), "p95 > 300ms for 5m".into(), "latency_avg > 300ms for 5m".into()]
+}
+
+/// Starts (or restarts) the watch; called when the window opens and when the profile or replay changes.
+pub fn start(app: &mut StewardApp, replay: bool) {
+    let cfg = config_for(app, replay);
+    if app.endpoints.config.as_ref() == Some(&cfg) {
+        return;
+    }
+    app.endpoints.live.clear();
+    app.endpoints.endpoints.clear();
+    app.endpoints.report = None;
+    app.endpoints.metrics_error = None;
+    app.endpoints.config = Some(cfg.clone());
+    app.backend.send(Command::Monitor(cfg));
+}
+
+/// Names versions by their registry aliases in charts (champion and challenger overlaid).
+pub fn refresh_aliases(app: &mut StewardApp) {
+    let Loadable::Ready(models) = &app.models else { return };
+    let mut m = BTreeMap::new();
+    for name in app.endpoints.models() {
+        if let Some(rm) = models.iter().find(|x| x.name == name) {
+            let mut by_version: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+            for (a, v) in &rm.aliases {
+                by_version.entry(v.to_string()).or_default().push(a);
+            }
+            for (v, a) in by_version {
+                m.insert((name.clone(), v), a.join(", "));
+            }
+        }
+    }
+    app.endpoints.model_aliases = m;
+}
+
+pub fn on_monitor(app: &mut StewardApp, ev: MonitorEvent) {
+    let st = &mut app.endpoints;
+    match ev {
+        MonitorEvent::Endpoints(list) => st.endpoints = list,
+        MonitorEvent::Samples { source, points, report } => {
+            st.source = source;
+            st.metrics_error = None;
+            if report.is_some() {
+                st.report = report;
+            }
+            for p in points {
+                let s = st.live.entry((p.model, p.version, p.metric.to_string())).or_default();
+                s.push(p.t, p.v);
+            }
+            if st.model.is_none() {
+                st.model = st.models().into_iter().next();
+            }
+        }
+        MonitorEvent::MetricsError(e) => st.metrics_error = Some(e),
+        MonitorEvent::Alert(tr) => {
+            let now = crate::serving::unix_now();
+            match &tr {
+                Transition::Fired { rule, series, .. } => {
+                    st.firing.insert((rule.clone(), series.clone()), now);
+                }
+                Transition::Resolved { rule, series, .. } => {
+                    st.firing.remove(&(rule.clone(), series.clone()));
+                }
+            }
+            st.alerts.insert(0, (now, tr));
+            st.alerts.truncate(200);
+        }
+    }
+}
+
+pub fn on_history(app: &mut StewardApp, range: f64, result: Result<Arc<History>, String>) {
+    let st = &mut app.endpoints;
+    if st.history.as_ref().map(|h| h.0) != Some(range) {
+        return;
+    }
+    let value = match result {
+        Ok(h) => {
+            let mut m = BTreeMap::new();
+            for ((model, version, metric), pts) in h.iter() {
+                let mut s = Series::new();
+                for (t, v) in pts {
+                    s.push(*t, *v);
+                }
+                m.insert((model.clone(), version.clone(), metric.clone()), s);
+            }
+            Loadable::Ready(m)
+        }
+        Err(e) => Loadable::Failed(e),
+    };
+    st.history = Some((range, value));
+}
+
+/// Asks Prometheus for the chosen range (the live range needs nothing).
+pub fn set_range(app: &mut StewardApp, range: Range) {
+    app.endpoints.range = Some(range);
+    if range == Range::Live {
+        return;
+    }
+    let Some(prom) = app.endpoints.config.as_ref().and_then(|c| c.prometheus.clone()) else {
+        app.endpoints.history = Some((range.secs(), Loadable::Failed("history needs a Prometheus in the profile (prometheus = URL)".into())));
+        return;
+    };
+    app.endpoints.history = Some((range.secs(), Loadable::Loading));
+    app.backend.send(Command::MetricsHistory { prometheus: prom, range: range.secs() });
+}

@@ -1,0 +1,264 @@
+//! The Endpoints view: each configured endpoint's state and what it serves (mapped to registry
+//! versions), per-version request rate, errors and latency, live and historical charts with champion and
+//! challenger overlaid, alerts.
+
+use egui::{ComboBox, Grid, RichText, Ui};
+
+use crate::serving::oip::Health;
+use crate::ui::app::{Loadable, StewardApp};
+use crate::ui::chart::{ChartLine, Unit, time_chart};
+use crate::ui::endpoints::{self as state, Range, SeriesKey};
+use crate::ui::widgets::{self, AMBER, GREEN, GREY, RED};
+
+fn opt(v: Option<f64>, unit: Unit) -> String {
+    v.map(|x| unit.format(x)).unwrap_or_else(|| "n/a".into())
+}
+
+/// "v2 (champion)" when the registry's model of that name has aliases on the version.
+pub fn version_name(app: &StewardApp, model: &str, version: &str) -> String {
+    let aliases: Vec<String> = match &app.models {
+        Loadable::Ready(models) => models
+            .iter()
+            .find(|m| m.name == model)
+            .map(|m| m.aliases.iter().filter(|(_, v)| v.to_string() == version).map(|(a, _)| a.clone()).collect())
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    if aliases.is_empty() { format!("v{version}") } else { format!("v{version} ({})", aliases.join(", ")) }
+}
+
+pub fn show(app: &mut StewardApp, ui: &mut Ui) {
+    let configured = app.endpoints.config.as_ref().is_some_and(|c| !c.endpoints.is_empty() || c.prometheus.is_some() || !c.scrape.is_empty());
+    let replaying = app.endpoints.replaying();
+    ui.horizontal(|ui| {
+        ui.heading("Endpoints");
+        if replaying {
+            ui.label(RichText::new(" REPLAY ").strong().background_color(AMBER).color(egui::Color32::BLACK))
+                .on_hover_text("Traffic played back from the sample's prediction log: not a live server");
+        }
+        if !app.endpoints.source.is_empty() {
+            ui.label(RichText::new(format!("metrics: {}", app.endpoints.source)).weak());
+        }
+        let label = if replaying { "Stop replay" } else { "Replay the sample log" };
+        if ui.button(label).on_hover_text("Play the sample's prediction log back as live traffic").clicked() {
+            app.endpoints_replay = Some(!replaying);
+        }
+        let l = ui.label("Range");
+        let current = app.endpoints.range();
+        let mut chosen = current;
+        ComboBox::from_id_salt("ep_range")
+            .selected_text(current.title())
+            .show_ui(ui, |ui| {
+                for r in Range::ALL {
+                    ui.selectable_value(&mut chosen, r, r.title());
+                }
+            })
+            .response
+            .labelled_by(l.id);
+        if chosen != current {
+            state::set_range(app, chosen);
+        }
+    });
+    alert_banner(app, ui);
+    if !configured && !replaying {
+        let detail = "Add Open Inference Protocol endpoints (MLServer, Triton, KServe) and a Prometheus to a profile:\n\
+                      steward profile add NAME --registry URL --endpoint http://HOST:PORT --prometheus http://HOST:9090 --activate\n\
+                      or play the sample's prediction log back as traffic to see the charts move.";
+        if widgets::empty_state(ui, "No serving endpoints configured", detail, &["Replay the sample log"]) == Some(0) {
+            app.endpoints_replay = Some(true);
+        }
+        return;
+    }
+    if let Some(e) = &app.endpoints.metrics_error {
+        ui.colored_label(RED, format!("Metrics: {e}"));
+    }
+    egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
+        endpoint_table(app, ui);
+        ui.add_space(8.0);
+        model_metrics(app, ui);
+        ui.add_space(8.0);
+        charts(app, ui);
+        ui.add_space(8.0);
+        notifications(app, ui);
+    });
+}
+
+fn alert_banner(app: &StewardApp, ui: &mut Ui) {
+    if app.endpoints.firing.is_empty() {
+        return;
+    }
+    egui::Frame::new().fill(RED.gamma_multiply(0.25)).inner_margin(6.0).corner_radius(4.0).show(ui, |ui| {
+        for (rule, series) in app.endpoints.firing.keys() {
+            ui.colored_label(RED, RichText::new(format!("ALERT {series}: {rule}")).strong());
+        }
+    });
+}
+
+fn endpoint_table(app: &StewardApp, ui: &mut Ui) {
+    let eps = &app.endpoints.endpoints;
+    let configured = app.endpoints.config.as_ref().map(|c| c.endpoints.len()).unwrap_or(0);
+    ui.label(RichText::new(format!("Serving endpoints ({configured})")).strong());
+    if configured == 0 {
+        ui.label(RichText::new("None configured (metrics only).").weak());
+        return;
+    }
+    if eps.is_empty() {
+        ui.label("Probing...");
+        return;
+    }
+    Grid::new("ep_table").num_columns(6).striped(true).spacing([14.0, 4.0]).show(ui, |ui| {
+        for h in ["State", "Endpoint", "Server", "Probe", "Serves", "Last error"] {
+            ui.label(RichText::new(h).strong());
+        }
+        ui.end_row();
+        for e in eps.iter().take(500) {
+            let color = match e.health {
+                Health::Up => GREEN,
+                Health::Degraded => AMBER,
+                Health::Down => RED,
+            };
+            widgets::status_dot(ui, color, &e.health.to_string());
+            ui.label(&e.endpoint);
+            ui.label(e.server.as_ref().map(|s| format!("{} {}", s.name, s.version)).unwrap_or_default());
+            ui.label(e.latency_ms.map(|l| format!("{l:.1} ms")).unwrap_or_else(|| format!("no answer ({:.0} ms)", e.probe_ms)));
+            ui.vertical(|ui| {
+                for m in &e.models {
+                    let versions: Vec<String> = m
+                        .versions
+                        .iter()
+                        .map(|v| {
+                            let name = v.version.as_deref().map(|x| version_name(app, &m.name, x)).unwrap_or_else(|| "(unversioned)".into());
+                            format!("{name} {}", if v.ready { "ready" } else { "NOT READY" })
+                        })
+                        .collect();
+                    ui.label(format!("{}: {}", m.name, versions.join(", ")));
+                }
+            });
+            match &e.last_error {
+                Some(err) => ui.colored_label(if e.health == Health::Down { RED } else { AMBER }, &err.message),
+                None => ui.label(""),
+            };
+            ui.end_row();
+        }
+    });
+}
+
+fn model_metrics(app: &mut StewardApp, ui: &mut Ui) {
+    let models = app.endpoints.models();
+    if models.is_empty() {
+        ui.label(RichText::new("No per-version metrics yet.").weak());
+        return;
+    }
+    let model = app.endpoints.model.clone().filter(|m| models.contains(m)).unwrap_or_else(|| models[0].clone());
+    ui.horizontal(|ui| {
+        let l = ui.label(RichText::new("Model").strong());
+        let mut chosen = model.clone();
+        ComboBox::from_id_salt("ep_model")
+            .selected_text(chosen.clone())
+            .show_ui(ui, |ui| {
+                for m in &models {
+                    ui.selectable_value(&mut chosen, m.clone(), m.as_str());
+                }
+            })
+            .response
+            .labelled_by(l.id);
+        app.endpoints.model = Some(chosen);
+    });
+    let Some(report) = app.endpoints.report.as_ref() else {
+        if app.endpoints.replaying() {
+            ui.label(RichText::new("Replay: request rate, accuracy and selection rate of the rows played; a log has no latencies or errors.").weak());
+        }
+        return;
+    };
+    Grid::new("ep_metrics").num_columns(7).striped(true).spacing([14.0, 4.0]).show(ui, |ui| {
+        for h in ["Version", "Requests/s", "Errors", "Avg latency", "p50", "p95", "p99"] {
+            ui.label(RichText::new(h).strong());
+        }
+        ui.end_row();
+        for v in report.versions.iter().filter(|v| v.model == model) {
+            let ver = v.version.clone().unwrap_or_else(|| "-".into());
+            ui.label(version_name(app, &model, &ver));
+            ui.label(opt(v.request_rate, Unit::PerSecond));
+            ui.label(opt(v.error_rate, Unit::Fraction));
+            ui.label(opt(v.avg_latency_s, Unit::Seconds)).on_hover_text(v.notes.join("\n"));
+            for q in &v.quantiles {
+                let r = ui.label(opt(q.seconds, Unit::Seconds));
+                if let Some(why) = &q.reason {
+                    r.on_hover_text(why.as_str());
+                }
+            }
+            for _ in v.quantiles.len()..3 {
+                ui.label("n/a");
+            }
+            ui.end_row();
+        }
+    });
+    if !report.route_quantiles.is_empty() {
+        let q: Vec<String> = report
+            .route_quantiles
+            .iter()
+            .map(|q| format!("p{:.0} {}", q.q * 100.0, opt(q.seconds, Unit::Seconds)))
+            .collect();
+        ui.label(RichText::new(format!("All infer calls (per-route histogram): {}", q.join(", "))).weak());
+    }
+}
+
+fn charts(app: &mut StewardApp, ui: &mut Ui) {
+    let Some(model) = app.endpoints.model.clone() else { return };
+    let range = app.endpoints.range();
+    let st = &mut app.endpoints;
+    let store = match (range, &st.history) {
+        (Range::Live, _) => &st.live,
+        (_, Some((_, Loadable::Ready(h)))) => h,
+        (_, Some((_, Loadable::Failed(e)))) => {
+            ui.colored_label(AMBER, format!("History: {e}"));
+            return;
+        }
+        _ => {
+            ui.label("Loading the history from Prometheus...");
+            return;
+        }
+    };
+    let metrics: &[(&str, &str, Unit)] = &[
+        ("request_rate", "Request rate", Unit::PerSecond),
+        ("error_rate", "Error rate", Unit::Fraction),
+        ("latency_avg", "Average latency", Unit::Seconds),
+        ("p95", "p95 latency", Unit::Seconds),
+        ("accuracy", "Accuracy (replayed rows)", Unit::Fraction),
+        ("selection_rate", "Selection rate (replayed rows)", Unit::Fraction),
+    ];
+    let link = egui::Id::unique(("ep_charts", range.title()));
+    for (metric, title, unit) in metrics {
+        let keys: Vec<&SeriesKey> = store.keys().filter(|k| k.0 == model && k.2 == *metric).collect();
+        if keys.is_empty() {
+            continue;
+        }
+        let names: Vec<String> = keys.iter().map(|k| version_name_static(&st.model_aliases, &k.0, &k.1)).collect();
+        let lines: Vec<ChartLine<'_>> = keys.iter().zip(&names).map(|(k, n)| ChartLine { name: n, series: &store[*k] }).collect();
+        ui.label(RichText::new(*title).strong());
+        time_chart(ui, &format!("ep_{metric}_{}", range.title()), link, &lines, 150.0, *unit, &mut st.cache);
+    }
+    if store.keys().all(|k| k.0 != model) {
+        ui.label(RichText::new(format!("No series for {model} in this range.")).color(GREY));
+    }
+}
+
+fn version_name_static(aliases: &std::collections::BTreeMap<(String, String), String>, model: &str, version: &str) -> String {
+    match aliases.get(&(model.to_string(), version.to_string())) {
+        Some(a) => format!("v{version} ({a})"),
+        None => format!("v{version}"),
+    }
+}
+
+fn notifications(app: &StewardApp, ui: &mut Ui) {
+    let st = &app.endpoints;
+    let rules = st.config.as_ref().map(|c| c.alerts.join("; ")).unwrap_or_default();
+    egui::CollapsingHeader::new(format!("Alerts ({} raised)", st.alerts.len())).default_open(!st.alerts.is_empty()).show(ui, |ui| {
+        ui.label(RichText::new(format!("Rules: {rules} (profile key `alerts`). Raised alerts are recorded in the audit log.")).weak());
+        for (t, tr) in st.alerts.iter().take(50) {
+            let when = crate::ui::chart::time_label(*t, 0.0);
+            let color = if matches!(tr, crate::alerts::Transition::Fired { .. }) { RED } else { GREEN };
+            ui.colored_label(color, format!("{when}  {}", tr.describe()));
+        }
+    });
+}
