@@ -3,65 +3,14 @@
 
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::ui::*;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use steward::cli::Context;
-use steward::config::{DEFAULT_TIMEOUT, Home, Origin, Profiles, RegistrySpec};
+use steward::config::{DEFAULT_TIMEOUT, Home, RegistrySpec};
 use steward::domain::thousands;
 use steward::ui::{Persisted, StewardApp, View};
-
-struct Ui {
-    harness: Harness<'static, StewardApp>,
-    _home: tempfile::TempDir,
-}
-
-fn context(home: &std::path::Path, spec: RegistrySpec) -> Context {
-    let home = Home::under(home);
-    Context { profiles: Profiles::load(&home).unwrap(), home, profile: None, spec, origin: Origin::Default, timeout: DEFAULT_TIMEOUT, policy: Default::default() }
-}
-
-fn open(spec: Option<RegistrySpec>, persisted: Persisted) -> Ui {
-    let dir = tempfile::tempdir().unwrap();
-    let app = StewardApp::new(context(dir.path(), spec.unwrap_or(RegistrySpec::HomeLocal)), persisted);
-    let harness = Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .build_ui_state(|ui, app: &mut StewardApp| app.show(ui), app);
-    Ui { harness, _home: dir }
-}
-
-impl Ui {
-    /// Steps frames until `label` is on screen (the backend answers asynchronously).
-    fn wait_for(&mut self, label: &str) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            self.harness.step();
-            if self.harness.query_all_by_label_contains(label).next().is_some() {
-                return;
-            }
-            assert!(Instant::now() < deadline, "'{label}' never appeared");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    fn settle(&mut self) {
-        for _ in 0..4 {
-            self.harness.step();
-        }
-    }
-
-    fn has(&self, label: &str) -> bool {
-        self.harness.query_all_by_label_contains(label).next().is_some()
-    }
-
-    fn has_exact(&self, label: &str) -> bool {
-        self.harness.query_all_by_label(label).next().is_some()
-    }
-
-    fn click(&mut self, label: &str) {
-        self.harness.get_by_label(label).click();
-        self.settle();
-    }
-}
 
 fn sample_ui() -> Ui {
     let mut ui = open(None, Persisted::default());
@@ -107,7 +56,7 @@ fn clicking_a_version_shows_its_params_metrics_and_tags() {
 fn the_navigation_switches_views_by_click_and_by_shortcut() {
     let mut ui = sample_ui();
     ui.click("Endpoints");
-    assert!(ui.has("No serving endpoints configured"));
+    ui.wait_for("REPLAY"); // nothing configured: the sample log is played back, and says so
     ui.click("Fairness");
     ui.wait_for("Group sizes"); // the sample's prediction log opens by itself
     ui.click("Audit");
@@ -466,4 +415,37 @@ fn a_long_analysis_shows_progress_and_can_be_cancelled() {
     ui.wait_for("Cancelled");
     assert!(clicked.elapsed() < Duration::from_secs(3), "cancel took {:?}", clicked.elapsed());
     assert!(!ui.has("Group sizes"), "a cancelled analysis must not show results");
+}
+
+#[test]
+fn the_endpoints_view_replays_the_sample_log_with_moving_charts() {
+    let mut ui = sample_ui();
+    ui.click("Endpoints");
+    ui.wait_for("metrics: replay of predictions.csv");
+    ui.wait_for("Request rate");
+    for m in ["Error rate", "Accuracy (replayed rows)", "Selection rate (replayed rows)"] {
+        ui.wait_for(m);
+    }
+    // Champion and challenger are named by the registry's aliases in the legends.
+    ui.wait_for("v2 (champion)");
+    assert!(ui.has("v3 (challenger)"));
+    // The series grow: points arrive every 2 s.
+    let count = |ui: &Ui| ui.harness.state().endpoints_points();
+    let before = count(&ui);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while count(&ui) <= before {
+        assert!(Instant::now() < deadline, "no new replay points in 10 s");
+        ui.harness.step();
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Stop replay: the empty state says what to configure.
+    ui.click("Stop replay");
+    ui.wait_for("No serving endpoints configured");
+    // History needs a Prometheus: the range choice says so instead of pretending.
+    ui.click("Replay the sample log");
+    ui.wait_for("REPLAY");
+    ui.harness.get_by_role_and_label(egui::accesskit::Role::ComboBox, "Range").click();
+    ui.settle();
+    ui.click("1 h");
+    ui.wait_for("history needs a Prometheus");
 }

@@ -226,6 +226,26 @@ impl StewardApp {
         }
     }
 
+    /// Points held in the live series (for tests and the status bar).
+    pub fn endpoints_points(&self) -> usize {
+        self.endpoints.live.values().map(|s| s.len()).sum()
+    }
+
+    /// The latest per-version metrics the Endpoints view shows.
+    pub fn metrics_report(&self) -> Option<&crate::serving::metrics::MetricsReport> {
+        self.endpoints.report.as_deref()
+    }
+
+    /// The loaded history of one series, if any.
+    pub fn history_points(&self, model: &str, version: &str, metric: &str) -> Option<Vec<(f64, f64)>> {
+        match &self.endpoints.history {
+            Some((_, Loadable::Ready(h))) => {
+                h.get(&(model.to_string(), version.to_string(), metric.to_string())).map(|s| s.points().collect())
+            }
+            _ => None,
+        }
+    }
+
     fn notify(&mut self, text: String, is_error: bool) {
         self.notices.push((Instant::now(), text, is_error));
         if self.notices.len() > 5 {
@@ -633,16 +653,31 @@ impl StewardApp {
                 ui.separator();
             }
             let endpoints = self.active_profile.as_ref().map(|p| p.endpoints.len()).unwrap_or(0);
+            let states = &self.endpoints.endpoints;
             if endpoints == 0 {
                 widgets::status_dot(ui, GREY, "Endpoints: none configured");
+            } else if states.is_empty() {
+                widgets::status_dot(ui, GREY, &format!("Endpoints: {endpoints} configured, probing"));
             } else {
-                widgets::status_dot(ui, GREY, &format!("Endpoints: {endpoints} configured, not probed"));
+                use crate::serving::oip::Health;
+                let count = |h: Health| states.iter().filter(|e| e.health == h).count();
+                let (up, degraded, down) = (count(Health::Up), count(Health::Degraded), count(Health::Down));
+                let color = if down > 0 { RED } else if degraded > 0 { AMBER } else { GREEN };
+                widgets::status_dot(ui, color, &format!("Endpoints: {up} up, {degraded} degraded, {down} down"));
             }
             ui.separator();
             match self.active_profile.as_ref().and_then(|p| p.prometheus.clone()) {
-                Some(url) => widgets::status_dot(ui, GREY, "Prometheus: configured, not probed").on_hover_text(url),
+                Some(url) => match (&self.endpoints.metrics_error, &self.endpoints.report) {
+                    (Some(e), _) => widgets::status_dot(ui, RED, "Prometheus: error").on_hover_text(format!("{url}: {e}")),
+                    (None, Some(_)) => widgets::status_dot(ui, GREEN, "Prometheus: answering").on_hover_text(url),
+                    (None, None) => widgets::status_dot(ui, GREY, "Prometheus: configured, waiting").on_hover_text(url),
+                },
                 None => widgets::status_dot(ui, GREY, "Prometheus: not configured"),
             };
+            if !self.endpoints.firing.is_empty() {
+                ui.separator();
+                widgets::status_dot(ui, RED, &format!("{} alert(s) firing", self.endpoints.firing.len()));
+            }
             self.notices.retain(|(t, _, _)| t.elapsed() < NOTICE_LIFETIME);
             if let Some((_, text, is_error)) = self.notices.last() {
                 ui.separator();

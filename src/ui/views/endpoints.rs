@@ -40,7 +40,7 @@ pub fn show(app: &mut StewardApp, ui: &mut Ui) {
             ui.label(RichText::new(format!("metrics: {}", app.endpoints.source)).weak());
         }
         let label = if replaying { "Stop replay" } else { "Replay the sample log" };
-        if ui.button(label).on_hover_text("Play the sample's prediction log back as live traffic").clicked() {
+        if (configured || replaying) && ui.button(label).on_hover_text("Play the sample's prediction log back as live traffic").clicked() {
             app.endpoints_replay = Some(!replaying);
         }
         let l = ui.label("Range");
@@ -131,7 +131,7 @@ fn endpoint_table(app: &StewardApp, ui: &mut Ui) {
                             format!("{name} {}", if v.ready { "ready" } else { "NOT READY" })
                         })
                         .collect();
-                    ui.label(format!("{}: {}", m.name, versions.join(", ")));
+                    ui.add(egui::Label::new(format!("{}: {}", m.name, versions.join(", "))).wrap_mode(egui::TextWrapMode::Extend));
                 }
             });
             match &e.last_error {

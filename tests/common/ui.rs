@@ -1,0 +1,63 @@
+//! The real window driven headless with egui_kittest (shared by the UI test files).
+
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use steward::cli::Context;
+use steward::config::{DEFAULT_TIMEOUT, Home, Origin, Profiles, RegistrySpec};
+use steward::ui::{Persisted, StewardApp};
+
+pub struct Ui {
+    pub harness: Harness<'static, StewardApp>,
+    pub _home: tempfile::TempDir,
+}
+
+pub fn context(home: &std::path::Path, spec: RegistrySpec) -> Context {
+    let home = Home::under(home);
+    Context { profiles: Profiles::load(&home).unwrap(), home, profile: None, spec, origin: Origin::Default, timeout: DEFAULT_TIMEOUT, policy: Default::default() }
+}
+
+pub fn open(spec: Option<RegistrySpec>, persisted: Persisted) -> Ui {
+    let dir = tempfile::tempdir().unwrap();
+    let app = StewardApp::new(context(dir.path(), spec.unwrap_or(RegistrySpec::HomeLocal)), persisted);
+    let harness = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_ui_state(|ui, app: &mut StewardApp| app.show(ui), app);
+    Ui { harness, _home: dir }
+}
+
+impl Ui {
+    /// Steps frames until `label` is on screen (the backend answers asynchronously).
+    pub fn wait_for(&mut self, label: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            self.harness.step();
+            if self.harness.query_all_by_label_contains(label).next().is_some() {
+                return;
+            }
+            assert!(Instant::now() < deadline, "'{label}' never appeared");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    pub fn settle(&mut self) {
+        for _ in 0..4 {
+            self.harness.step();
+        }
+    }
+
+    pub fn has(&self, label: &str) -> bool {
+        self.harness.query_all_by_label_contains(label).next().is_some()
+    }
+
+    pub fn has_exact(&self, label: &str) -> bool {
+        self.harness.query_all_by_label(label).next().is_some()
+    }
+
+    pub fn click(&mut self, label: &str) {
+        self.harness.get_by_label(label).click();
+        self.settle();
+    }
+}
+

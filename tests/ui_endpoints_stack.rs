@@ -1,0 +1,139 @@
+//! The Endpoints view against the real MLServer and Prometheus of the test stack (scripts/stack), plus
+//! one black-holed endpoint. Oracles: Prometheus's own /api/v1/query answers for the same PromQL at the
+//! same evaluation time, and MLServer's served versions.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::ui::Ui;
+use common::*;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use steward::cli::Context;
+use steward::config::{DEFAULT_TIMEOUT, Home, Origin, Profile, Profiles, RegistrySpec};
+use steward::ui::{Persisted, StewardApp, View};
+
+const MODEL: &str = "income-classifier";
+
+/// A listener that accepts connections and never answers.
+fn black_hole() -> (std::net::TcpListener, String) {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    (l, url)
+}
+
+fn load(stack: &Stack, version: &str) -> std::process::Child {
+    let body = stack_var(&format!("STEWARD_TEST_INFER_EXAMPLE_V{version}"));
+    std::process::Command::new(env!("CARGO_BIN_EXE_steward"))
+        .args(["load", "--endpoint", &stack.mlserver, "--model", MODEL, "--version", version, "--body", &body])
+        .args(["--rps", "20", "--duration", "3", "--concurrency", "4", "--json"])
+        .env("STEWARD_HOME", stack.state_dir.join("ui-endpoints-test-home"))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn open_with(profile: Profile) -> Ui {
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home::under(dir.path());
+    let ctx = Context {
+        profiles: Profiles::default(),
+        home,
+        profile: Some(profile),
+        spec: RegistrySpec::HomeLocal,
+        origin: Origin::Default,
+        timeout: DEFAULT_TIMEOUT,
+        policy: Default::default(),
+    };
+    let app = StewardApp::new(ctx, Persisted { view: View::Endpoints, ..Default::default() });
+    let harness = Harness::builder().with_size(egui::vec2(1400.0, 1000.0)).build_ui_state(|ui, app: &mut StewardApp| app.show(ui), app);
+    Ui { harness, _home: dir }
+}
+
+fn prometheus_value(prometheus: &str, query: &str, at: f64, version: &str) -> f64 {
+    let q: String = url::form_urlencoded::byte_serialize(query.as_bytes()).collect();
+    let out = http_get_json(&format!("{prometheus}/api/v1/query?query={q}&time={at}"));
+    let r = out["data"]["result"].as_array().unwrap();
+    let s = r.iter().find(|s| s["metric"]["model"] == MODEL && s["metric"]["version"] == version).unwrap_or_else(|| panic!("no v{version} in {out}"));
+    s["value"][1].as_str().unwrap().parse().unwrap()
+}
+
+#[test]
+fn the_endpoints_view_shows_mlserver_prometheus_numbers_and_a_dead_endpoint() {
+    let stack = stack();
+    let mut loads = vec![load(&stack, "1"), load(&stack, "2")];
+    let (_hole, hole_url) = black_hole();
+    let profile = Profile {
+        name: "stack".into(),
+        endpoints: vec![stack.mlserver.clone(), hole_url.clone()],
+        prometheus: Some(stack.prometheus.clone()),
+        ..Default::default()
+    };
+    let mut ui = open_with(profile);
+    // The window keeps drawing while one endpoint hangs for the whole timeout.
+    let mut slowest = Duration::ZERO;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !(ui.has("v1 ready") && ui.has("did not answer")) {
+        assert!(Instant::now() < deadline, "endpoint states never appeared");
+        let t = Instant::now();
+        ui.harness.step();
+        slowest = slowest.max(t.elapsed());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(slowest < Duration::from_millis(500), "a frame took {slowest:?} while an endpoint hung");
+    // MLServer serves v1 and v2; v2 is the registry's champion (the sample workspace's aliases).
+    assert!(ui.has(&format!("{MODEL}: v1 ready, v2 (champion) ready")));
+    assert!(ui.has_exact("up") && ui.has_exact("down"));
+    assert!(ui.has("mlserver 1.7.1"));
+    for l in &mut loads {
+        assert!(l.wait().unwrap().success());
+    }
+    // Wait for a report in which both versions have a request rate (Prometheus scrapes every 1 s).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let report = loop {
+        ui.harness.step();
+        if let Some(r) = ui.harness.state().metrics_report()
+            && ["1", "2"].iter().all(|v| {
+                r.versions.iter().any(|m| m.model == MODEL && m.version.as_deref() == Some(v) && m.request_rate.is_some_and(|x| x > 0.0))
+            })
+        {
+            break r.clone();
+        }
+        assert!(Instant::now() < deadline, "no request rates from Prometheus");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    ui.settle();
+    for v in ["1", "2"] {
+        let m = report.versions.iter().find(|m| m.model == MODEL && m.version.as_deref() == Some(v)).unwrap();
+        for (field, ours, fmt) in [
+            ("request_rate", m.request_rate, "rate"),
+            ("avg_latency_s", m.avg_latency_s, "latency"),
+        ] {
+            let ours = ours.unwrap_or_else(|| panic!("v{v} has no {field}"));
+            let theirs = prometheus_value(&stack.prometheus, &report.queries[field], report.at, v);
+            assert!((ours - theirs).abs() <= 1e-9 * theirs.abs().max(1.0), "v{v} {field}: ours {ours}, Prometheus {theirs}");
+            let shown = if fmt == "rate" { format!("{ours:.2}/s") } else { format!("{:.1} ms", ours * 1000.0) };
+            assert!(ui.has_exact(&shown), "v{v} {field}: '{shown}' not on screen");
+        }
+    }
+    // History from Prometheus: each point equals Prometheus's instant answer at that time.
+    ui.harness.get_by_role_and_label(egui::accesskit::Role::ComboBox, "Range").click();
+    ui.settle();
+    ui.click("1 h");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let points = loop {
+        ui.harness.step();
+        if let Some(p) = ui.harness.state().history_points(MODEL, "1", "request_rate").filter(|p| !p.is_empty()) {
+            break p;
+        }
+        assert!(!ui.has("History:"), "history failed");
+        assert!(Instant::now() < deadline, "no history");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let (t, v) = *points.last().unwrap();
+    let theirs = prometheus_value(&stack.prometheus, &report.queries["request_rate"], t, "1");
+    assert!((v - theirs).abs() <= 1e-9 * theirs.abs().max(1.0), "history at {t}: ours {v}, Prometheus {theirs}");
+    ui.settle();
+    assert!(ui.has_exact("Request rate"));
+}
