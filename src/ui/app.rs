@@ -314,6 +314,8 @@ impl StewardApp {
             Event::Error(e) => self.notify(e, true),
             Event::FairnessColumns { path, result } => super::fairness::on_columns(self, path, result),
             Event::Fairness { run, result, elapsed } => super::fairness::on_report(self, run, result, elapsed),
+            // Endpoint-step progress of an executing move: not drawn yet (the dialog work shows it).
+            Event::Step(_) => {}
         }
     }
 
