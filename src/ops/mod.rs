@@ -375,7 +375,7 @@ impl<'a, R: Registry> Ops<'a, R> {
         };
         let alias_state = self.revert_alias(plan, &mut rep).await;
         let why = format!("endpoint step failed: {err}; {endpoint_state}; {alias_state}");
-        rep.failed(Step::Done, why.clone());
+        rep.failed(Step::Done, format!("not moved: {endpoint_state}; {alias_state}"));
         closer.close(Outcome::Failed, Some(why.clone()), Some(note(&rep)))?;
         Err(OpError::Failed(why))
     }
