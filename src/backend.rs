@@ -14,7 +14,7 @@ use crate::connect::{AnyRegistry, Registry};
 use crate::fairness::{Progress, Report, Spec};
 use crate::monitor::{MonitorConfig, MonitorEvent};
 use crate::domain::{ModelVersion, RegisteredModel, SourceState, VersionNumber, show_version};
-use crate::ops::{self, AliasEvent, Interrupted, MovePlan, Ops, Policy};
+use crate::ops::{self, AliasEvent, Interrupted, MovePlan, Ops, Policy, StepEvent};
 
 /// How often the selected model's aliases are re-read to notice moves made outside Steward.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(30);
@@ -58,6 +58,8 @@ pub enum Event {
     Notice(String),
     Error(String),
     Plan(Result<MovePlan, String>),
+    /// One step of an executing plan (sent before its `Executed`).
+    Step(StepEvent),
     /// The outcome record of an executed plan, or why it failed.
     Executed(Result<Record, String>),
     /// `notice` tells of aliases found moved outside Steward while fetching it.
@@ -289,10 +291,15 @@ impl Backend {
                 Event::Plan(ops.plan_rollback(&model, &alias, to).await.map_err(|e| e.to_string()))
             }),
             // The UI asks for fresh models, versions and history when it receives `Executed`.
-            Command::Execute { plan, reason, confirmation } => self.with_ops(move |reg, audit, policy| async move {
-                let ops = Ops { registry: &reg, audit, os_user: crate::cli::os_user(), policy };
-                Event::Executed(ops.execute(&plan, &reason, confirmation.as_deref()).await.map_err(|e| e.to_string()))
-            }),
+            Command::Execute { plan, reason, confirmation } => {
+                let (out, repaint) = (self.out.clone(), self.repaint.clone());
+                self.with_ops(move |reg, audit, policy| async move {
+                    let ops = Ops { registry: &reg, audit, os_user: crate::cli::os_user(), policy };
+                    let progress = move |s: StepEvent| Self::emit(&out, &repaint, Event::Step(s));
+                    let r = ops.execute_with_progress(&plan, &reason, confirmation.as_deref(), &progress).await;
+                    Event::Executed(r.map_err(|e| e.to_string()))
+                })
+            }
             Command::LoadHistory { model } => self.history(model),
             Command::VerifyAudit => {
                 let path = self.home.audit_log();

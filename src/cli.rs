@@ -2,7 +2,7 @@
 //! calls the same code.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -129,6 +129,37 @@ pub enum ProfileCmd {
         #[arg(long)]
         activate: bool,
     },
+    /// Bind MODEL@ALIAS in profile NAME to a served model: promote and rollback then move the endpoint too.
+    Bind {
+        name: String,
+        /// The registry side, MODEL@ALIAS.
+        #[arg(value_name = "MODEL@ALIAS")]
+        target: String,
+        /// The Open Inference Protocol endpoint (e.g. MLServer's HTTP URL).
+        #[arg(long, value_name = "URL")]
+        endpoint: String,
+        /// The model's name on the server (default: MODEL).
+        #[arg(long, value_name = "NAME")]
+        served: Option<String>,
+        /// The served model's folder in the server's model repository (its model-settings.json is rewritten).
+        #[arg(long, value_name = "DIR")]
+        settings_dir: PathBuf,
+        /// One version's folder, with {version}, holding that version's model-settings.json.
+        #[arg(long, value_name = "TEMPLATE")]
+        version_dir: String,
+        /// An OIP request body file (may contain {version}) sent as a smoke inference after loading.
+        #[arg(long, value_name = "FILE")]
+        example: Option<String>,
+        /// Seconds to wait for the loaded version to be ready (default 30).
+        #[arg(long, value_name = "SECONDS")]
+        ready_timeout: Option<f64>,
+    },
+    /// Remove the binding of MODEL@ALIAS from profile NAME.
+    Unbind {
+        name: String,
+        #[arg(value_name = "MODEL@ALIAS")]
+        target: String,
+    },
     /// Make NAME the default profile.
     Use { name: String },
     Remove { name: String },
@@ -199,9 +230,12 @@ impl Context {
         if let Some(p) = &profile {
             policy.read_only = p.read_only;
             policy.protected_aliases = p.protected_aliases.clone();
+            policy.bindings = p.bindings.clone();
         }
         policy.read_only |= g.read_only;
-        Ok(Context { home, profiles, profile, spec, origin, timeout: Duration::from_secs_f64(g.timeout), policy })
+        let timeout = Duration::from_secs_f64(g.timeout);
+        policy.endpoint_timeout = timeout;
+        Ok(Context { home, profiles, profile, spec, origin, timeout, policy })
     }
 
     pub fn open(&self) -> Result<AnyRegistry, Failure> {
@@ -380,6 +414,37 @@ fn profile_command(g: &Global, cmd: ProfileCmd) -> Outcome {
             println!("saved profile '{name}' in {}", home.profiles_file().display());
             Ok(())
         }
+        ProfileCmd::Bind { name, target, endpoint, served, settings_dir, version_dir, example, ready_timeout } => {
+            let (model, alias) = model_at_alias(&target)?;
+            let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+            let binding = crate::config::Binding {
+                served_model: served.unwrap_or_else(|| model.clone()),
+                model,
+                alias,
+                endpoint,
+                mode: Default::default(),
+                settings_dir: abs(&settings_dir),
+                version_dir: abs(Path::new(&version_dir)).to_string_lossy().into_owned(),
+                example: example.map(|e| abs(Path::new(&e)).to_string_lossy().into_owned()),
+                ready_timeout_secs: ready_timeout,
+            };
+            all.bind(&name, binding.clone()).map_err(|e| Failure { message: e, code: exit::USAGE })?;
+            all.save(&home)?;
+            println!("profile '{name}': {target} moves {} on {}", binding.served_model, binding.endpoint);
+            Ok(())
+        }
+        ProfileCmd::Unbind { name, target } => {
+            let (model, alias) = model_at_alias(&target)?;
+            let p = all.profiles.iter_mut().find(|p| p.name == name).ok_or_else(|| Failure::from(format!("no profile named '{name}'")))?;
+            let before = p.bindings.len();
+            p.bindings.retain(|b| !(b.model == model && b.alias == alias));
+            if p.bindings.len() == before {
+                return Err(Failure::from(format!("profile '{name}' has no binding for {target}")));
+            }
+            all.save(&home)?;
+            println!("profile '{name}': {target} no longer moves an endpoint");
+            Ok(())
+        }
         ProfileCmd::Use { name } => {
             if all.get(&name).is_none() {
                 return Err(Failure::from(format!("no profile named '{name}'")));
@@ -397,6 +462,14 @@ fn profile_command(g: &Global, cmd: ProfileCmd) -> Outcome {
             println!("removed profile '{name}'");
             Ok(())
         }
+    }
+}
+
+/// `MODEL@ALIAS` split at the last `@`.
+fn model_at_alias(s: &str) -> Result<(String, String), Failure> {
+    match s.rsplit_once('@') {
+        Some((m, a)) if !m.trim().is_empty() && !a.trim().is_empty() => Ok((m.trim().to_string(), a.trim().to_string())),
+        _ => Err(Failure { message: format!("'{s}': expected MODEL@ALIAS"), code: exit::USAGE }),
     }
 }
 

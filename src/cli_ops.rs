@@ -10,7 +10,7 @@ use crate::audit::{AuditLog, verify};
 use crate::cli::{Context, Failure, Global, Outcome, print_json, runtime};
 use crate::connect::{AnyRegistry, Registry};
 use crate::domain::VersionNumber;
-use crate::ops::{self, MovePlan, Ops};
+use crate::ops::{self, MovePlan, Ops, StepEvent, StepState};
 
 /// What every alias move asks of the operator.
 #[derive(Args, Debug)]
@@ -143,10 +143,25 @@ fn setup(g: &Global) -> Result<(Context, AnyRegistry, AuditLog), Failure> {
     Ok((ctx, reg, audit))
 }
 
-/// Shows the plan, asks (unless --yes), executes, and reports the outcome.
+/// Prints a finished step as one line, as it happens.
+fn print_step(s: StepEvent) {
+    if s.state != StepState::Running {
+        println!("  {s}");
+        let _ = std::io::stdout().flush();
+    }
+}
+
+/// Shows the plan, asks (unless --yes), executes, and reports the outcome. With a binding for the alias,
+/// each step is printed as it finishes.
 fn act(rt: &tokio::runtime::Runtime, ops: &Ops<'_, AnyRegistry>, plan: &MovePlan, a: ActArgs) -> Outcome {
+    let binding = ops.policy.binding(&plan.model, &plan.alias);
+    if let Some(b) = binding {
+        let endpoint = crate::connect::http::redact_url(&b.endpoint);
+        println!("  endpoint: {} on {endpoint} moves with the alias (settings in {})", b.served_model, b.settings_dir.display());
+    }
     let typed = confirm(plan, a.yes, a.confirm)?;
-    let rec = rt.block_on(ops.execute(plan, &a.reason, typed.as_deref()))?;
+    let progress: &(dyn Fn(StepEvent) + Send + Sync) = if binding.is_some() { &print_step } else { &|_| {} };
+    let rec = rt.block_on(ops.execute_with_progress(plan, &a.reason, typed.as_deref(), progress))?;
     println!(
         "done: {}@{} now points to v{} (audit record {})",
         rec.entry.model,

@@ -85,6 +85,92 @@ pub struct Profile {
     pub read_only: bool,
     #[serde(default = "default_protected")]
     pub protected_aliases: Vec<String>,
+    /// Aliases whose serving endpoint moves with them (TOML: `[[profile.binding]]`).
+    #[serde(default, rename = "binding", skip_serializing_if = "Vec::is_empty")]
+    pub bindings: Vec<Binding>,
+}
+
+/// How a binding makes the endpoint serve a version.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BindingMode {
+    /// Rewrite the served model's `model-settings.json` (from the target version's folder), then ask the
+    /// server to load it (MLServer re-reads settings from disk on `load`).
+    #[default]
+    Settings,
+}
+
+/// `model@alias` served by `served_model` on `endpoint`: promote and rollback move the endpoint too.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Binding {
+    pub model: String,
+    pub alias: String,
+    /// The Open Inference Protocol endpoint (e.g. MLServer's HTTP URL).
+    pub endpoint: String,
+    /// The model's name on the server.
+    pub served_model: String,
+    #[serde(default)]
+    pub mode: BindingMode,
+    /// The folder in the server's model repository whose `model-settings.json` is rewritten.
+    pub settings_dir: PathBuf,
+    /// Folder of one version (`{version}` is replaced) holding that version's `model-settings.json`;
+    /// a relative `parameters.uri` there is taken relative to that folder.
+    pub version_dir: String,
+    /// Optional OIP request body file (`{version}` is replaced) for a smoke inference after loading.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub example: Option<String>,
+    /// How long to wait for the target version to become ready, in seconds (default 30).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_timeout_secs: Option<f64>,
+}
+
+/// Default bound on waiting for a loaded version to report ready.
+pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Binding {
+    /// `model@alias`.
+    pub fn key(&self) -> String {
+        format!("{}@{}", self.model, self.alias)
+    }
+
+    pub fn ready_timeout(&self) -> Duration {
+        self.ready_timeout_secs
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .map(Duration::from_secs_f64)
+            .unwrap_or(DEFAULT_READY_TIMEOUT)
+    }
+
+    /// The version folder for `version`.
+    pub fn version_dir_for(&self, version: u64) -> PathBuf {
+        PathBuf::from(self.version_dir.replace("{version}", &version.to_string()))
+    }
+
+    /// The example request file for `version`, if the binding has one.
+    pub fn example_for(&self, version: u64) -> Option<PathBuf> {
+        self.example.as_ref().map(|e| PathBuf::from(e.replace("{version}", &version.to_string())))
+    }
+
+    /// Refuses a binding that cannot work: empty names, a bad endpoint URL, a version folder without
+    /// `{version}`, relative paths.
+    pub fn validate(&self) -> Result<(), String> {
+        let k = self.key();
+        if self.model.trim().is_empty() || self.alias.trim().is_empty() || self.served_model.trim().is_empty() {
+            return Err(format!("binding {k}: model, alias and served model must not be empty"));
+        }
+        check_no_secret(&self.endpoint)?;
+        match url::Url::parse(&self.endpoint) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+            _ => return Err(format!("binding {k}: endpoint '{}' is not an http(s) URL", self.endpoint)),
+        }
+        if !self.version_dir.contains("{version}") {
+            return Err(format!("binding {k}: version_dir '{}' must contain {{version}}", self.version_dir));
+        }
+        let paths = [Some(self.settings_dir.to_string_lossy().into_owned()), Some(self.version_dir.clone()), self.example.clone()];
+        if let Some(p) = paths.iter().flatten().find(|p| !Path::new(p.as_str()).is_absolute()) {
+            return Err(format!("binding {k}: '{p}' must be an absolute path"));
+        }
+        Ok(())
+    }
 }
 
 fn default_protected() -> Vec<String> {
@@ -102,6 +188,7 @@ impl Default for Profile {
             alerts: Vec::new(),
             read_only: false,
             protected_aliases: default_protected(),
+            bindings: Vec::new(),
         }
     }
 }
@@ -147,7 +234,7 @@ impl Profiles {
     pub fn save(&self, home: &Home) -> Result<(), String> {
         for p in &self.profiles {
             check_no_secret(&p.registry)?;
-            for e in p.endpoints.iter().chain(p.prometheus.iter()) {
+            for e in p.endpoints.iter().chain(p.prometheus.iter()).chain(p.bindings.iter().map(|b| &b.endpoint)) {
                 check_no_secret(e)?;
             }
         }
@@ -160,6 +247,15 @@ impl Profiles {
             .map_err(|e| format!("cannot write {}: {e}", path.display()))
     }
 
+    /// Adds a binding to profile `name`, replacing one for the same `model@alias`.
+    pub fn bind(&mut self, name: &str, binding: Binding) -> Result<(), String> {
+        binding.validate()?;
+        let p = self.profiles.iter_mut().find(|p| p.name == name).ok_or_else(|| format!("no profile named '{name}'"))?;
+        p.bindings.retain(|b| !(b.model == binding.model && b.alias == binding.alias));
+        p.bindings.push(binding);
+        Ok(())
+    }
+
     pub fn get(&self, name: &str) -> Option<&Profile> {
         self.profiles.iter().find(|p| p.name == name)
     }
@@ -170,6 +266,9 @@ impl Profiles {
             return Err("a profile needs a name".into());
         }
         check_no_secret(&profile.registry)?;
+        for b in &profile.bindings {
+            b.validate()?;
+        }
         if !profile.registry.is_empty() {
             RegistrySpec::parse(&profile.registry)?;
         }
@@ -317,6 +416,50 @@ mod tests {
         assert!(err.contains("never store secrets") && !err.contains("hunter2"), "{err}");
         let text = std::fs::read_to_string(home.profiles_file()).unwrap();
         assert!(!text.contains("hunter2"));
+    }
+
+    fn binding() -> Binding {
+        Binding {
+            model: "income-classifier".into(),
+            alias: "champion".into(),
+            endpoint: "http://127.0.0.1:8080".into(),
+            served_model: "income-classifier".into(),
+            mode: BindingMode::Settings,
+            settings_dir: "/srv/models/income-classifier".into(),
+            version_dir: "/srv/versions/v{version}".into(),
+            example: Some("/srv/examples/v{version}.json".into()),
+            ready_timeout_secs: None,
+        }
+    }
+
+    #[test]
+    fn bindings_round_trip_as_profile_binding_tables_and_are_validated() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::under(dir.path());
+        let mut ps = Profiles::default();
+        ps.upsert(profile("prod", "http://127.0.0.1:5000")).unwrap();
+        ps.bind("prod", binding()).unwrap();
+        ps.bind("prod", Binding { served_model: "ic".into(), ..binding() }).unwrap(); // replaces
+        ps.save(&home).unwrap();
+        let text = std::fs::read_to_string(home.profiles_file()).unwrap();
+        assert!(text.contains("[[profile.binding]]"), "{text}");
+        let back = Profiles::load(&home).unwrap();
+        let b = &back.get("prod").unwrap().bindings;
+        assert_eq!((b.len(), b[0].served_model.as_str(), b[0].mode), (1, "ic", BindingMode::Settings));
+        assert_eq!(b[0].version_dir_for(3), PathBuf::from("/srv/versions/v3"));
+        assert_eq!(b[0].example_for(1), Some(PathBuf::from("/srv/examples/v1.json")));
+        assert_eq!(b[0].ready_timeout(), DEFAULT_READY_TIMEOUT);
+
+        let bad = [
+            Binding { version_dir: "/srv/versions/current".into(), ..binding() },
+            Binding { endpoint: "ftp://x".into(), ..binding() },
+            Binding { settings_dir: "relative/dir".into(), ..binding() },
+            Binding { served_model: " ".into(), ..binding() },
+        ];
+        for b in bad {
+            assert!(ps.bind("prod", b.clone()).is_err(), "{b:?}");
+        }
+        assert!(ps.bind("nope", binding()).unwrap_err().contains("no profile"));
     }
 
     #[test]

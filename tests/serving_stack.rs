@@ -83,6 +83,7 @@ fn version<'a>(r: &'a MetricsReport, v: &str) -> &'a VersionMetrics {
 }
 
 /// Prometheus's own answer for a query at time `at`, by version label (plain HTTP, not Steward's client).
+/// Only the stack's model (or series without a model label): other tests serve other models on this server.
 fn prometheus_says(stack: &Stack, query: &str, at: f64) -> BTreeMap<String, f64> {
     let url = format!(
         "{}/api/v1/query?query={}&time={at:.3}",
@@ -93,6 +94,9 @@ fn prometheus_says(stack: &Stack, query: &str, at: f64) -> BTreeMap<String, f64>
     assert_eq!(body["status"], "success", "{body}");
     let mut out = BTreeMap::new();
     for s in body["data"]["result"].as_array().unwrap() {
+        if s["metric"]["model"].as_str().is_some_and(|m| m != MODEL) {
+            continue;
+        }
         let v = s["metric"]["version"].as_str().unwrap_or("").to_string();
         out.insert(v, s["value"][1].as_str().unwrap().parse::<f64>().unwrap());
     }
@@ -106,9 +110,9 @@ fn close(ours: f64, theirs: f64, what: &str) {
 /// Polls Prometheus until its last scrape of the success counter shows `want` for every version.
 fn wait_for_scrape(stack: &Stack, want: &BTreeMap<String, f64>) {
     let deadline = Instant::now() + Duration::from_secs(20);
-    let q = "sum by (version) (model_infer_request_success_total{job=\"mlserver\"})";
+    let q = format!("sum by (version) (model_infer_request_success_total{{job=\"mlserver\",model=\"{MODEL}\"}})");
     loop {
-        let seen = prometheus_says(stack, q, steward::serving::unix_now());
+        let seen = prometheus_says(stack, &q, steward::serving::unix_now());
         if want.iter().all(|(v, n)| seen.get(v) == Some(n)) {
             return;
         }

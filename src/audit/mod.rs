@@ -67,6 +67,22 @@ pub struct Entry {
     pub outcome: Option<Outcome>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// For moves of a bound alias: what was done to the serving endpoint (outcome records).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<EndpointNote>,
+}
+
+/// What an alias move did to a bound serving endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndpointNote {
+    /// The endpoint URL, without credentials.
+    pub endpoint: String,
+    pub served_model: String,
+    /// One line per finished step, in order ("endpoint load ok: ...").
+    pub steps: Vec<String>,
+    /// The smoke inference's outputs, when one was made and answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<serde_json::Value>,
 }
 
 /// A record as stored: the entry plus its place in the chain.

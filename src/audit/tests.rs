@@ -14,6 +14,7 @@ fn entry(phase: Phase, op: Option<u64>, from: Option<u64>, to: Option<u64>) -> E
         reason: "better AUC".into(),
         outcome: None,
         error: None,
+        endpoint: None,
     }
 }
 

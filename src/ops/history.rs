@@ -173,6 +173,7 @@ pub fn observe(
             reason: reason.into(),
             outcome: None,
             error: None,
+            endpoint: None,
         })?);
     }
     events.extend(history(&out, registry, model, None));

@@ -3,8 +3,11 @@
 //!
 //! The same code serves the window and the command line. Checks are enforced here, not in the UI.
 
+mod endpoint;
 mod history;
 mod recover;
+
+pub use endpoint::{Progress, Step, StepEvent, StepState};
 
 pub use history::{AliasEvent, EventKind, alias_at, history, last_known_good, observe, parse_as_of, reconcile};
 pub use recover::{Interrupted, find_interrupted, resolve};
@@ -12,7 +15,8 @@ pub use recover::{Interrupted, find_interrupted, resolve};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::audit::{Actor, AuditError, AuditLog, Entry, Outcome, Phase, Record};
+use crate::audit::{Actor, AuditError, AuditLog, EndpointNote, Entry, Outcome, Phase, Record};
+use crate::config::Binding;
 use crate::connect::{Registry, RegistryError};
 use crate::domain::{VersionNumber, show_version};
 
@@ -91,11 +95,27 @@ impl OpError {
 pub struct Policy {
     pub read_only: bool,
     pub protected_aliases: Vec<String>,
+    /// Aliases whose serving endpoint moves with them.
+    pub bindings: Vec<Binding>,
+    /// Per-request bound for endpoint calls.
+    pub endpoint_timeout: Duration,
 }
 
 impl Default for Policy {
     fn default() -> Self {
-        Policy { read_only: false, protected_aliases: vec!["champion".into(), "production".into()] }
+        Policy {
+            read_only: false,
+            protected_aliases: vec!["champion".into(), "production".into()],
+            bindings: Vec::new(),
+            endpoint_timeout: crate::config::DEFAULT_TIMEOUT,
+        }
+    }
+}
+
+impl Policy {
+    /// The binding of `model@alias`, if the profile has one.
+    pub fn binding(&self, model: &str, alias: &str) -> Option<&Binding> {
+        self.bindings.iter().find(|b| b.model == model && b.alias == alias)
     }
 }
 
@@ -206,15 +226,56 @@ impl<'a, R: Registry> Ops<'a, R> {
             reason: reason.to_string(),
             outcome: None,
             error: None,
+            endpoint: None,
         }
     }
 
-    /// Carries out a plan: intent (fsynced), re-read the alias and refuse if it moved since the plan,
-    /// move, read back and verify, outcome. Every path after the intent writes an outcome.
-    /// `confirmation` is what the operator typed for a protected alias (must equal the model name).
+    /// Carries out a plan (see `execute_with_progress`) without reporting progress.
     pub async fn execute(&self, plan: &MovePlan, reason: &str, confirmation: Option<&str>) -> Result<Record, OpError> {
+        self.execute_with_progress(plan, reason, confirmation, &|_| {}).await
+    }
+
+    /// Carries out a plan: intent (fsynced), re-read the alias and refuse if it moved since the plan,
+    /// move, read back and verify; with a binding for the alias, the endpoint step (reverting the alias
+    /// when it fails); outcome. Every path after the intent writes an outcome. `confirmation` is what the
+    /// operator typed for a protected alias (must equal the model name). Each step is sent to `progress`.
+    pub async fn execute_with_progress(
+        &self,
+        plan: &MovePlan,
+        reason: &str,
+        confirmation: Option<&str>,
+        progress: Progress<'_>,
+    ) -> Result<Record, OpError> {
         let reason = reason.trim();
-        let precheck = if reason.is_empty() {
+        let precheck = self.precheck(plan, reason, confirmation);
+        let _lock = self.audit.lock_operations()?;
+        let intent = self.audit.append(self.entry(plan, Phase::Intent, reason))?;
+        let mut rep = endpoint::Reporter::new(progress);
+        rep.ok(Step::Intent, format!("audit record {}", intent.seq));
+        let closer = Closer { ops: self, plan, reason, intent: intent.seq };
+        if let Some(why) = precheck {
+            rep.failed(Step::CheckAlias, why.clone());
+            closer.close(Outcome::Refused, Some(why.clone()), None)?;
+            return Err(OpError::Refused(why));
+        }
+        if let Some(ms) = std::env::var(PAUSE_ENV).ok().and_then(|v| v.parse::<u64>().ok()) {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+        }
+        if let Err((e, why)) = self.move_alias(plan, &mut rep).await {
+            let outcome = if matches!(e, OpError::Refused(_)) { Outcome::Refused } else { Outcome::Failed };
+            closer.close(outcome, Some(why), None)?;
+            return Err(e);
+        }
+        let Some(binding) = self.policy.binding(&plan.model, &plan.alias) else {
+            rep.ok(Step::Done, format!("{}@{} -> v{}", plan.model, plan.alias, plan.to));
+            return Ok(closer.close(Outcome::Succeeded, None, None)?);
+        };
+        self.move_endpoint(plan, binding, rep, &closer).await
+    }
+
+    /// Why the plan may not run at all, if it may not.
+    fn precheck(&self, plan: &MovePlan, reason: &str, confirmation: Option<&str>) -> Option<String> {
+        if reason.is_empty() {
             Some("a reason is required".to_string())
         } else if self.policy.read_only {
             Some("read-only mode: alias moves are disabled for this profile/run".to_string())
@@ -222,57 +283,153 @@ impl<'a, R: Registry> Ops<'a, R> {
             Some(format!("'{}' is a protected alias: type the model name '{}' to confirm", plan.alias, plan.model))
         } else {
             None
-        };
-        let _lock = self.audit.lock_operations()?;
-        let intent = self.audit.append(self.entry(plan, Phase::Intent, reason))?;
-        let close = |outcome: Outcome, error: Option<String>| {
-            let mut e = self.entry(plan, Phase::Outcome, reason);
-            e.op = Some(intent.seq);
-            e.outcome = Some(outcome);
-            e.error = error;
-            self.audit.append(e)
-        };
-        if let Some(why) = precheck {
-            close(Outcome::Refused, Some(why.clone()))?;
-            return Err(OpError::Refused(why));
         }
-        if let Some(ms) = std::env::var(PAUSE_ENV).ok().and_then(|v| v.parse::<u64>().ok()) {
-            tokio::time::sleep(Duration::from_millis(ms)).await;
-        }
-        let now = match self.registry.get_alias(&plan.model, &plan.alias).await {
+    }
+
+    /// Re-read (conflict check), set, read back. An error comes with the sentence for the outcome record;
+    /// Refused when nothing moved because of a conflict.
+    async fn move_alias(&self, plan: &MovePlan, rep: &mut endpoint::Reporter<'_>) -> Result<(), (OpError, String)> {
+        let (model, alias) = (&plan.model, &plan.alias);
+        let fail = |rep: &mut endpoint::Reporter<'_>, step: Step, e: RegistryError, why: String| {
+            rep.failed(step, e.to_string());
+            (OpError::from(e), why)
+        };
+        rep.running(Step::CheckAlias, format!("{model}@{alias}"));
+        let now = match self.registry.get_alias(model, alias).await {
             Ok(v) => v,
             Err(e) => {
-                close(Outcome::Failed, Some(format!("could not re-read the alias: {e}")))?;
-                return Err(e.into());
+                let why = format!("could not re-read the alias: {e}");
+                return Err(fail(rep, Step::CheckAlias, e, why));
             }
         };
         if now != plan.from {
             let why = format!(
-                "conflict: {}@{} moved from {} to {} since this plan was made; nothing was changed",
-                plan.model,
-                plan.alias,
+                "conflict: {model}@{alias} moved from {} to {} since this plan was made; nothing was changed",
                 show_version(plan.from),
                 show_version(now)
             );
-            close(Outcome::Refused, Some(why.clone()))?;
-            return Err(OpError::Refused(why));
+            rep.failed(Step::CheckAlias, why.clone());
+            return Err((OpError::Refused(why.clone()), why));
         }
-        if let Err(e) = self.registry.set_alias(&plan.model, &plan.alias, plan.to).await {
-            close(Outcome::Failed, Some(e.to_string()))?;
-            return Err(e.into());
+        rep.ok(Step::CheckAlias, format!("still {}", show_version(now)));
+        rep.running(Step::SetAlias, format!("{model}@{alias} -> v{}", plan.to));
+        if let Err(e) = self.registry.set_alias(model, alias, plan.to).await {
+            let why = e.to_string();
+            return Err(fail(rep, Step::SetAlias, e, why));
         }
-        match self.registry.get_alias(&plan.model, &plan.alias).await {
-            Ok(Some(v)) if v == plan.to => Ok(close(Outcome::Succeeded, None)?),
+        rep.ok(Step::SetAlias, format!("{model}@{alias} -> v{}", plan.to));
+        match self.registry.get_alias(model, alias).await {
+            Ok(Some(v)) if v == plan.to => {
+                rep.ok(Step::VerifyAlias, format!("v{v}"));
+                Ok(())
+            }
             Ok(other) => {
-                let why = format!("verification failed: after the move {}@{} points to {other:?}", plan.model, plan.alias);
-                close(Outcome::Failed, Some(why.clone()))?;
-                Err(OpError::Failed(why))
+                let why = format!("verification failed: after the move {model}@{alias} points to {other:?}");
+                rep.failed(Step::VerifyAlias, why.clone());
+                Err((OpError::Failed(why.clone()), why))
             }
             Err(e) => {
-                close(Outcome::Failed, Some(format!("moved, but could not read it back: {e}")))?;
-                Err(e.into())
+                let why = format!("moved, but could not read it back: {e}");
+                Err(fail(rep, Step::VerifyAlias, e, why))
             }
         }
+    }
+
+    /// The endpoint step; on failure the endpoint and then the alias are put back, and the outcome
+    /// record says what state everything is in.
+    async fn move_endpoint(
+        &self,
+        plan: &MovePlan,
+        binding: &Binding,
+        mut rep: endpoint::Reporter<'_>,
+        closer: &Closer<'_, '_, R>,
+    ) -> Result<Record, OpError> {
+        let mut mv = match endpoint::EndpointMove::new(binding, self.policy.endpoint_timeout) {
+            Ok(mv) => Some(mv),
+            Err(e) => {
+                rep.failed(Step::EndpointUpdate, e);
+                None
+            }
+        };
+        let result = match mv.as_mut() {
+            Some(m) => m.run(plan.to, &mut rep).await,
+            None => Err(format!("endpoint '{}' is not usable", binding.endpoint)),
+        };
+        let answer = mv.as_ref().and_then(|m| m.answer.clone());
+        let note = |rep: &endpoint::Reporter<'_>| EndpointNote {
+            endpoint: crate::connect::http::redact_url(&binding.endpoint),
+            served_model: binding.served_model.clone(),
+            steps: rep.lines.clone(),
+            answer: answer.clone(),
+        };
+        let err = match result {
+            Ok(()) => {
+                rep.ok(Step::Done, format!("{}@{} -> v{}, {} serves v{}", plan.model, plan.alias, plan.to, binding.served_model, plan.to));
+                return Ok(closer.close(Outcome::Succeeded, None, Some(note(&rep)))?);
+            }
+            Err(e) => e,
+        };
+        let endpoint_state = match mv.as_ref() {
+            Some(m) => m.revert(&mut rep).await.unwrap_or_else(|e| format!("ENDPOINT NOT RESTORED: {e}")),
+            None => "endpoint untouched".to_string(),
+        };
+        let alias_state = self.revert_alias(plan, &mut rep).await;
+        let why = format!("endpoint step failed: {err}; {endpoint_state}; {alias_state}");
+        rep.failed(Step::Done, format!("not moved: {endpoint_state}; {alias_state}"));
+        closer.close(Outcome::Failed, Some(why.clone()), Some(note(&rep)))?;
+        Err(OpError::Failed(why))
+    }
+
+    /// Moves the alias back to `plan.from` (or deletes it if it was unset) and reads it back. Returns a
+    /// sentence for the outcome record.
+    async fn revert_alias(&self, plan: &MovePlan, rep: &mut endpoint::Reporter<'_>) -> String {
+        let (model, alias) = (&plan.model, &plan.alias);
+        rep.running(Step::RevertAlias, format!("{model}@{alias} -> {}", show_version(plan.from)));
+        let undo = match plan.from {
+            Some(v) => self.registry.set_alias(model, alias, v).await,
+            None => self.registry.delete_alias(model, alias).await,
+        };
+        let back = match undo {
+            Ok(()) => self.registry.get_alias(model, alias).await,
+            Err(e) => Err(e),
+        };
+        match back {
+            Ok(now) if now == plan.from => {
+                let msg = match plan.from {
+                    Some(v) => format!("alias moved back to v{v} (verified)"),
+                    None => "alias removed again (verified)".to_string(),
+                };
+                rep.ok(Step::RevertAlias, msg.clone());
+                msg
+            }
+            Ok(now) => rep.failed(
+                Step::RevertAlias,
+                format!("ALIAS NOT MOVED BACK: {model}@{alias} points to {} (wanted {})", show_version(now), show_version(plan.from)),
+            ),
+            Err(e) => rep.failed(
+                Step::RevertAlias,
+                format!("ALIAS NOT MOVED BACK: {model}@{alias} probably still points to v{} ({e})", plan.to),
+            ),
+        }
+    }
+}
+
+/// Writes the outcome record that closes one intent.
+struct Closer<'o, 'a, R: Registry> {
+    ops: &'o Ops<'a, R>,
+    plan: &'o MovePlan,
+    reason: &'o str,
+    intent: u64,
+}
+
+impl<R: Registry> Closer<'_, '_, R> {
+    fn close(&self, outcome: Outcome, error: Option<String>, endpoint: Option<EndpointNote>) -> Result<Record, AuditError> {
+        let mut e = self.ops.entry(self.plan, Phase::Outcome, self.reason);
+        e.op = Some(self.intent);
+        e.outcome = Some(outcome);
+        e.error = error;
+        e.endpoint = endpoint;
+        self.ops.audit.append(e)
     }
 }
 

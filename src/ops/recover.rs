@@ -75,5 +75,6 @@ pub fn resolve(audit: &AuditLog, os_user: &str, item: &Interrupted, note: &str) 
         reason: if note.trim().is_empty() { item.explain() } else { format!("{}; {}", note.trim(), item.explain()) },
         outcome: Some(outcome),
         error: if item.took_effect() { None } else { Some("the interrupted move did not take effect".into()) },
+        endpoint: None,
     })?)
 }

@@ -144,3 +144,95 @@ async fn an_interrupted_operation_is_found_and_resolved_from_the_registry_state(
     assert!(find_interrupted(&audit, &reg).await.unwrap().is_empty());
     assert!(verify(audit.path()).is_ok());
 }
+
+/// Version folders v1..v3 and a served model's folder (serving v2) under `root`; a binding of m@champion.
+fn bound_setup(root: &std::path::Path, endpoint: &str) -> crate::config::Binding {
+    for v in 1..=3 {
+        let dir = root.join(format!("versions/v{v}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let s = serde_json::json!({"name": "m", "implementation": "x.Runtime", "parameters": {"uri": "./model.bin", "version": v.to_string()}});
+        std::fs::write(dir.join("model-settings.json"), s.to_string()).unwrap();
+    }
+    let served = root.join("served");
+    std::fs::create_dir_all(&served).unwrap();
+    std::fs::write(served.join("model-settings.json"), r#"{"name":"m-served","parameters":{"version":"2"}}"#).unwrap();
+    crate::config::Binding {
+        model: "m".into(),
+        alias: "champion".into(),
+        endpoint: endpoint.into(),
+        served_model: "m-served".into(),
+        mode: Default::default(),
+        settings_dir: served,
+        version_dir: format!("{}/versions/v{{version}}", root.display()),
+        example: None,
+        ready_timeout_secs: Some(2.0),
+    }
+}
+
+fn collect() -> (std::sync::Arc<std::sync::Mutex<Vec<StepEvent>>>, impl Fn(StepEvent) + Send + Sync) {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s2 = seen.clone();
+    (seen, move |e: StepEvent| s2.lock().unwrap().push(e))
+}
+
+#[tokio::test]
+async fn without_a_binding_the_steps_are_the_alias_steps_only() {
+    let (_d, reg, audit) = setup();
+    let o = ops(&reg, &audit, Policy::default());
+    let plan = o.plan_promote("m", 3, "canary").await.unwrap();
+    let (seen, progress) = collect();
+    let rec = o.execute_with_progress(&plan, "r", None, &progress).await.unwrap();
+    assert_eq!(rec.entry.endpoint, None);
+    let done: Vec<Step> = seen.lock().unwrap().iter().filter(|e| e.state == StepState::Ok).map(|e| e.step).collect();
+    assert_eq!(done, vec![Step::Intent, Step::CheckAlias, Step::SetAlias, Step::VerifyAlias, Step::Done]);
+}
+
+#[tokio::test]
+async fn a_black_holed_endpoint_ends_within_the_bound_and_the_alias_and_settings_are_put_back() {
+    let (d, reg, audit) = setup();
+    // Accepts connections (the kernel completes the handshake) and never answers.
+    let hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let binding = bound_setup(d.path(), &format!("http://{}", hole.local_addr().unwrap()));
+    let settings = binding.settings_dir.join("model-settings.json");
+    let before = std::fs::read(&settings).unwrap();
+    let policy = Policy { bindings: vec![binding], endpoint_timeout: Duration::from_secs(1), ..Policy::default() };
+    let o = ops(&reg, &audit, policy);
+    let plan = o.plan_rollback("m", "champion", Some(1)).await.unwrap();
+    let (seen, progress) = collect();
+    let t = std::time::Instant::now();
+    let e = o.execute_with_progress(&plan, "v2 regressed", Some("m"), &progress).await.unwrap_err();
+    let took = t.elapsed();
+    // load (1 s) + the revert's load (1 s), nothing else waits on the endpoint.
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert_eq!(e.exit_code(), 1);
+    let msg = e.to_string();
+    assert!(msg.contains("endpoint load") && msg.contains("alias moved back to v2 (verified)"), "{msg}");
+    assert!(msg.contains("old settings restored on disk, but reloading m-served failed"), "{msg}");
+    assert_eq!(reg.get_alias_blocking("m", "champion").unwrap(), Some(2));
+    assert_eq!(std::fs::read(&settings).unwrap(), before, "settings file restored byte for byte");
+    let failed: Vec<Step> = seen.lock().unwrap().iter().filter(|e| e.state == StepState::Failed).map(|e| e.step).collect();
+    assert_eq!(failed, vec![Step::EndpointLoad, Step::RevertEndpoint, Step::Done]);
+    let last = audit.read_all().unwrap().pop().unwrap();
+    assert_eq!(last.entry.outcome, Some(Outcome::Failed));
+    let note = last.entry.endpoint.unwrap();
+    assert_eq!(note.served_model, "m-served");
+    assert!(note.steps.iter().any(|s| s.starts_with("revert alias ok: alias moved back to v2")), "{:?}", note.steps);
+    assert!(verify(audit.path()).is_ok());
+}
+
+#[tokio::test]
+async fn a_target_version_without_settings_changes_nothing_on_the_endpoint_and_moves_the_alias_back() {
+    let (d, reg, audit) = setup();
+    let hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let binding = bound_setup(d.path(), &format!("http://{}", hole.local_addr().unwrap()));
+    std::fs::remove_dir_all(d.path().join("versions/v3")).unwrap();
+    let o = ops(&reg, &audit, Policy { bindings: vec![binding], ..Policy::default() });
+    let plan = o.plan_promote("m", 3, "champion").await.unwrap();
+    let msg = o.execute(&plan, "try v3", Some("m")).await.unwrap_err().to_string();
+    assert!(msg.contains("v3 has no settings to serve") && msg.contains("nothing to revert"), "{msg}");
+    assert!(msg.contains("alias moved back to v2 (verified)"), "{msg}");
+    assert_eq!(reg.get_alias_blocking("m", "champion").unwrap(), Some(2));
+    // The failed move does not count as a move: rollback still has no earlier version to propose.
+    let h = history(&audit.read_all().unwrap(), &reg_describe(&reg), "m", Some("champion"));
+    assert!(h.iter().all(|e| !e.moved()));
+}

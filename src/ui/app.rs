@@ -346,6 +346,8 @@ impl StewardApp {
             Event::MetricsHistory { range, result } => super::endpoints::on_history(self, range, result),
             Event::FairnessColumns { path, result } => super::fairness::on_columns(self, path, result),
             Event::Fairness { run, result, elapsed } => super::fairness::on_report(self, run, result, elapsed),
+            // Endpoint-step progress of an executing move: not drawn yet (the dialog work shows it).
+            Event::Step(_) => {}
         }
     }
 
