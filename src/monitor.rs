@@ -230,6 +230,7 @@ pub fn record_alert(audit: &crate::audit::AuditLog, os_user: &str, tr: &Transiti
             reason: text,
             outcome: None,
             error: None,
+            endpoint: None,
         })
         .map_err(|e| e.to_string())
 }
