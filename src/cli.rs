@@ -226,15 +226,8 @@ impl Context {
         if !(g.timeout.is_finite() && g.timeout > 0.0) {
             return Err(Failure { message: "--timeout must be a positive number of seconds".into(), code: exit::USAGE });
         }
-        let mut policy = crate::ops::Policy::default();
-        if let Some(p) = &profile {
-            policy.read_only = p.read_only;
-            policy.protected_aliases = p.protected_aliases.clone();
-            policy.bindings = p.bindings.clone();
-        }
-        policy.read_only |= g.read_only;
         let timeout = Duration::from_secs_f64(g.timeout);
-        policy.endpoint_timeout = timeout;
+        let policy = crate::ops::Policy::from_profile(profile.as_ref(), g.read_only, timeout);
         Ok(Context { home, profiles, profile, spec, origin, timeout, policy })
     }
 

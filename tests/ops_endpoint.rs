@@ -262,3 +262,61 @@ fn a_failing_smoke_inference_after_a_good_load_swaps_the_old_version_back() {
     let (status, answer) = infer(stack, &b.served, None, &example(stack, 2));
     assert_eq!((status, answer["model_version"].as_str()), (200, Some("2")), "{answer}");
 }
+
+/// The promote dialog of the real window (egui_kittest) with a bound alias: every step is shown as it
+/// finishes, and MLServer then serves the promoted version.
+#[test]
+fn the_promote_dialog_shows_each_endpoint_step_and_the_endpoint_serves_the_version() {
+    use common::ui::Ui;
+    use egui_kittest::kittest::Queryable;
+    let b = Bound::new("steward-ep-dialog", "ep-dialog");
+    let stack = &b.stack;
+    b.bind(&stack_version_dir(stack), &example_template(stack));
+    let home = steward::config::Home::under(b.home.path());
+    let profiles = steward::config::Profiles::load(&home).unwrap();
+    let profile = profiles.get("stack").cloned().unwrap();
+    let ctx = steward::cli::Context {
+        policy: steward::ops::Policy::from_profile(Some(&profile), false, steward::config::DEFAULT_TIMEOUT),
+        profiles,
+        home,
+        profile: Some(profile),
+        spec: steward::config::RegistrySpec::Mlflow(stack.mlflow.clone()),
+        origin: steward::config::Origin::Default,
+        timeout: steward::config::DEFAULT_TIMEOUT,
+    };
+    let app = steward::ui::StewardApp::new(ctx, Default::default());
+    let harness = egui_kittest::Harness::builder()
+        .with_size(egui::vec2(1280.0, 900.0))
+        .build_ui_state(|ui, app: &mut steward::ui::StewardApp| app.show(ui), app);
+    let tmp = tempfile::tempdir().unwrap();
+    let mut ui = Ui { harness, _home: tmp };
+    ui.wait_for("Registry: connected");
+    ui.harness.get_by_label(MODEL).click();
+    ui.wait_for("Versions (3)");
+    ui.click("v1");
+    ui.wait_for("income-classifier v1");
+    ui.click("Promote...");
+    ui.wait_for("-> v1");
+    ui.harness.get_by_label("Alias").focus();
+    for _ in 0..12 {
+        ui.harness.key_press(egui::Key::Backspace);
+    }
+    ui.harness.get_by_label("Alias").type_text(&b.alias);
+    ui.harness.key_press(egui::Key::Tab);
+    ui.wait_for(&format!("{}: v2 -> v1", b.alias));
+    let reason = "Reason (required, recorded in the audit log)";
+    ui.harness.get_by_label(reason).focus();
+    ui.harness.get_by_label(reason).type_text("kittest: promote with the endpoint");
+    ui.settle();
+    ui.click("Promote");
+    ui.wait_for(&format!("Done: {MODEL}@{} now points to v1", b.alias));
+    for step in ["alias set", "endpoint settings", "endpoint load", "endpoint ready", "smoke inference"] {
+        assert!(ui.has_exact(step), "step '{step}' not shown");
+    }
+    assert!(!ui.has_exact("FAILED"));
+    assert_eq!(mlflow_alias(stack, &b.alias), Some(1));
+    assert_eq!(ready(stack, &b.served, "1"), 200);
+    let (status, answer) = infer(stack, &b.served, Some("1"), &example(stack, 1));
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["outputs"][0]["data"], expected_outputs(stack, 1)[0]["data"]);
+}

@@ -113,6 +113,20 @@ impl Default for Policy {
 }
 
 impl Policy {
+    /// The profile's rules (read-only, protected aliases, endpoint bindings); `read_only` adds
+    /// --read-only; `timeout` bounds each endpoint request.
+    pub fn from_profile(profile: Option<&crate::config::Profile>, read_only: bool, timeout: std::time::Duration) -> Policy {
+        let mut policy = Policy::default();
+        if let Some(p) = profile {
+            policy.read_only = p.read_only;
+            policy.protected_aliases = p.protected_aliases.clone();
+            policy.bindings = p.bindings.clone();
+        }
+        policy.read_only |= read_only;
+        policy.endpoint_timeout = timeout;
+        policy
+    }
+
     /// The binding of `model@alias`, if the profile has one.
     pub fn binding(&self, model: &str, alias: &str) -> Option<&Binding> {
         self.bindings.iter().find(|b| b.model == model && b.alias == alias)

@@ -347,7 +347,11 @@ impl StewardApp {
             Event::FairnessColumns { path, result } => super::fairness::on_columns(self, path, result),
             Event::Fairness { run, result, elapsed } => super::fairness::on_report(self, run, result, elapsed),
             // Endpoint-step progress of an executing move: not drawn yet (the dialog work shows it).
-            Event::Step(_) => {}
+            Event::Step(e) => {
+                if let Some(d) = self.move_dialog.as_mut() {
+                    d.step(e);
+                }
+            }
         }
     }
 

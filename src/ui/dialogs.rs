@@ -4,7 +4,7 @@
 use egui::{Id, Modal, RichText, Ui};
 
 use super::app::StewardApp;
-use super::widgets::{self, GREEN, RED};
+use super::widgets::{self, AMBER, GREEN, RED};
 use crate::backend::Command;
 use crate::domain::{VersionNumber, show_version};
 use crate::ops::{Interrupted, MoveKind, MovePlan};
@@ -30,6 +30,8 @@ pub struct MoveDialog {
     pub reason: String,
     pub confirmation: String,
     pub stage: Stage,
+    /// Progress of the running move, one entry per step (the latest state of each).
+    pub steps: Vec<crate::ops::StepEvent>,
     id: Id,
 }
 
@@ -53,6 +55,7 @@ impl MoveDialog {
             reason: String::new(),
             confirmation: String::new(),
             stage: Stage::Planning,
+            steps: Vec::new(),
             id: widgets::fresh_id("move_dialog"),
         }
     }
@@ -176,6 +179,9 @@ pub fn move_dialog(app: &mut StewardApp, ui: &mut Ui) {
             ui.add(egui::TextEdit::singleline(&mut d.confirmation).desired_width(f32::INFINITY)).labelled_by(l.id);
         }
         ui.add_space(6.0);
+        if !d.steps.is_empty() {
+            steps_list(ui, &d.steps);
+        }
         match &d.stage {
             Stage::Running => {
                 ui.horizontal(|ui| {
@@ -197,6 +203,7 @@ pub fn move_dialog(app: &mut StewardApp, ui: &mut Ui) {
                 && let Some(plan) = d.plan.clone()
             {
                 d.stage = Stage::Running;
+                d.steps.clear();
                 commands.push(Command::Execute {
                     plan,
                     reason: d.reason.trim().to_string(),
@@ -218,6 +225,34 @@ pub fn move_dialog(app: &mut StewardApp, ui: &mut Ui) {
     }
     for c in commands {
         app.backend.send(c);
+    }
+}
+
+/// Each step of the move with its state: running, ok or failed (with the reason).
+fn steps_list(ui: &mut Ui, steps: &[crate::ops::StepEvent]) {
+    use crate::ops::StepState;
+    egui::Grid::new("move_steps").num_columns(3).spacing([8.0, 2.0]).show(ui, |ui| {
+        for s in steps {
+            let (color, state) = match s.state {
+                StepState::Running => (AMBER, "running"),
+                StepState::Ok => (GREEN, "ok"),
+                StepState::Failed => (RED, "FAILED"),
+            };
+            ui.colored_label(color, state);
+            ui.label(s.step.label());
+            ui.label(RichText::new(&s.message).weak());
+            ui.end_row();
+        }
+    });
+}
+
+impl MoveDialog {
+    /// Records a step event: a later state of a step replaces the earlier one.
+    pub fn step(&mut self, e: crate::ops::StepEvent) {
+        match self.steps.iter_mut().find(|s| s.step == e.step) {
+            Some(s) => *s = e,
+            None => self.steps.push(e),
+        }
     }
 }
 
@@ -274,6 +309,6 @@ pub fn interrupted_dialog(app: &mut StewardApp, ui: &mut Ui) {
 }
 
 fn show_interrupted(ui: &mut Ui, item: &Interrupted) {
-    let color = if item.took_effect() { GREEN } else { widgets::AMBER };
+    let color = if item.took_effect() { GREEN } else { AMBER };
     ui.colored_label(color, item.explain());
 }
