@@ -27,6 +27,9 @@ pub struct Rule {
     pub text: String,
 }
 
+/// Rules used when a profile names none.
+pub const DEFAULT_RULES: [&str; 3] = ["error_rate > 2% for 5m", "p95 > 300ms for 5m", "latency_avg > 300ms for 5m"];
+
 pub const METRICS: [&str; 6] = ["request_rate", "error_rate", "latency_avg", "p50", "p95", "p99"];
 
 fn parse_value(s: &str) -> Result<f64, String> {

@@ -235,6 +235,56 @@ pub fn record_alert(audit: &crate::audit::AuditLog, os_user: &str, tr: &Transiti
         .map_err(|e| e.to_string())
 }
 
+/// A rule's state on one series after `check_alerts`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertStatus {
+    pub rule: String,
+    pub series: String,
+    pub firing: bool,
+    /// The latest value seen (None: no data in the window).
+    pub value: Option<f64>,
+    pub query: String,
+}
+
+/// Evaluates rules against Prometheus the way the window does: each rule's series over its `for`
+/// window (plus one step), fed point by point to the same alert engine. `now` is Unix seconds.
+pub async fn check_alerts(prometheus: &str, timeout: Duration, rules: &[Rule], now: f64) -> Result<Vec<AlertStatus>, String> {
+    let source = PrometheusSource::new(prometheus, ServerKind::Mlserver, timeout).map_err(|e| e.to_string())?;
+    let client = PromClient::new(prometheus, timeout).map_err(|e| e.to_string())?;
+    let queries = source.queries();
+    let mut out = Vec::new();
+    for rule in rules {
+        let key = match rule.metric.as_str() {
+            "latency_avg" => "avg_latency_s".to_string(),
+            m @ ("p50" | "p95" | "p99") if !queries.contains_key(m) => format!("route_{m}"),
+            m => m.to_string(),
+        };
+        let Some(q) = queries.get(&key) else {
+            return Err(format!("no PromQL for '{}' on this server", rule.metric));
+        };
+        let step = (rule.for_secs / 20.0).clamp(1.0, 60.0).round();
+        let series = client.query_range(q, now - rule.for_secs - step, now, step).await.map_err(|e| e.to_string())?;
+        for s in series {
+            let name = match (s.metric.get("model"), s.metric.get("version")) {
+                (Some(m), Some(v)) => format!("{m} v{v}"),
+                (Some(m), None) => m.clone(),
+                _ => "all infer calls".to_string(),
+            };
+            let mut engine = Alerts::new(vec![rule.clone()]);
+            let mut last = None;
+            for (t, v) in &s.values {
+                engine.observe(&name, &rule.metric, *t, v.0);
+                if v.0.is_finite() {
+                    last = Some(v.0);
+                }
+            }
+            let firing = !engine.firing().is_empty();
+            out.push(AlertStatus { rule: rule.text.clone(), series: name, firing, value: last, query: q.clone() });
+        }
+    }
+    Ok(out)
+}
+
 /// A series of the history: (model, version, metric) -> points.
 pub type History = BTreeMap<(String, String, String), Vec<(f64, f64)>>;
 

@@ -137,3 +137,48 @@ fn the_endpoints_view_shows_mlserver_prometheus_numbers_and_a_dead_endpoint() {
     ui.settle();
     assert!(ui.has_exact("Request rate"));
 }
+
+#[test]
+fn an_alert_rule_raises_a_banner_a_notification_and_an_audit_record() {
+    let stack = stack();
+    let rule = "request_rate > 0.05 for 2s";
+    let profile = Profile {
+        name: "stack".into(),
+        prometheus: Some(stack.prometheus.clone()),
+        alerts: vec![rule.into()],
+        ..Default::default()
+    };
+    let mut l = load(&stack, "1");
+    let mut ui = open_with(profile);
+    ui.harness.state_mut().apply(steward::ui::Action::Go(View::Endpoints));
+    ui.wait_for(&format!("ALERT {MODEL} v1: {rule}"));
+    assert!(ui.has("alert(s) firing"), "the status bar counts firing alerts");
+    assert!(ui.has("Alerts (") && ui.has(&format!("ALERT {MODEL} v1: {rule} (now")));
+    assert!(l.wait().unwrap().success());
+    // The audit log records it (written off the window thread).
+    let log = ui._home.path().join("data/audit.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if let Some(line) = text.lines().find(|l| l.contains("\"alert_fired\"")) {
+            let r: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(r["phase"], "observed");
+            assert_eq!(r["model"], MODEL);
+            assert!(r["reason"].as_str().unwrap().contains(rule), "{r}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no alert_fired record in {}", log.display());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = steward(ui._home.path(), &["audit", "verify"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The command-line twin evaluates the same rule the same way: firing, exit 3.
+    let out = steward(ui._home.path(), &["alerts", "--prometheus", &stack.prometheus, "--rule", rule, "--json"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v1 = v["rules"].as_array().unwrap().iter().find(|s| s["series"] == format!("{MODEL} v1")).expect("v1 series");
+    assert_eq!(v1["firing"], true);
+    assert!(v1["value"].as_f64().unwrap() > 0.05);
+    let out = steward(ui._home.path(), &["alerts", "--prometheus", &stack.prometheus, "--rule", "error_rate > 50% for 2s"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+}

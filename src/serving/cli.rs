@@ -275,3 +275,54 @@ fn print_load(r: &LoadReport) {
         println!("  {n} x {e}");
     }
 }
+
+#[derive(Args, Debug)]
+#[command(after_help = "Exit codes: 0 no rule firing; 3 at least one rule firing (for pipelines: a gate \
+before promote); 2 no Prometheus or a bad rule; 5 Prometheus unreachable.")]
+pub struct AlertsArgs {
+    /// A rule such as 'error_rate > 2% for 5m' (repeatable; default: the profile's, else Steward's).
+    #[arg(long = "rule", value_name = "RULE")]
+    pub rules: Vec<String>,
+    /// Prometheus base URL (default: the profile's).
+    #[arg(long, value_name = "URL")]
+    pub prometheus: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `steward alerts`: the window's alert rules evaluated now over their windows; exit 3 when any fires.
+pub fn alerts(g: &Global, a: &AlertsArgs) -> Outcome {
+    let profile = Context::from_global(g).ok().and_then(|c| c.profile);
+    let url = a.prometheus.clone().or_else(|| profile.as_ref().and_then(|p| p.prometheus.clone())).ok_or_else(|| {
+        usage("no Prometheus URL: pass --prometheus URL or set one in the profile (steward profile add ... --prometheus URL)".into())
+    })?;
+    let texts: Vec<String> = if !a.rules.is_empty() {
+        a.rules.clone()
+    } else {
+        match profile.map(|p| p.alerts).filter(|r| !r.is_empty()) {
+            Some(r) => r,
+            None => crate::alerts::DEFAULT_RULES.iter().map(|r| r.to_string()).collect(),
+        }
+    };
+    let rules = texts.iter().map(|t| crate::alerts::Rule::parse(t)).collect::<Result<Vec<_>, _>>().map_err(usage)?;
+    let t = timeout(g)?;
+    let statuses = runtime()?
+        .block_on(crate::monitor::check_alerts(&url, t, &rules, unix_now()))
+        .map_err(|e| Failure { message: e, code: EXIT_DOWN })?;
+    let firing = statuses.iter().filter(|s| s.firing).count();
+    if a.json {
+        print_json(&json!({ "prometheus": crate::connect::http::redact_url(&url), "firing": firing, "rules": statuses }))?;
+    } else {
+        for s in &statuses {
+            let value = s.value.map(|v| format!("{v:.6}")).unwrap_or_else(|| "no data".into());
+            println!("{:<8} {:<32} {}  (now {value})", if s.firing { "FIRING" } else { "ok" }, s.series, s.rule);
+        }
+        if statuses.is_empty() {
+            println!("no series matched the rules' queries (no traffic recorded?)");
+        }
+    }
+    if firing > 0 {
+        return Err(Failure { message: format!("{firing} alert(s) firing"), code: EXIT_REFUSED });
+    }
+    Ok(())
+}

@@ -342,7 +342,10 @@ impl StewardApp {
             Event::Profiles(p) => self.profiles = p,
             Event::Notice(n) => self.notify(n, false),
             Event::Error(e) => self.notify(e, true),
-            Event::Monitor(ev) => super::endpoints::on_monitor(self, ev),
+            Event::Monitor(ev) => {
+                super::endpoints::on_monitor(self, ev);
+                super::endpoints::refresh_aliases(self);
+            }
             Event::MetricsHistory { range, result } => super::endpoints::on_history(self, range, result),
             Event::FairnessColumns { path, result } => super::fairness::on_columns(self, path, result),
             Event::Fairness { run, result, elapsed } => super::fairness::on_report(self, run, result, elapsed),
@@ -389,7 +392,6 @@ impl StewardApp {
             }
         }
         super::endpoints::start(self, self.endpoints_replay == Some(true));
-        super::endpoints::refresh_aliases(self);
     }
 
     fn poll_browse(&mut self) {

@@ -58,6 +58,8 @@ pub struct EndpointsState {
     pub model: Option<String>,
     /// (model, version) -> its aliases in the registry ("champion"), for series names.
     pub model_aliases: BTreeMap<(String, String), String>,
+    /// `models()` as of the last event (not recomputed every frame).
+    pub models_seen: Vec<String>,
 }
 
 impl EndpointsState {
@@ -93,7 +95,7 @@ pub fn config_for(app: &StewardApp, replay: bool) -> MonitorConfig {
 }
 
 pub fn default_alerts() -> Vec<String> {
-    vec!["error_rate > 2% for 5m".into(), "p95 > 300ms for 5m".into(), "latency_avg > 300ms for 5m".into()]
+    crate::alerts::DEFAULT_RULES.iter().map(|r| r.to_string()).collect()
 }
 
 /// Starts (or restarts) the watch; called when the window opens and when the profile or replay changes.
@@ -114,8 +116,8 @@ pub fn start(app: &mut StewardApp, replay: bool) {
 pub fn refresh_aliases(app: &mut StewardApp) {
     let Loadable::Ready(models) = &app.models else { return };
     let mut m = BTreeMap::new();
-    for name in app.endpoints.models() {
-        if let Some(rm) = models.iter().find(|x| x.name == name) {
+    for name in &app.endpoints.models_seen {
+        if let Some(rm) = models.iter().find(|x| &x.name == name) {
             let mut by_version: BTreeMap<String, Vec<&str>> = BTreeMap::new();
             for (a, v) in &rm.aliases {
                 by_version.entry(v.to_string()).or_default().push(a);
@@ -131,7 +133,16 @@ pub fn refresh_aliases(app: &mut StewardApp) {
 pub fn on_monitor(app: &mut StewardApp, ev: MonitorEvent) {
     let st = &mut app.endpoints;
     match ev {
-        MonitorEvent::Endpoints(list) => st.endpoints = list,
+        MonitorEvent::Endpoints(mut list) => {
+            // Problems first, then in configuration order.
+            list.sort_by_key(|e| match e.health {
+                crate::serving::oip::Health::Down => 0,
+                crate::serving::oip::Health::Degraded => 1,
+                crate::serving::oip::Health::Up => 2,
+            });
+            st.endpoints = list;
+            st.models_seen = st.models();
+        }
         MonitorEvent::Samples { source, points, report } => {
             st.source = source;
             st.metrics_error = None;
@@ -142,8 +153,9 @@ pub fn on_monitor(app: &mut StewardApp, ev: MonitorEvent) {
                 let s = st.live.entry((p.model, p.version, p.metric.to_string())).or_default();
                 s.push(p.t, p.v);
             }
+            st.models_seen = st.models();
             if st.model.is_none() {
-                st.model = st.models().into_iter().next();
+                st.model = st.models_seen.first().cloned();
             }
         }
         MonitorEvent::MetricsError(e) => st.metrics_error = Some(e),

@@ -106,45 +106,75 @@ fn endpoint_table(app: &StewardApp, ui: &mut Ui) {
         ui.label("Probing...");
         return;
     }
-    Grid::new("ep_table").num_columns(6).striped(true).spacing([14.0, 4.0]).show(ui, |ui| {
-        for h in ["State", "Endpoint", "Server", "Probe", "Serves", "Last error"] {
-            ui.label(RichText::new(h).strong());
-        }
-        ui.end_row();
-        for e in eps.iter().take(500) {
-            let color = match e.health {
-                Health::Up => GREEN,
-                Health::Degraded => AMBER,
-                Health::Down => RED,
-            };
-            widgets::status_dot(ui, color, &e.health.to_string());
-            ui.label(&e.endpoint);
-            ui.label(e.server.as_ref().map(|s| format!("{} {}", s.name, s.version)).unwrap_or_default());
-            ui.label(e.latency_ms.map(|l| format!("{l:.1} ms")).unwrap_or_else(|| format!("no answer ({:.0} ms)", e.probe_ms)));
-            ui.vertical(|ui| {
-                for m in &e.models {
-                    let versions: Vec<String> = m
-                        .versions
+    // Virtualized: only the rows on screen are laid out, so 200 endpoints cost what 12 do. Problems first.
+    let rows = eps.len();
+    egui_extras::TableBuilder::new(ui)
+        .id_salt("ep_table")
+        .striped(true)
+        .max_scroll_height(260.0)
+        .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+        .column(egui_extras::Column::exact(90.0))
+        .column(egui_extras::Column::initial(190.0).clip(true))
+        .column(egui_extras::Column::initial(110.0).clip(true))
+        .column(egui_extras::Column::initial(120.0).clip(true))
+        .column(egui_extras::Column::initial(330.0).clip(true))
+        .column(egui_extras::Column::remainder().at_least(120.0).clip(true))
+        .header(20.0, |mut h| {
+            for title in ["State", "Endpoint", "Server", "Probe", "Serves", "Last error"] {
+                h.col(|ui| {
+                    ui.strong(title);
+                });
+            }
+        })
+        .body(|body| {
+            body.rows(20.0, rows, |mut row| {
+                let e = &eps[row.index()];
+                let color = match e.health {
+                    Health::Up => GREEN,
+                    Health::Degraded => AMBER,
+                    Health::Down => RED,
+                };
+                row.col(|ui| {
+                    widgets::status_dot(ui, color, &e.health.to_string());
+                });
+                row.col(|ui| {
+                    ui.label(&e.endpoint);
+                });
+                row.col(|ui| {
+                    ui.label(e.server.as_ref().map(|s| format!("{} {}", s.name, s.version)).unwrap_or_default());
+                });
+                row.col(|ui| {
+                    ui.label(e.latency_ms.map(|l| format!("{l:.1} ms")).unwrap_or_else(|| format!("no answer ({:.0} ms)", e.probe_ms)));
+                });
+                row.col(|ui| {
+                    let serves: Vec<String> = e
+                        .models
                         .iter()
-                        .map(|v| {
-                            let name = v.version.as_deref().map(|x| version_name(app, &m.name, x)).unwrap_or_else(|| "(unversioned)".into());
-                            format!("{name} {}", if v.ready { "ready" } else { "NOT READY" })
+                        .map(|m| {
+                            let versions: Vec<String> = m
+                                .versions
+                                .iter()
+                                .map(|v| {
+                                    let name = v.version.as_deref().map(|x| version_name(app, &m.name, x)).unwrap_or_else(|| "(unversioned)".into());
+                                    format!("{name} {}", if v.ready { "ready" } else { "NOT READY" })
+                                })
+                                .collect();
+                            format!("{}: {}", m.name, versions.join(", "))
                         })
                         .collect();
-                    ui.add(egui::Label::new(format!("{}: {}", m.name, versions.join(", "))).wrap_mode(egui::TextWrapMode::Extend));
-                }
+                    ui.label(serves.join("; "));
+                });
+                row.col(|ui| {
+                    if let Some(err) = &e.last_error {
+                        ui.colored_label(if e.health == Health::Down { RED } else { AMBER }, &err.message).on_hover_text(&err.message);
+                    }
+                });
             });
-            match &e.last_error {
-                Some(err) => ui.colored_label(if e.health == Health::Down { RED } else { AMBER }, &err.message),
-                None => ui.label(""),
-            };
-            ui.end_row();
-        }
-    });
+        });
 }
 
 fn model_metrics(app: &mut StewardApp, ui: &mut Ui) {
-    let models = app.endpoints.models();
+    let models = app.endpoints.models_seen.clone();
     if models.is_empty() {
         ui.label(RichText::new("No per-version metrics yet.").weak());
         return;
