@@ -83,6 +83,14 @@ pub fn points_of(report: &MetricsReport) -> Vec<SamplePoint> {
     out
 }
 
+/// How much history fills the live window when the monitor starts.
+pub const LIVE_BACKFILL: f64 = 15.0 * 60.0;
+
+/// The static name of a metric produced by `history`.
+fn known_metric(m: &str) -> &'static str {
+    ["request_rate", "error_rate", "latency_avg", "p50", "p95", "p99"].into_iter().find(|k| *k == m).unwrap_or("other")
+}
+
 /// The backoff before the next probe of an endpoint that failed `failures` times in a row.
 pub fn backoff(failures: u32) -> Duration {
     if failures == 0 {
@@ -115,6 +123,24 @@ pub async fn run(cfg: MonitorConfig, send: impl Fn(MonitorEvent) -> bool + Send 
     let mut replay = cfg.replay.as_ref().map(|p| Replay::open(p));
     if let Some(Err(e)) = &replay {
         send(MonitorEvent::MetricsError(e.clone()));
+    }
+    // The live window starts full: its last 15 minutes from Prometheus, when there is one.
+    if let Some(p) = &cfg.prometheus {
+        match history(p, cfg.timeout, LIVE_BACKFILL, crate::serving::unix_now()).await {
+            Ok(h) => {
+                let points = h
+                    .into_iter()
+                    .flat_map(|((model, version, metric), pts)| {
+                        let metric = known_metric(&metric);
+                        pts.into_iter().map(move |(t, v)| SamplePoint { model: model.clone(), version: version.clone(), metric, t, v })
+                    })
+                    .collect();
+                send(MonitorEvent::Samples { source: format!("Prometheus at {}", crate::connect::http::redact_url(p)), points, report: None });
+            }
+            Err(e) => {
+                send(MonitorEvent::MetricsError(format!("could not load the last 15 minutes: {e}")));
+            }
+        }
     }
     let mut next_metrics = now;
     let mut tick = tokio::time::interval(Duration::from_millis(250));

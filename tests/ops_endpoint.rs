@@ -304,6 +304,8 @@ fn the_promote_dialog_shows_each_endpoint_step_and_the_endpoint_serves_the_versi
     ui.harness.get_by_label("Alias").type_text(&b.alias);
     ui.harness.key_press(egui::Key::Tab);
     ui.wait_for(&format!("{}: v2 -> v1", b.alias));
+    // The dialog says what else will change before anything does.
+    assert!(ui.has(&format!("Also moves the endpoint: {} on", b.served)), "the binding is not shown");
     let reason = "Reason (required, recorded in the audit log)";
     ui.harness.get_by_label(reason).focus();
     ui.harness.get_by_label(reason).type_text("kittest: promote with the endpoint");

@@ -115,6 +115,7 @@ impl MoveDialog {
 
 /// Draws the open move dialog, if any, and sends what it asks for.
 pub fn move_dialog(app: &mut StewardApp, ui: &mut Ui) {
+    let bindings = app.active_profile.as_ref().map(|p| p.bindings.clone()).unwrap_or_default();
     let Some(d) = app.move_dialog.as_mut() else { return };
     let mut commands = Vec::new();
     let mut close = false;
@@ -145,6 +146,16 @@ pub fn move_dialog(app: &mut StewardApp, ui: &mut Ui) {
             (_, Some(plan), _) => {
                 let plan = plan.clone();
                 plan_summary(ui, &plan);
+                if let Some(b) = bindings.iter().find(|b| b.model == plan.model && b.alias == plan.alias) {
+                    ui.label(format!(
+                        "Also moves the endpoint: {} on {} will serve v{} (settings, load, ready check{}). If a step fails, \
+                         the endpoint and the alias are put back.",
+                        b.served_model,
+                        crate::connect::http::redact_url(&b.endpoint),
+                        plan.to,
+                        if b.example.is_some() { ", smoke inference" } else { "" }
+                    ));
+                }
                 if d.kind == MoveKind::Rollback {
                     ui.horizontal(|ui| {
                         ui.label("Target version");
