@@ -266,7 +266,7 @@ fn a_failing_smoke_inference_after_a_good_load_swaps_the_old_version_back() {
 /// The promote dialog of the real window (egui_kittest) with a bound alias: every step is shown as it
 /// finishes, and MLServer then serves the promoted version.
 #[test]
-fn the_promote_dialog_shows_each_endpoint_step_and_the_endpoint_serves_the_version() {
+fn the_promote_and_rollback_dialogs_show_each_endpoint_step_and_the_endpoint_follows() {
     use common::ui::Ui;
     use egui_kittest::kittest::Queryable;
     let b = Bound::new("steward-ep-dialog", "ep-dialog");
@@ -321,4 +321,24 @@ fn the_promote_dialog_shows_each_endpoint_step_and_the_endpoint_serves_the_versi
     let (status, answer) = infer(stack, &b.served, Some("1"), &example(stack, 1));
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["outputs"][0]["data"], expected_outputs(stack, 1)[0]["data"]);
+
+    // Roll back through its dialog: Steward proposes v2 (before the last move) and shows every step.
+    ui.click("Close");
+    ui.wait_for(&format!("Roll back {}...", b.alias));
+    ui.click(&format!("Roll back {}...", b.alias));
+    ui.wait_for(&format!("{}: v1 -> v2", b.alias));
+    assert!(ui.has(&format!("Also moves the endpoint: {} on", b.served)));
+    ui.harness.get_by_label(reason).focus();
+    ui.harness.get_by_label(reason).type_text("kittest: roll back with the endpoint");
+    ui.settle();
+    ui.click("Roll back");
+    ui.wait_for(&format!("Done: {MODEL}@{} now points to v2", b.alias));
+    for step in ["alias re-read", "alias set", "endpoint settings", "endpoint load", "endpoint ready", "smoke inference", "done"] {
+        assert!(ui.has_exact(step), "rollback step '{step}' not shown");
+    }
+    assert!(!ui.has_exact("FAILED"));
+    assert_eq!(mlflow_alias(stack, &b.alias), Some(2));
+    assert_eq!((ready(stack, &b.served, "2"), ready(stack, &b.served, "1")), (200, 404));
+    let (_, answer) = infer(stack, &b.served, Some("2"), &example(stack, 2));
+    assert_eq!(answer["outputs"][0]["data"], expected_outputs(stack, 2)[0]["data"]);
 }
