@@ -516,7 +516,7 @@ fn print_versions(versions: &[ModelVersion]) {
         print!("{:>7}  {:<22} {:<20}", v.version, v.aliases.join(", "), created);
         for k in &keys {
             match v.metrics.get(*k) {
-                Some(x) => print!(" {:>10.4}", x),
+                Some(x) => print!(" {:>10}", crate::domain::format_metric(*x)),
                 None => print!(" {:>10}", "-"),
             }
         }

@@ -129,3 +129,8 @@ pub fn thousands(n: u64) -> String {
     }
     out
 }
+
+/// A metric for a table: whole numbers (counts) without decimals, others with four.
+pub fn format_metric(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 { format!("{x:.0}") } else { format!("{x:.4}") }
+}

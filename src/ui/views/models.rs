@@ -278,9 +278,7 @@ fn versions_table(app: &mut StewardApp, ui: &mut Ui, versions: &[ModelVersion], 
 }
 
 /// Counts print as integers, rates with four decimals.
-pub fn format_metric(x: f64) -> String {
-    if x.fract() == 0.0 && x.abs() < 1e15 { format!("{x:.0}") } else { format!("{x:.4}") }
-}
+pub use crate::domain::format_metric;
 
 fn format_detail_metric(x: f64) -> String {
     if x.fract() == 0.0 && x.abs() < 1e15 { format!("{x:.0}") } else { format!("{x:.6}") }
