@@ -485,7 +485,20 @@ pub fn os_user() -> String {
     ["USER", "USERNAME", "LOGNAME"]
         .iter()
         .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .or_else(user_from_passwd)
         .unwrap_or_else(|| "unknown".into())
+}
+
+/// The name of this process's real user from /etc/passwd (Unix, when no USER variable is set: services,
+/// `setsid`, some CI runners).
+fn user_from_passwd() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uid = status.lines().find_map(|l| l.strip_prefix("Uid:"))?.split_whitespace().next()?.to_string();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() > 2 && f[2] == uid).then(|| f[0].to_string())
+    })
 }
 
 fn print_models(registry: &str, models: &[RegisteredModel]) {
@@ -530,5 +543,20 @@ fn one_line(s: &str, max: usize) -> String {
         format!("{}...", flat.chars().take(max.saturating_sub(3)).collect::<String>())
     } else {
         flat
+    }
+}
+
+#[cfg(test)]
+mod os_user_tests {
+    #[test]
+    fn the_passwd_lookup_finds_this_processes_user() {
+        // Whatever the environment says, /etc/passwd must know the user this test runs as.
+        let uid = std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Uid:")).and_then(|l| l.split_whitespace().next()).map(str::to_string));
+        if let Some(uid) = uid {
+            let name = super::user_from_passwd().expect("a passwd entry for this uid");
+            assert!(!name.is_empty() && name != "unknown", "uid {uid} -> {name}");
+        }
     }
 }
