@@ -85,6 +85,8 @@ pub enum Action {
     OpenLog(PathBuf),
     /// Choose a prediction log with the system's file dialog.
     BrowseLog,
+    /// Start or stop playing the sample's prediction log back as live traffic.
+    ToggleReplay,
 }
 
 impl Action {
@@ -105,6 +107,7 @@ impl Action {
             Action::VerifyAudit => "Verify audit log".into(),
             Action::OpenLog(p) => format!("Open prediction log {}", p.display()),
             Action::BrowseLog => "Open prediction log...".into(),
+            Action::ToggleReplay => "Replay the sample log as live traffic (start/stop)".into(),
         }
     }
 
@@ -498,6 +501,10 @@ impl StewardApp {
                 super::fairness::open(self, p);
             }
             Action::BrowseLog => self.browse_log(),
+            Action::ToggleReplay => {
+                self.endpoints_replay = Some(!self.endpoints.replaying());
+                self.persisted.view = View::Endpoints;
+            }
         }
     }
 
@@ -509,6 +516,7 @@ impl StewardApp {
         actions.extend(self.profiles.profiles.iter().map(|p| Action::UseProfile(p.name.clone())));
         actions.push(Action::VerifyAudit);
         actions.push(Action::BrowseLog);
+        actions.push(Action::ToggleReplay);
         if !self.read_only
             && let (Some(m), Some(v)) = (&self.persisted.selected_model, self.selected_version)
         {
