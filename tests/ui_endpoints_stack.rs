@@ -179,6 +179,10 @@ fn an_alert_rule_raises_a_banner_a_notification_and_an_audit_record() {
     let v1 = v["rules"].as_array().unwrap().iter().find(|s| s["series"] == format!("{MODEL} v1")).expect("v1 series");
     assert_eq!(v1["firing"], true);
     assert!(v1["value"].as_f64().unwrap() > 0.05);
-    let out = steward(ui._home.path(), &["alerts", "--prometheus", &stack.prometheus, "--rule", "error_rate > 50% for 2s"]);
-    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    // Other tests may serve failing models on the same server at the same time: judge only ours.
+    let out = steward(ui._home.path(), &["alerts", "--prometheus", &stack.prometheus, "--rule", "error_rate > 50% for 2s", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+    let ours: Vec<&serde_json::Value> = v["rules"].as_array().unwrap().iter().filter(|s| s["series"].as_str().unwrap().starts_with(MODEL)).collect();
+    assert!(!ours.is_empty(), "{v}");
+    assert!(ours.iter().all(|s| s["firing"] == false), "{v}");
 }
