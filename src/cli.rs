@@ -87,6 +87,8 @@ pub enum Cmd {
     Metrics(crate::serving::cli::MetricsArgs),
     /// Send inference requests at a bounded rate to a loopback endpoint.
     Load(crate::serving::cli::LoadArgs),
+    /// Audit report of MODEL over a period as PDF, HTML, JSON or CSV; `report verify FILE.json` checks one.
+    Report(crate::report::cli::ReportArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -284,6 +286,7 @@ pub fn run_command(g: &Global, cmd: Cmd) -> Outcome {
         Cmd::Endpoints(a) => crate::serving::cli::endpoints(g, &a),
         Cmd::Metrics(a) => crate::serving::cli::metrics(g, &a),
         Cmd::Load(a) => crate::serving::cli::load(g, &a),
+        Cmd::Report(a) => crate::report::cli::run(g, a),
         Cmd::Paths => {
             let home = Home::resolve(g.home.as_deref())?;
             println!("config    {}", home.config.display());
