@@ -280,6 +280,9 @@ pub fn verify_json(path: &Path) -> Result<VerifyOk, String> {
     if now.value != stored.value {
         return Err(describe_mismatch(&stored, &now));
     }
+    if now.sections != stored.sections {
+        return Err("digest mismatch: the per-field digests in the digest field were edited".into());
+    }
     let data: ReportData = serde_json::from_str(&text).map_err(|e| format!("not a {} report: {e}", super::SCHEMA))?;
     if data.schema != super::SCHEMA {
         return Err(format!("schema '{}' is not {}", data.schema, super::SCHEMA));

@@ -57,6 +57,21 @@ fn x_label(x: f64, is_time: bool) -> String {
     chrono::DateTime::from_timestamp(x as i64, 0).map(|t| t.format("%m-%d %H:%M").to_string()).unwrap_or_default()
 }
 
+/// Four evenly spaced times, or whole version numbers (at most about eight).
+fn x_ticks(x0: f64, x1: f64, is_time: bool) -> Vec<f64> {
+    if is_time {
+        return (0..=3).map(|i| x0 + (x1 - x0) * i as f64 / 3.0).collect();
+    }
+    let step = ((x1 - x0) / 8.0).ceil().max(1.0);
+    let mut v = x0.ceil();
+    let mut out = Vec::new();
+    while v <= x1 && out.len() < 12 {
+        out.push(v);
+        v += step;
+    }
+    out
+}
+
 fn lines(title: &str, is_time: bool, series: &[(String, Vec<(f64, f64)>)], w: f32, h: f32) -> Vec<Prim> {
     let mut out = vec![text(0.0, 12.0, 10.0, title, Anchor::Start)];
     let (left, right, top, bottom) = (54.0, w - 8.0, 24.0, h - 34.0);
@@ -81,8 +96,7 @@ fn lines(title: &str, is_time: bool, series: &[(String, Vec<(f64, f64)>)], w: f3
         out.push(Prim::Line { x1: left, y1: sy(v), x2: right, y2: sy(v), color: GRID, width: 0.5 });
         out.push(text(left - 4.0, sy(v) + 3.0, 7.5, num(v), Anchor::End));
     }
-    for i in 0..=3 {
-        let v = x0 + (x1 - x0) * i as f64 / 3.0;
+    for v in x_ticks(x0, x1, is_time) {
         out.push(text(sx(v), bottom + 11.0, 7.5, x_label(v, is_time), Anchor::Middle));
     }
     out.push(Prim::Line { x1: left, y1: bottom, x2: right, y2: bottom, color: AXIS, width: 0.8 });
@@ -91,8 +105,8 @@ fn lines(title: &str, is_time: bool, series: &[(String, Vec<(f64, f64)>)], w: f3
     for (i, (name, p)) in series.iter().enumerate() {
         let color = PALETTE[i % PALETTE.len()];
         let points: Vec<(f32, f32)> = p.iter().filter(|p| p.0.is_finite() && p.1.is_finite()).map(|p| (sx(p.0), sy(p.1))).collect();
-        if points.len() == 1 {
-            out.push(Prim::Rect { x: points[0].0 - 1.5, y: points[0].1 - 1.5, w: 3.0, h: 3.0, color });
+        if points.len() <= 60 {
+            out.extend(points.iter().map(|p| Prim::Rect { x: p.0 - 1.5, y: p.1 - 1.5, w: 3.0, h: 3.0, color }));
         }
         out.push(Prim::Polyline { points, color, width: 1.2 });
         out.push(Prim::Rect { x: legend_x, y: h - 12.0, w: 8.0, h: 8.0, color });

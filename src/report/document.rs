@@ -143,7 +143,7 @@ fn versions(d: &ReportData, b: &mut Vec<Block>) {
     b.push(Block::Heading(SECTIONS[2].into()));
     let mut t = Table::new(
         "versions",
-        &[("Version", 0.6), ("Created", 1.5), ("By", 0.8), ("Aliases", 1.0), ("Status", 0.7), ("Source", 1.6), ("Run", 1.2), ("Description", 2.4)],
+        &[("Version", 0.8), ("Created", 1.8), ("By", 1.0), ("Aliases", 1.0), ("Status", 0.7), ("Source", 1.6), ("Run", 1.2), ("Description", 2.4)],
     );
     for v in &d.versions {
         t.rows.push(vec![
@@ -269,7 +269,7 @@ fn timeline(d: &ReportData, b: &mut Vec<Block>) {
     } else {
         let mut t = Table::new(
             "alias_timeline",
-            &[("Seq", 0.5), ("Time (UTC)", 1.5), ("Alias", 0.9), ("Move", 0.8), ("Kind", 1.1), ("Actor", 0.8), ("Outcome", 0.8), ("Reason", 1.8), ("Gates", 2.0)],
+            &[("Seq", 0.5), ("Time (UTC)", 1.9), ("Alias", 0.9), ("Move", 0.8), ("Kind", 1.1), ("Actor", 0.8), ("Outcome", 0.8), ("Reason", 1.8), ("Gates", 2.0)],
         );
         for e in &d.timeline {
             let actor = match &e.registry_identity {
@@ -330,7 +330,7 @@ fn alerts(d: &ReportData, b: &mut Vec<Block>) {
         b.push(Block::Para("No alerts were raised in the period.".into()));
         return;
     }
-    let mut t = Table::new("alerts", &[("Seq", 0.5), ("Time (UTC)", 1.5), ("Event", 1.0), ("Alert", 5.0)]);
+    let mut t = Table::new("alerts", &[("Seq", 0.5), ("Time (UTC)", 1.9), ("Event", 1.0), ("Alert", 5.0)]);
     for a in &d.alerts {
         t.rows.push(vec![a.seq.to_string(), a.time.clone(), a.action.clone(), a.text.clone()]);
     }
@@ -356,7 +356,7 @@ fn audit(d: &ReportData, b: &mut Vec<Block>) {
     });
     let mut t = Table::new(
         "audit_records",
-        &[("Seq", 0.5), ("Time (UTC)", 1.5), ("Phase", 0.8), ("Action", 0.9), ("Alias", 0.8), ("Move", 0.8), ("Actor", 0.8), ("Outcome", 0.8), ("Reason", 2.2)],
+        &[("Seq", 0.5), ("Time (UTC)", 1.9), ("Phase", 0.8), ("Action", 0.9), ("Alias", 0.8), ("Move", 0.8), ("Actor", 0.8), ("Outcome", 0.8), ("Reason", 2.2)],
     );
     for e in &ex.entries {
         let Some(line) = &e.line else { continue };

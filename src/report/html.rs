@@ -10,8 +10,8 @@ use super::text::shown;
 
 const CSS: &str = "body{font-family:'DejaVu Sans',Arial,sans-serif;margin:24px auto;max-width:1100px;color:#1e1e1e;font-size:13px}\
 h1{font-size:22px;margin:0 0 12px}h2{font-size:17px;border-bottom:1px solid #bbb;margin-top:28px}h3{font-size:14px;margin-top:18px}\
-table{border-collapse:collapse;width:100%;margin:8px 0;table-layout:auto}th,td{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}\
-th{background:#eef1f5}tr:nth-child(even) td{background:#fafafa}table.facts th{width:28%}svg{display:block;margin:8px 0}\
+table{border-collapse:collapse;width:100%;margin:8px 0;table-layout:auto}th,td{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}th{white-space:nowrap}td.long{overflow-wrap:anywhere}\
+th{background:#eef1f5}tr:nth-child(even) td{background:#fafafa}table.facts th{width:28%;white-space:normal}svg{display:block;margin:8px 0}\
 .page-break{break-after:page}@media print{body{margin:0;max-width:none;font-size:10px}h2{break-after:avoid}tr,svg{break-inside:avoid}thead{display:table-header-group}}";
 
 /// Escapes text for HTML element content and attribute values.
@@ -67,7 +67,7 @@ fn block(h: &mut String, b: &Block) {
         Block::Facts { rows, .. } => {
             h.push_str("<table class=\"facts\">");
             for (k, v) in rows {
-                let _ = write!(h, "<tr><th>{}</th><td>{}</td></tr>", safe(k), safe(v));
+                let _ = write!(h, "<tr><th>{}</th>{}{}</td></tr>", safe(k), td(v), safe(v));
             }
             h.push_str("</table>\n");
         }
@@ -75,6 +75,11 @@ fn block(h: &mut String, b: &Block) {
         Block::Chart(c) => svg(h, c),
         Block::PageBreak => h.push_str("<div class=\"page-break\"></div>\n"),
     }
+}
+
+/// A cell's opening tag: text with a word too long for a column may break anywhere.
+fn td(text: &str) -> &'static str {
+    if text.split_whitespace().any(|w| w.chars().count() > 30) { "<td class=\"long\">" } else { "<td>" }
 }
 
 fn table(h: &mut String, t: &Table) {
@@ -86,7 +91,7 @@ fn table(h: &mut String, t: &Table) {
     for r in &t.rows {
         h.push_str("<tr>");
         for c in r {
-            let _ = write!(h, "<td>{}</td>", safe(c));
+            let _ = write!(h, "{}{}</td>", td(c), safe(c));
         }
         h.push_str("</tr>\n");
     }
