@@ -11,7 +11,7 @@ use krilla::color::rgb;
 use krilla::geom::{PathBuilder, Point, Rect};
 use krilla::page::PageSettings;
 use krilla::paint::{Fill, Stroke};
-use krilla::text::{Font, TextDirection};
+use krilla::text::{Font, GlyphId, KrillaGlyph};
 use skrifa::MetadataProvider;
 use skrifa::instance::{LocationRef, Size};
 
@@ -35,11 +35,12 @@ const INK: Rgb = (30, 30, 30);
 const HEADER_BG: Rgb = (232, 236, 242);
 const RULE: Rgb = (190, 190, 190);
 
-/// Advance widths from the font's tables, cached per character.
+/// Glyph ids and advances (in em) from the font's tables, cached per character. Text is drawn glyph by
+/// glyph from these (no shaping: Latin text in one font needs none, and it keeps large reports fast).
 struct Metrics {
     font: skrifa::FontRef<'static>,
     upem: f32,
-    cache: RefCell<HashMap<char, f32>>,
+    cache: RefCell<HashMap<char, (u32, f32)>>,
 }
 
 impl Metrics {
@@ -49,19 +50,41 @@ impl Metrics {
         Ok(Metrics { font, upem: upem.max(1.0), cache: RefCell::new(HashMap::new()) })
     }
 
-    fn width(&self, s: &str, size: f32) -> f32 {
-        let mut cache = self.cache.borrow_mut();
-        let units: f32 = s
-            .chars()
-            .map(|c| {
-                *cache.entry(c).or_insert_with(|| {
-                    let gid = self.font.charmap().map(c).unwrap_or_default();
-                    self.font.glyph_metrics(Size::unscaled(), LocationRef::default()).advance_width(gid).unwrap_or(0.0)
-                })
-            })
-            .sum();
-        units * size / self.upem
+    /// (glyph id, advance in em) of a character; .notdef for characters the font lacks.
+    fn glyph(&self, c: char) -> (u32, f32) {
+        *self.cache.borrow_mut().entry(c).or_insert_with(|| {
+            let gid = self.font.charmap().map(c).unwrap_or_default();
+            let adv = self.font.glyph_metrics(Size::unscaled(), LocationRef::default()).advance_width(gid).unwrap_or(0.0);
+            (gid.to_u32(), adv / self.upem)
+        })
     }
+
+    fn width(&self, s: &str, size: f32) -> f32 {
+        s.chars().map(|c| self.glyph(c).1).sum::<f32>() * size
+    }
+
+    fn glyphs(&self, s: &str) -> Vec<KrillaGlyph> {
+        s.char_indices()
+            .map(|(i, c)| {
+                let (gid, adv) = self.glyph(c);
+                KrillaGlyph {
+                    glyph_id: GlyphId::new(gid),
+                    text_range: i..i + c.len_utf8(),
+                    x_advance: adv,
+                    x_offset: 0.0,
+                    y_offset: 0.0,
+                    y_advance: 0.0,
+                    location: None,
+                }
+            })
+            .collect()
+    }
+}
+
+/// A font for drawing and its metrics for laying out.
+struct Face<'a> {
+    font: Font,
+    metrics: &'a Metrics,
 }
 
 enum Op {
@@ -274,8 +297,9 @@ pub fn render(d: &ReportData) -> Result<Vec<u8>, ReportError> {
     for b in blocks(d) {
         l.block(&b);
     }
-    let regular = Font::new(REGULAR.into(), 0).ok_or_else(|| ReportError::Render("the embedded font cannot be read".into()))?;
-    let bold = Font::new(BOLD.into(), 0).ok_or_else(|| ReportError::Render("the embedded bold font cannot be read".into()))?;
+    let font = |data: &'static [u8]| Font::new(data.into(), 0).ok_or_else(|| ReportError::Render("the embedded font cannot be read".into()));
+    let regular = Face { font: font(REGULAR)?, metrics: &l.regular };
+    let bold = Face { font: font(BOLD)?, metrics: &l.bold };
     let footer = shown(&format!("Audit report: {} · made {}", d.model.name, d.made.at));
     let mut doc = Document::new();
     doc.set_metadata(
@@ -305,10 +329,10 @@ pub fn render(d: &ReportData) -> Result<Vec<u8>, ReportError> {
     doc.finish().map_err(|e| ReportError::Render(format!("PDF: {e:?}")))
 }
 
-fn draw_text(s: &mut krilla::surface::Surface<'_>, x: f32, y: f32, size: f32, font: &Font, text: &str, c: Rgb) {
+fn draw_text(s: &mut krilla::surface::Surface<'_>, x: f32, y: f32, size: f32, face: &Face<'_>, text: &str, c: Rgb) {
     s.set_stroke(None);
     s.set_fill(Some(Fill { paint: color(c), ..Fill::default() }));
-    s.draw_text(Point::from_xy(x, y), font.clone(), size, text, false, TextDirection::LeftToRight);
+    s.draw_glyphs(Point::from_xy(x, y), &face.metrics.glyphs(text), face.font.clone(), text, size, false);
 }
 
 fn prim(s: &mut krilla::surface::Surface<'_>, p: &Prim) {
