@@ -89,6 +89,8 @@ pub enum Cmd {
     Load(crate::serving::cli::LoadArgs),
     /// Evaluate alert rules (the window's) against Prometheus now; exit 3 when one fires.
     Alerts(crate::serving::cli::AlertsArgs),
+    /// Audit report of MODEL over a period as PDF, HTML, JSON or CSV; `report verify FILE.json` checks one.
+    Report(crate::report::cli::ReportArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -287,6 +289,7 @@ pub fn run_command(g: &Global, cmd: Cmd) -> Outcome {
         Cmd::Metrics(a) => crate::serving::cli::metrics(g, &a),
         Cmd::Load(a) => crate::serving::cli::load(g, &a),
         Cmd::Alerts(a) => crate::serving::cli::alerts(g, &a),
+        Cmd::Report(a) => crate::report::cli::run(g, a),
         Cmd::Paths => {
             let home = Home::resolve(g.home.as_deref())?;
             println!("config    {}", home.config.display());

@@ -15,6 +15,7 @@ pub mod domain;
 pub mod ops;
 pub mod fairness;
 pub mod monitor;
+pub mod report;
 pub mod sample;
 pub mod series;
 pub mod serving;

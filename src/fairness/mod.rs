@@ -15,6 +15,7 @@ pub mod disparities;
 pub mod error;
 mod intern;
 mod jsonl;
+pub mod mapping;
 pub mod output;
 mod parquet;
 mod plan;

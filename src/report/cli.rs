@@ -1,0 +1,107 @@
+//! `steward report MODEL --format pdf|html|json|csv --out PATH [--since DATE] [--until DATE]
+//! [--fairness-log FILE]` and `steward report verify FILE.json`.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use clap::{Args, Subcommand};
+
+use super::{Format, Options};
+use crate::audit::AuditLog;
+use crate::cli::{Context, Failure, Global, Outcome, runtime};
+
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct ReportArgs {
+    #[command(subcommand)]
+    pub command: Option<ReportCmd>,
+    /// The registered model to report on.
+    #[arg(required = true)]
+    pub model: Option<String>,
+    #[arg(long, value_enum, required = true)]
+    pub format: Option<Format>,
+    /// The file to write (CSV: a folder, one file per table).
+    #[arg(long, value_name = "PATH", required = true)]
+    pub out: Option<PathBuf>,
+    /// Start of the period: YYYY-MM-DD (start of that day, UTC) or RFC 3339.
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// End of the period: YYYY-MM-DD (end of that day, UTC) or RFC 3339 (default: now).
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    /// A prediction log (CSV, JSON Lines, Parquet) for quality and fairness by group.
+    #[arg(long, value_name = "FILE")]
+    pub fairness_log: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ReportCmd {
+    /// Recompute a JSON report's digest and re-verify its audit-log excerpt.
+    Verify { file: PathBuf },
+}
+
+/// A period bound: RFC 3339, or a date meaning the start (`end_of_day` false) or end of that day, UTC.
+pub fn parse_date(s: &str, end_of_day: bool) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+    let t = if end_of_day { d.and_hms_milli_opt(23, 59, 59, 999) } else { d.and_hms_opt(0, 0, 0) };
+    t.map(|t| t.and_utc())
+}
+
+fn date_arg(flag: &str, s: Option<&String>, end_of_day: bool) -> Result<Option<DateTime<Utc>>, Failure> {
+    s.map(|s| {
+        parse_date(s, end_of_day)
+            .ok_or_else(|| Failure { code: 2, message: format!("{flag} '{s}': use YYYY-MM-DD or RFC 3339 (2026-11-01T12:00:00Z)") })
+    })
+    .transpose()
+}
+
+pub fn run(g: &Global, a: ReportArgs) -> Outcome {
+    if let Some(ReportCmd::Verify { file }) = a.command {
+        return verify(&file);
+    }
+    let usage = |m: &str| Failure { code: 2, message: m.into() };
+    let model = a.model.ok_or_else(|| usage("MODEL is required"))?;
+    let format = a.format.ok_or_else(|| usage("--format is required"))?;
+    let out = a.out.ok_or_else(|| usage("--out is required"))?;
+    let mut opts = Options::new(&model);
+    opts.since = date_arg("--since", a.since.as_ref(), false)?;
+    opts.until = date_arg("--until", a.until.as_ref(), true)?;
+    if let (Some(s), Some(u)) = (opts.since, opts.until) {
+        if s > u {
+            return Err(usage("--since is after --until"));
+        }
+    }
+    opts.fairness_log = a.fairness_log;
+    let ctx = Context::from_global(g)?;
+    opts.timeout = ctx.timeout;
+    let reg = ctx.open()?;
+    let audit = AuditLog::new(ctx.home.audit_log());
+    let progress = |f: f32, step: &str| eprintln!("[{:>3.0}%] {step}", f * 100.0);
+    let data = runtime()?
+        .block_on(super::gather(&reg, &audit, ctx.profile.as_ref(), &opts, &progress))
+        .map_err(|e| Failure { code: e.exit_code(), message: e.to_string() })?;
+    let files = super::render(&data, format, &out).map_err(|e| Failure { code: e.exit_code(), message: e.to_string() })?;
+    match format {
+        Format::Csv => println!("wrote {} CSV files to {}", files.len(), out.display()),
+        _ => println!("wrote {}", out.display()),
+    }
+    Ok(())
+}
+
+fn verify(file: &std::path::Path) -> Outcome {
+    match super::verify_json(file) {
+        Ok(v) => {
+            println!("OK: digest {} matches; audit excerpt of {} records chains intact", v.digest, v.excerpt_records);
+            if let Some(h) = &v.last_hash {
+                let at_head = if v.ends_at_head { " (the log's head when the report was made)" } else { "" };
+                println!("excerpt ends with {h}{at_head}; compare with `steward audit verify` on the full log");
+            }
+            Ok(())
+        }
+        Err(e) => Err(Failure { code: 1, message: format!("{}: verification failed: {e}", file.display()) }),
+    }
+}
