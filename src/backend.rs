@@ -46,6 +46,14 @@ pub enum Command {
     Monitor(MonitorConfig),
     /// Per-version series over the last `range` seconds from Prometheus.
     MetricsHistory { prometheus: String, range: f64 },
+    /// Gather and write an audit report (the same code as `steward report`).
+    ExportReport {
+        opts: Box<crate::report::Options>,
+        format: crate::report::Format,
+        out: PathBuf,
+        profile: Option<Box<Profile>>,
+        progress: crate::ui::ExportProgress,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -70,6 +78,8 @@ pub enum Event {
     Fairness { run: u64, result: Result<Arc<Report>, String>, elapsed: Duration },
     Monitor(MonitorEvent),
     MetricsHistory { range: f64, result: Result<Arc<crate::monitor::History>, String> },
+    /// The files an export wrote, or why it failed.
+    ReportDone(Result<Vec<PathBuf>, String>),
 }
 
 /// The UI's end of the backend.
@@ -384,6 +394,37 @@ impl Backend {
         })));
     }
 
+    /// Gathers on the runtime (registry, audit log, Prometheus), renders on the blocking pool.
+    fn export_report(
+        &self,
+        opts: crate::report::Options,
+        format: crate::report::Format,
+        out: PathBuf,
+        profile: Option<Profile>,
+        progress: crate::ui::ExportProgress,
+    ) {
+        let Some(reg) = self.registry.clone() else {
+            self.send(Event::ReportDone(Err("no registry is connected".into())));
+            return;
+        };
+        let (events, repaint, audit) = (self.out.clone(), self.repaint.clone(), self.audit());
+        tokio::spawn(async move {
+            let report = |f: f32, step: &str| {
+                if let Ok(mut g) = progress.lock() {
+                    *g = (f, step.to_string());
+                }
+            };
+            let result = match crate::report::gather(&reg, &audit, profile.as_ref(), &opts, &report).await {
+                Ok(data) => tokio::task::spawn_blocking(move || crate::report::render(&data, format, &out).map_err(|e| e.to_string()))
+                    .await
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| r),
+                Err(e) => Err(e.to_string()),
+            };
+            Self::emit(&events, &repaint, Event::ReportDone(result));
+        });
+    }
+
     fn metrics_history(&self, prometheus: String, range: f64) {
         let (out, repaint, timeout) = (self.out.clone(), self.repaint.clone(), self.timeout);
         tokio::spawn(async move {
@@ -458,6 +499,9 @@ pub fn start(home: Home, timeout: Duration, policy: Policy, repaint: Repaint) ->
                     c @ (Command::FairnessColumns { .. } | Command::Fairness { .. }) => backend.fairness(c),
                     Command::Monitor(cfg) => backend.start_monitor(cfg),
                     Command::MetricsHistory { prometheus, range } => backend.metrics_history(prometheus, range),
+                    Command::ExportReport { opts, format, out, profile, progress } => {
+                        backend.export_report(*opts, format, out, profile.map(|p| *p), progress)
+                    }
                     other => backend.handle_ops(other),
                 }
             }

@@ -450,3 +450,40 @@ fn the_endpoints_view_replays_the_sample_log_with_moving_charts() {
     ui.click("1 h");
     ui.wait_for("history needs a Prometheus");
 }
+
+#[test]
+fn export_audit_report_writes_a_verifiable_report_and_offers_the_folder() {
+    let mut ui = sample_ui();
+    ui.harness.get_all_by_label("Export audit report...").next().unwrap().click();
+    ui.settle();
+    ui.wait_for("Export audit report: income-classifier");
+    // The sample names its prediction log, so fairness tables are included by default.
+    let log = ui._home.path().join("data/sample/predictions.csv");
+    assert_eq!(ui.harness.state().export_form().map(|f| f.2), Some(log.display().to_string()));
+    ui.click("JSON");
+    let default_name = ui.harness.state().export_form().unwrap().1;
+    assert!(default_name.ends_with(&format!("income-classifier-audit-{}.json", chrono::Utc::now().format("%Y-%m-%d"))), "{default_name}");
+    let out = ui._home.path().join("report.json");
+    let field = ui.harness.get_by_label("Save to");
+    field.focus();
+    ui.settle();
+    ui.harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    ui.harness.get_by_label("Save to").type_text(&out.display().to_string());
+    ui.settle();
+    ui.click("Export");
+    ui.wait_for("Saved:");
+    assert!(ui.has_exact("Open folder"));
+    let ok = steward::report::verify_json(&out).unwrap_or_else(|e| panic!("the exported JSON does not verify: {e}"));
+    assert_eq!(ok.model, "income-classifier");
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("\"income-classifier\"") && text.contains("predictions.csv"));
+    // A bad date is refused in the dialog, before anything runs.
+    ui.click("Close");
+    ui.harness.get_all_by_label("Export audit report...").next().unwrap().click();
+    ui.settle();
+    ui.harness.get_by_label("From").focus();
+    ui.harness.get_by_label("From").type_text("last tuesday");
+    ui.settle();
+    ui.click("Export");
+    ui.wait_for("is not a date");
+}

@@ -87,6 +87,8 @@ pub enum Action {
     BrowseLog,
     /// Start or stop playing the sample's prediction log back as live traffic.
     ToggleReplay,
+    /// Open "Export audit report..." for a model (None: the selected one).
+    ExportReport(Option<String>),
 }
 
 impl Action {
@@ -108,6 +110,10 @@ impl Action {
             Action::OpenLog(p) => format!("Open prediction log {}", p.display()),
             Action::BrowseLog => "Open prediction log...".into(),
             Action::ToggleReplay => "Replay the sample log as live traffic (start/stop)".into(),
+            Action::ExportReport(m) => match m {
+                Some(m) => format!("Export audit report of {m}..."),
+                None => "Export audit report...".into(),
+            },
         }
     }
 
@@ -168,6 +174,7 @@ pub struct StewardApp {
     /// Whether the sample log is played back as traffic (None: not decided; the Endpoints view starts it
     /// when nothing is configured).
     pub(crate) endpoints_replay: Option<bool>,
+    pub(crate) export: Option<super::export::ExportDialog>,
     pub(crate) home: crate::config::Home,
     pub(crate) timeout: Duration,
     /// The answer of an open file dialog (it runs on a thread of its own).
@@ -220,6 +227,7 @@ impl StewardApp {
             fairness: FairnessState::default(),
             endpoints: Default::default(),
             endpoints_replay: None,
+            export: None,
             home: ctx.home.clone(),
             timeout: ctx.timeout,
             browse: None,
@@ -247,6 +255,15 @@ impl StewardApp {
             }
             _ => None,
         }
+    }
+
+    /// The open export dialog's (model, file, prediction log), for tests.
+    pub fn export_form(&self) -> Option<(String, String, String)> {
+        self.export.as_ref().map(|d| (d.model.clone(), d.out.clone(), d.fairness_log.clone()))
+    }
+
+    pub(crate) fn notify_error(&mut self, text: String) {
+        self.notify(text, true);
     }
 
     fn notify(&mut self, text: String, is_error: bool) {
@@ -353,6 +370,7 @@ impl StewardApp {
             Event::FairnessColumns { path, result } => super::fairness::on_columns(self, path, result),
             Event::Fairness { run, result, elapsed } => super::fairness::on_report(self, run, result, elapsed),
             // Endpoint-step progress of an executing move: not drawn yet (the dialog work shows it).
+            Event::ReportDone(r) => super::export::on_done(self, r),
             Event::Step(e) => {
                 if let Some(d) = self.move_dialog.as_mut() {
                     d.step(e);
@@ -505,6 +523,7 @@ impl StewardApp {
                 self.endpoints_replay = Some(!self.endpoints.replaying());
                 self.persisted.view = View::Endpoints;
             }
+            Action::ExportReport(m) => super::export::open(self, m),
         }
     }
 
@@ -517,6 +536,9 @@ impl StewardApp {
         actions.push(Action::VerifyAudit);
         actions.push(Action::BrowseLog);
         actions.push(Action::ToggleReplay);
+        if self.persisted.selected_model.is_some() {
+            actions.push(Action::ExportReport(None));
+        }
         if !self.read_only
             && let (Some(m), Some(v)) = (&self.persisted.selected_model, self.selected_version)
         {
@@ -638,6 +660,7 @@ impl StewardApp {
         }
         views::add_registry_dialog(self, ui);
         dialogs::move_dialog(self, ui);
+        super::export::show(self, ui);
         dialogs::interrupted_dialog(self, ui);
 
         for a in actions {

@@ -4,6 +4,7 @@ mod app;
 pub mod chart;
 mod dialogs;
 mod endpoints;
+mod export;
 mod fairness;
 mod palette;
 mod views;
@@ -11,6 +12,7 @@ mod widgets;
 
 pub use app::{Action, Persisted, StewardApp, ThemeChoice, View};
 pub use dialogs::{MoveDialog, Stage};
+pub use export::ExportProgress;
 
 use crate::cli::Context;
 

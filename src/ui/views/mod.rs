@@ -20,6 +20,9 @@ pub fn audit(app: &mut StewardApp, ui: &mut Ui, actions: &mut Vec<super::app::Ac
         if ui.button("Verify audit log").clicked() {
             actions.push(Action::VerifyAudit);
         }
+        if ui.button("Export audit report...").clicked() {
+            actions.push(Action::ExportReport(None));
+        }
         match &app.audit_status {
             Some(Ok(s)) => {
                 ui.colored_label(widgets::GREEN, s);

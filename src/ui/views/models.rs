@@ -149,6 +149,9 @@ fn model_header(ui: &mut Ui, m: &RegisteredModel, read_only: bool, actions: &mut
                 actions.push(Action::Rollback { model: m.name.clone(), alias: alias.clone() });
             }
         }
+        if ui.small_button("Export audit report...").on_hover_text("PDF, HTML, JSON or CSV for a reviewer").clicked() {
+            actions.push(Action::ExportReport(Some(m.name.clone())));
+        }
     });
     if !m.description.is_empty() {
         ui.label(&m.description);
