@@ -88,8 +88,9 @@ fn versions_from_real_mlflow_carry_their_runs_metrics_params_tags_and_aliases() 
         }
     }
     let alias_of = |n: u64| versions.iter().find(|v| v["version"] == n).unwrap()["aliases"].clone();
-    assert_eq!(alias_of(2), serde_json::json!(["champion"]));
-    assert_eq!(alias_of(3), serde_json::json!(["challenger"]));
+    // The seeded aliases (other tests may add their own aliases to these versions meanwhile).
+    assert!(alias_of(2).as_array().unwrap().contains(&serde_json::json!("champion")), "{}", alias_of(2));
+    assert!(alias_of(3).as_array().unwrap().contains(&serde_json::json!("challenger")), "{}", alias_of(3));
 }
 
 #[test]

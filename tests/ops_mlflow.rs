@@ -27,6 +27,21 @@ fn mlflow_alias(stack: &Stack, alias: &str) -> Option<u64> {
 }
 
 /// Moves an alias with MLflow's own API, as a script or the MLflow UI would.
+/// Deletes the test's alias when the test ends (pass or fail), so seeded aliases stay the only ones.
+struct AliasGuard<'a>(&'a Stack, &'a str);
+
+impl Drop for AliasGuard<'_> {
+    fn drop(&mut self) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let _ = rt.block_on(
+            reqwest::Client::new()
+                .delete(format!("{}/api/2.0/mlflow/registered-models/alias", self.0.mlflow))
+                .json(&serde_json::json!({"name": MODEL, "alias": self.1}))
+                .send(),
+        );
+    }
+}
+
 fn mlflow_set_alias(stack: &Stack, alias: &str, version: u64) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
@@ -51,6 +66,7 @@ fn promote_then_roll_back_moves_the_mlflow_alias_and_records_both() {
     let stack = stack();
     let home = tempfile::tempdir().unwrap();
     let alias = "cli-test";
+    let _cleanup = AliasGuard(&stack, alias);
     mlflow_set_alias(&stack, alias, 1);
     let out = run(home.path(), &stack, &["promote", MODEL, "3", "--alias", alias, "--reason", "v3 wins offline eval", "--yes"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -118,6 +134,7 @@ fn two_concurrent_promotes_of_one_alias_one_wins_one_is_refused_both_recorded() 
     let stack = stack();
     let home = tempfile::tempdir().unwrap();
     let alias = "race-test";
+    let _cleanup = AliasGuard(&stack, alias);
     mlflow_set_alias(&stack, alias, 1);
     let spawn = |version: &str| {
         Command::new(env!("CARGO_BIN_EXE_steward"))
@@ -152,6 +169,7 @@ fn a_promote_killed_between_intent_and_outcome_is_detected_and_resolved() {
     let stack = stack();
     let home = tempfile::tempdir().unwrap();
     let alias = "kill-test";
+    let _cleanup = AliasGuard(&stack, alias);
     mlflow_set_alias(&stack, alias, 1);
     let mut child = Command::new(env!("CARGO_BIN_EXE_steward"))
         .args(["--registry", &stack.mlflow, "promote", MODEL, "2", "--alias", alias, "--reason", "will die", "--yes"])
@@ -195,6 +213,7 @@ fn moves_made_outside_steward_are_recorded_as_observed() {
     let stack = stack();
     let home = tempfile::tempdir().unwrap();
     let alias = "outside-test";
+    let _cleanup = AliasGuard(&stack, alias);
     mlflow_set_alias(&stack, alias, 2);
     let first = json(&run(home.path(), &stack, &["history", MODEL, "--alias", alias, "--json"]));
     assert_eq!(first["events"][0]["action"], "alias_seen");
