@@ -46,6 +46,8 @@ pub enum Command {
     Monitor(MonitorConfig),
     /// Per-version series over the last `range` seconds from Prometheus.
     MetricsHistory { prometheus: String, range: f64 },
+    /// The rules of a newly activated profile (read-only, protected aliases, endpoint bindings).
+    SetPolicy(Policy),
     /// Gather and write an audit report (the same code as `steward report`).
     ExportReport {
         opts: Box<crate::report::Options>,
@@ -499,6 +501,7 @@ pub fn start(home: Home, timeout: Duration, policy: Policy, repaint: Repaint) ->
                     c @ (Command::FairnessColumns { .. } | Command::Fairness { .. }) => backend.fairness(c),
                     Command::Monitor(cfg) => backend.start_monitor(cfg),
                     Command::MetricsHistory { prometheus, range } => backend.metrics_history(prometheus, range),
+                    Command::SetPolicy(p) => backend.policy = p,
                     Command::ExportReport { opts, format, out, profile, progress } => {
                         backend.export_report(*opts, format, out, profile.map(|p| *p), progress)
                     }

@@ -229,6 +229,34 @@ fn read_only_mode_hides_promote_and_roll_back() {
 }
 
 #[test]
+fn switching_to_a_read_only_profile_in_the_window_puts_its_rules_in_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ctx = context(dir.path(), RegistrySpec::HomeLocal);
+    ctx.profiles.profiles.push(steward::config::Profile { name: "audit-only".into(), read_only: true, ..Default::default() });
+    let app = StewardApp::new(ctx, Persisted::default());
+    let harness = Harness::builder().with_size(egui::vec2(1280.0, 800.0)).build_ui_state(|ui, app: &mut StewardApp| app.show(ui), app);
+    let mut ui = Ui { harness, _home: dir };
+    ui.wait_for("Versions (3)");
+    ui.click("v2");
+    ui.wait_for("income-classifier v2");
+    assert!(ui.has("Promote..."), "writable before the switch");
+    ui.harness.state_mut().apply(steward::ui::Action::UseProfile("audit-only".into()));
+    ui.wait_for("Read-only");
+    ui.wait_for("Profile 'audit-only' saved");
+    assert!(ui.harness.state().policy().read_only, "the backend's rules follow the profile");
+    assert!(!ui.has("Promote...") && !ui.has("Roll back"));
+    // Even an action sent directly is refused.
+    ui.harness.state_mut().apply(steward::ui::Action::Promote { model: "income-classifier".into(), version: 1 });
+    ui.settle();
+    assert!(ui.harness.state().move_dialog.is_none());
+    assert!(ui.has("read-only mode"));
+    // Back to the home registry without a profile: writable again (no --read-only was given).
+    ui.harness.state_mut().apply(steward::ui::Action::UseHomeRegistry);
+    ui.settle();
+    assert!(!ui.harness.state().policy().read_only);
+}
+
+#[test]
 fn an_interrupted_operation_is_shown_on_start_and_its_resolution_recorded() {
     use steward::audit::{Actor, AuditLog, Entry, Phase};
     use steward::connect::Registry;

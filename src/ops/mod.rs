@@ -99,11 +99,14 @@ pub struct Policy {
     pub bindings: Vec<Binding>,
     /// Per-request bound for endpoint calls.
     pub endpoint_timeout: Duration,
+    /// --read-only was given: stays read-only whatever profile is switched to.
+    pub forced_read_only: bool,
 }
 
 impl Default for Policy {
     fn default() -> Self {
         Policy {
+            forced_read_only: false,
             read_only: false,
             protected_aliases: vec!["champion".into(), "production".into()],
             bindings: Vec::new(),
@@ -123,6 +126,7 @@ impl Policy {
             policy.bindings = p.bindings.clone();
         }
         policy.read_only |= read_only;
+        policy.forced_read_only = read_only;
         policy.endpoint_timeout = timeout;
         policy
     }

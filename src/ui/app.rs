@@ -175,6 +175,7 @@ pub struct StewardApp {
     /// when nothing is configured).
     pub(crate) endpoints_replay: Option<bool>,
     pub(crate) export: Option<super::export::ExportDialog>,
+    policy: crate::ops::Policy,
     pub(crate) home: crate::config::Home,
     pub(crate) timeout: Duration,
     /// The answer of an open file dialog (it runs on a thread of its own).
@@ -228,6 +229,7 @@ impl StewardApp {
             endpoints: Default::default(),
             endpoints_replay: None,
             export: None,
+            policy: ctx.policy.clone(),
             home: ctx.home.clone(),
             timeout: ctx.timeout,
             browse: None,
@@ -255,6 +257,26 @@ impl StewardApp {
             }
             _ => None,
         }
+    }
+
+    /// Makes `profile` the active one: saved as default, connected, and its rules (read-only, protected
+    /// aliases, endpoint bindings, endpoints and Prometheus) in force in the window and the backend.
+    pub(crate) fn activate_profile(&mut self, profile: Profile) {
+        self.set_policy(Some(&profile));
+        self.active_profile = Some(profile.clone());
+        self.backend.send(Command::SaveProfile { profile, activate: true });
+    }
+
+    fn set_policy(&mut self, profile: Option<&Profile>) {
+        let p = crate::ops::Policy::from_profile(profile, self.policy.forced_read_only, self.policy.endpoint_timeout);
+        self.read_only = p.read_only;
+        self.policy = p.clone();
+        self.backend.send(Command::SetPolicy(p));
+    }
+
+    /// The rules in force (for tests and the status bar).
+    pub fn policy(&self) -> &crate::ops::Policy {
+        &self.policy
     }
 
     /// The open export dialog's (model, file, prediction log), for tests.
@@ -482,10 +504,14 @@ impl StewardApp {
             }
             Action::AddRegistry => self.add_registry = Some(AddRegistryForm::default()),
             Action::UseProfile(name) => match self.profiles.get(&name).cloned() {
-                Some(p) => self.backend.send(Command::SaveProfile { profile: p.clone(), activate: true }),
+                Some(p) => self.activate_profile(p),
                 None => self.notify(format!("no profile named '{name}'"), true),
             },
-            Action::UseHomeRegistry => self.backend.send(Command::Connect(RegistrySpec::HomeLocal)),
+            Action::UseHomeRegistry => {
+                self.set_policy(None);
+                self.active_profile = None;
+                self.backend.send(Command::Connect(RegistrySpec::HomeLocal));
+            }
             Action::SelectModel(m) => {
                 self.persisted.view = View::Models;
                 self.select_model(m);

@@ -9,7 +9,6 @@ use egui::{Id, Modal, RichText, Ui};
 
 use super::app::{AddRegistryForm, StewardApp};
 use super::widgets;
-use crate::backend::Command;
 use crate::config::{Profile, RegistrySpec, check_no_secret};
 
 /// The Audit view: the alias timeline of the selected model, "what was X at T", and chain verification.
@@ -132,8 +131,7 @@ pub fn add_registry_dialog(app: &mut StewardApp, ui: &mut Ui) {
     if submit {
         match validate(form) {
             Ok(profile) => {
-                app.backend.send(Command::SaveProfile { profile: profile.clone(), activate: true });
-                app.active_profile = Some(profile);
+                app.activate_profile(profile);
                 app.add_registry = None;
             }
             Err(e) => form.error = Some(e),
