@@ -8,6 +8,10 @@ const FANOUT: usize = 8;
 struct Level {
     min: Vec<f64>,
     max: Vec<f64>,
+    /// Time of each bucket's first and last point: kept here so that decimation reads contiguous memory
+    /// (looking them up in the raw times costs a cache miss per bucket).
+    t_first: Vec<f64>,
+    t_last: Vec<f64>,
 }
 
 /// A series with non-decreasing times (seconds) and values (NaN: no value, skipped by min/max).
@@ -73,10 +77,13 @@ impl Series {
                 let (lo, hi) = fold((f64::INFINITY, f64::NEG_INFINITY), v);
                 level.min.push(lo);
                 level.max.push(hi);
+                level.t_first.push(t);
+                level.t_last.push(t);
             } else {
                 let (lo, hi) = fold((level.min[j], level.max[j]), v);
                 level.min[j] = lo;
                 level.max[j] = hi;
+                level.t_last[j] = t;
             }
         }
         true
@@ -84,10 +91,12 @@ impl Series {
 
     fn build_level(&self, size: usize) -> Level {
         let mut l = Level::default();
-        for chunk in self.v.chunks(size) {
+        for (chunk, times) in self.v.chunks(size).zip(self.t.chunks(size)) {
             let (lo, hi) = chunk.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |a, &v| fold(a, v));
             l.min.push(lo);
             l.max.push(hi);
+            l.t_first.push(times[0]);
+            l.t_last.push(times[times.len() - 1]);
         }
         l
     }
@@ -119,10 +128,10 @@ impl Series {
                 break;
             }
         }
-        let width = (x1 - x0) / columns as f64;
+        let per_x = columns as f64 / (x1 - x0);
         let mut cols: Vec<(f64, f64, f64, f64)> = vec![(f64::INFINITY, f64::NEG_INFINITY, 0.0, 0.0); columns];
         let mut put = |t: f64, lo: f64, hi: f64, t_lo: f64, t_hi: f64| {
-            let c = (((t - x0) / width).floor().max(0.0) as usize).min(columns - 1);
+            let c = ((((t - x0) * per_x).floor()).max(0.0) as usize).min(columns - 1);
             let e = &mut cols[c];
             if lo < e.0 {
                 e.0 = lo;
@@ -152,7 +161,7 @@ impl Series {
             for b in b0..b1 {
                 let (lo, hi) = (level.min[b], level.max[b]);
                 if lo.is_finite() || hi.is_finite() {
-                    let (ta, tb) = (self.t[b * size], self.t[(b + 1) * size - 1]);
+                    let (ta, tb) = (level.t_first[b], level.t_last[b]);
                     let mid = 0.5 * (ta + tb);
                     put(mid, lo, hi, ta, tb);
                 }
@@ -215,6 +224,8 @@ mod tests {
                 let lo = chunk.iter().cloned().fold(f64::INFINITY, f64::min);
                 let hi = chunk.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
                 assert_eq!((l.min[b], l.max[b]), (lo, hi), "level {k} bucket {b}");
+                let times = &s.t[b * size..((b + 1) * size).min(s.t.len())];
+                assert_eq!((l.t_first[b], l.t_last[b]), (times[0], times[times.len() - 1]), "level {k} bucket {b} times");
             }
         }
     }
