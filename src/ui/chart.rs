@@ -29,6 +29,17 @@ pub enum Unit {
 }
 
 impl Unit {
+    /// The least top of the value axis, so that a flat series at 0 (no errors) gets a readable scale
+    /// instead of egui_plot's +-1000% around zero.
+    pub fn least_top(self) -> f64 {
+        match self {
+            Unit::PerSecond => 1.0,
+            Unit::Fraction => 0.01,
+            Unit::Seconds => 0.001,
+            Unit::Plain => 1.0,
+        }
+    }
+
     pub fn format(self, v: f64) -> String {
         match self {
             Unit::PerSecond => format!("{v:.2}/s"),
@@ -196,6 +207,7 @@ pub fn time_chart(ui: &mut Ui, id: &str, link: egui::Id, lines: &[ChartLine<'_>]
         .link_cursor(link, [true, false])
         .allow_scroll([true, false])
         .include_y(0.0)
+        .include_y(unit.least_top())
         .x_axis_formatter(|mark, range| time_label(mark.value, range.end() - range.start()))
         .y_axis_formatter(move |mark, _| unit.format(mark.value))
         .label_formatter(move |h| match h {
