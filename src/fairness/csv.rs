@@ -164,20 +164,37 @@ impl Records for Csv {
     }
 }
 
-/// Reads the header and counts the rest.
-pub(crate) fn count(mut reader: Box<dyn Read + Send + '_>, plan: &Plan, progress: &Progress) -> Result<Counts, FairnessError> {
-    let file = plan.file.as_str();
+/// The header record of a CSV stream.
+pub(crate) struct Header {
+    pub names: Vec<String>,
+    /// The physical line the header starts on (blank lines before it are skipped).
+    pub line: u64,
+    /// Newlines inside the header record, its terminating one included.
+    pub newlines: u64,
+    /// Bytes read past the header (the start of the data).
+    pub carry: Vec<u8>,
+}
+
+/// Skips a byte-order mark and blank lines, reads until the header record is complete (quoted newlines
+/// allowed), and splits it.
+pub(crate) fn read_header(reader: &mut dyn Read, file: &str) -> Result<Header, FairnessError> {
     let mut head: Vec<u8> = Vec::new();
     let mut line = 1u64;
-    // Skip blank lines before the header, then read until the header record is complete.
+    let mut bom_checked = false;
     let (header_end, eof) = loop {
+        if !bom_checked && head.len() >= 3 {
+            if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
+                head.drain(..3);
+            }
+            bom_checked = true;
+        }
         let skip = head.iter().take_while(|b| **b == b'\n' || **b == b'\r').count();
         line += head[..skip].iter().filter(|b| **b == b'\n').count() as u64;
         head.drain(..skip);
         if let Some(e) = first_record_end(&head) {
             break (e, false);
         }
-        let n = (&mut reader)
+        let n = (&mut *reader)
             .take(1 << 16)
             .read_to_end(&mut head)
             .map_err(|e| FairnessError::io(file, format!("read error: {e}")))?;
@@ -191,14 +208,20 @@ pub(crate) fn count(mut reader: Box<dyn Read + Send + '_>, plan: &Plan, progress
     if head.is_empty() {
         return Err(FairnessError::input(file, None, None, "empty file (no header line)"));
     }
-    let bom = if head.starts_with(&[0xEF, 0xBB, 0xBF]) { 3 } else { 0 };
     let (mut text, mut bounds) = (Vec::new(), Vec::new());
-    let q = parse_quoted(&head[..header_end], bom, &mut text, &mut bounds);
+    let q = parse_quoted(&head[..header_end], 0, &mut text, &mut bounds);
     if q.unterminated {
         return Err(FairnessError::input(file, Some(Location::Line(line)), None, "the header has an unclosed quote"));
     }
-    let names: Vec<String> =
-        bounds.iter().map(|&(a, b)| String::from_utf8_lossy(&text[a as usize..b as usize]).trim().to_string()).collect();
+    let names = bounds.iter().map(|&(a, b)| String::from_utf8_lossy(&text[a as usize..b as usize]).trim().to_string()).collect();
+    let carry = if eof { Vec::new() } else { head[header_end..].to_vec() };
+    Ok(Header { names, line, newlines: q.newlines, carry })
+}
+
+/// Reads the header and counts the rest.
+pub(crate) fn count(mut reader: Box<dyn Read + Send + '_>, plan: &Plan, progress: &Progress) -> Result<Counts, FairnessError> {
+    let file = plan.file.as_str();
+    let Header { names, line, newlines, carry } = read_header(&mut reader, file)?;
     let mut index = Vec::with_capacity(MAX_ROLES);
     for col in &plan.columns {
         let found: Vec<usize> = names.iter().enumerate().filter(|(_, n)| *n == col).map(|(i, _)| i).collect();
@@ -217,8 +240,7 @@ pub(crate) fn count(mut reader: Box<dyn Read + Send + '_>, plan: &Plan, progress
             }
         }
     }
-    let first_line = line + q.newlines.max(1);
-    let carry = if eof { Vec::new() } else { head[header_end..].to_vec() };
+    let first_line = line + newlines.max(1);
     let csv = Csv { index, n_columns: names.len() };
     blocks::run_from(&mut *reader, carry, first_line, plan, progress, &csv)
 }
