@@ -30,6 +30,11 @@ pub struct Rule {
 /// Rules used when a profile names none.
 pub const DEFAULT_RULES: [&str; 3] = ["error_rate > 2% for 5m", "p95 > 300ms for 5m", "latency_avg > 300ms for 5m"];
 
+/// `rules`, or Steward's defaults when there are none (a profile without `alerts`).
+pub fn rules_or_default(rules: &[String]) -> Vec<String> {
+    if rules.is_empty() { DEFAULT_RULES.iter().map(|r| r.to_string()).collect() } else { rules.to_vec() }
+}
+
 pub const METRICS: [&str; 6] = ["request_rate", "error_rate", "latency_avg", "p50", "p95", "p99"];
 
 fn parse_value(s: &str) -> Result<f64, String> {

@@ -86,11 +86,6 @@ pub fn points_of(report: &MetricsReport) -> Vec<SamplePoint> {
 /// How much history fills the live window when the monitor starts.
 pub const LIVE_BACKFILL: f64 = 15.0 * 60.0;
 
-/// The static name of a metric produced by `history`.
-fn known_metric(m: &str) -> &'static str {
-    ["request_rate", "error_rate", "latency_avg", "p50", "p95", "p99"].into_iter().find(|k| *k == m).unwrap_or("other")
-}
-
 /// The backoff before the next probe of an endpoint that failed `failures` times in a row.
 pub fn backoff(failures: u32) -> Duration {
     if failures == 0 {
@@ -131,7 +126,6 @@ pub async fn run(cfg: MonitorConfig, send: impl Fn(MonitorEvent) -> bool + Send 
                 let points = h
                     .into_iter()
                     .flat_map(|((model, version, metric), pts)| {
-                        let metric = known_metric(&metric);
                         pts.into_iter().map(move |(t, v)| SamplePoint { model: model.clone(), version: version.clone(), metric, t, v })
                     })
                     .collect();
@@ -275,13 +269,10 @@ pub struct AlertStatus {
 /// Evaluates rules against Prometheus the way the window does: each rule's series over its `for`
 /// window (plus one step), fed point by point to the same alert engine. `now` is Unix seconds.
 pub async fn check_alerts(prometheus: &str, timeout: Duration, rules: &[Rule], now: f64) -> Result<Vec<AlertStatus>, String> {
-    let source = PrometheusSource::new(prometheus, ServerKind::Mlserver, timeout).map_err(|e| e.to_string())?;
-    let client = PromClient::new(prometheus, timeout).map_err(|e| e.to_string())?;
-    let queries = source.queries();
+    let (client, queries) = prometheus_queries(prometheus, timeout)?;
     let mut out = Vec::new();
     for rule in rules {
-        let key = match rule.metric.as_str() {
-            "latency_avg" => "avg_latency_s".to_string(),
+        let key = match query_key(&rule.metric) {
             m @ ("p50" | "p95" | "p99") if !queries.contains_key(m) => format!("route_{m}"),
             m => m.to_string(),
         };
@@ -311,25 +302,35 @@ pub async fn check_alerts(prometheus: &str, timeout: Duration, rules: &[Rule], n
     Ok(out)
 }
 
+/// The client and the PromQL of every number (the same queries as the live `PrometheusSource`).
+fn prometheus_queries(prometheus: &str, timeout: Duration) -> Result<(PromClient, BTreeMap<String, String>), String> {
+    let source = PrometheusSource::new(prometheus, ServerKind::Mlserver, timeout).map_err(|e| e.to_string())?;
+    let client = PromClient::new(prometheus, timeout).map_err(|e| e.to_string())?;
+    Ok((client, source.queries()))
+}
+
+/// The `PrometheusSource::queries` key of a metric as Steward names it in series and rules.
+fn query_key(metric: &str) -> &str {
+    if metric == "latency_avg" { "avg_latency_s" } else { metric }
+}
+
 /// A series of the history: (model, version, metric) -> points.
-pub type History = BTreeMap<(String, String, String), Vec<(f64, f64)>>;
+pub type History = BTreeMap<(String, String, &'static str), Vec<(f64, f64)>>;
 
 /// Per-version request rate, error rate and average latency over [end - range, end] from Prometheus,
 /// with the same PromQL as the live numbers.
 pub async fn history(prometheus: &str, timeout: Duration, range: f64, end: f64) -> Result<History, String> {
     let step = (range / 600.0).max(1.0).round();
-    let source = PrometheusSource::new(prometheus, ServerKind::Mlserver, timeout).map_err(|e| e.to_string())?;
-    let client = PromClient::new(prometheus, timeout).map_err(|e| e.to_string())?;
-    let queries = source.queries();
+    let (client, queries) = prometheus_queries(prometheus, timeout)?;
     let mut out = History::new();
-    for (field, metric) in [("request_rate", "request_rate"), ("error_rate", "error_rate"), ("avg_latency_s", "latency_avg")] {
-        let Some(q) = queries.get(field) else { continue };
+    for metric in ["request_rate", "error_rate", "latency_avg"] {
+        let Some(q) = queries.get(query_key(metric)) else { continue };
         let series = client.query_range(q, end - range, end, step).await.map_err(|e| e.to_string())?;
         for s in series {
             let model = s.metric.get("model").cloned().unwrap_or_default();
             let version = s.metric.get("version").cloned().unwrap_or_else(|| "-".into());
             let pts = s.values.iter().map(|(t, v)| (*t, v.0)).filter(|(_, v)| v.is_finite()).collect();
-            out.insert((model, version, metric.to_string()), pts);
+            out.insert((model, version, metric), pts);
         }
     }
     Ok(out)

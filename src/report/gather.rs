@@ -394,7 +394,7 @@ async fn health_part(
             HealthSeries {
                 served_model: m,
                 version: v,
-                metric,
+                metric: metric.to_string(),
                 mean: (!vals.is_empty()).then(|| vals.iter().sum::<f64>() / vals.len() as f64),
                 max: vals.iter().copied().reduce(f64::max),
                 points: pts.into_iter().map(|(t, v)| [t, v]).collect(),

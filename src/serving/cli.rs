@@ -299,10 +299,7 @@ pub fn alerts(g: &Global, a: &AlertsArgs) -> Outcome {
     let texts: Vec<String> = if !a.rules.is_empty() {
         a.rules.clone()
     } else {
-        match profile.map(|p| p.alerts).filter(|r| !r.is_empty()) {
-            Some(r) => r,
-            None => crate::alerts::DEFAULT_RULES.iter().map(|r| r.to_string()).collect(),
-        }
+        crate::alerts::rules_or_default(&profile.map(|p| p.alerts).unwrap_or_default())
     };
     let rules = texts.iter().map(|t| crate::alerts::Rule::parse(t)).collect::<Result<Vec<_>, _>>().map_err(usage)?;
     let t = timeout(g)?;

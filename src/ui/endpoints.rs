@@ -88,15 +88,12 @@ pub fn config_for(app: &StewardApp, replay: bool) -> MonitorConfig {
         endpoints: p.endpoints.clone(),
         prometheus: p.prometheus.clone(),
         scrape: p.scrape.clone(),
-        alerts: if p.alerts.is_empty() { default_alerts() } else { p.alerts.clone() },
+        alerts: crate::alerts::rules_or_default(&p.alerts),
         timeout: app.timeout.min(std::time::Duration::from_secs(5)),
         replay: replay.then(|| app.home.sample_log()),
     }
 }
 
-pub fn default_alerts() -> Vec<String> {
-    crate::alerts::DEFAULT_RULES.iter().map(|r| r.to_string()).collect()
-}
 
 /// Starts (or restarts) the watch; called when the window opens and when the profile or replay changes.
 pub fn start(app: &mut StewardApp, replay: bool) {
@@ -188,7 +185,7 @@ pub fn on_history(app: &mut StewardApp, range: f64, result: Result<Arc<History>,
                 for (t, v) in pts {
                     s.push(*t, *v);
                 }
-                m.insert((model.clone(), version.clone(), metric.clone()), s);
+                m.insert((model.clone(), version.clone(), metric.to_string()), s);
             }
             Loadable::Ready(m)
         }
