@@ -166,7 +166,6 @@ pub struct StewardApp {
     pub(crate) interrupted: Vec<Interrupted>,
     pub(crate) history: BTreeMap<String, Loadable<Vec<AliasEvent>>>,
     pub(crate) audit_status: Option<Result<String, String>>,
-    pub(crate) read_only: bool,
     /// "What did ALIAS point to at TIME": the Audit view's question.
     pub(crate) history_question: (String, String),
     pub(crate) fairness: FairnessState,
@@ -174,12 +173,15 @@ pub struct StewardApp {
     /// Whether the sample log is played back as traffic (None: not decided; the Endpoints view starts it
     /// when nothing is configured).
     pub(crate) endpoints_replay: Option<bool>,
+    /// Bumped on every profile change; with the replay flag, what the running monitor was started for.
+    profile_generation: u64,
+    monitor_key: Option<(u64, bool)>,
     pub(crate) export: Option<super::export::ExportDialog>,
     policy: crate::ops::Policy,
     pub(crate) home: crate::config::Home,
     pub(crate) timeout: Duration,
     /// The answer of an open file dialog (it runs on a thread of its own).
-    browse: Option<std::sync::mpsc::Receiver<Option<PathBuf>>>,
+    browse: Option<widgets::FileDialogTask>,
     last_poll: Instant,
     notices: Vec<(Instant, String, bool)>,
     theme_applied: Option<ThemeChoice>,
@@ -223,11 +225,12 @@ impl StewardApp {
             interrupted: Vec::new(),
             history: BTreeMap::new(),
             audit_status: None,
-            read_only: ctx.policy.read_only,
             history_question: ("champion".into(), chrono::Utc::now().format("%Y-%m-%d").to_string()),
             fairness: FairnessState::default(),
             endpoints: Default::default(),
             endpoints_replay: None,
+            profile_generation: 0,
+            monitor_key: None,
             export: None,
             policy: ctx.policy.clone(),
             home: ctx.home.clone(),
@@ -268,10 +271,15 @@ impl StewardApp {
     }
 
     fn set_policy(&mut self, profile: Option<&Profile>) {
+        self.profile_generation += 1;
         let p = crate::ops::Policy::from_profile(profile, self.policy.forced_read_only, self.policy.endpoint_timeout);
-        self.read_only = p.read_only;
         self.policy = p.clone();
         self.backend.send(Command::SetPolicy(p));
+    }
+
+    /// Whether mutations are refused (the profile's `read_only` or --read-only).
+    pub(crate) fn read_only(&self) -> bool {
+        self.policy.read_only
     }
 
     /// The rules in force (for tests and the status bar).
@@ -323,6 +331,7 @@ impl StewardApp {
                         let keep = selected.filter(|s| models.iter().any(|m| &m.name == s));
                         let pick = keep.or_else(|| models.first().map(|m| m.name.clone()));
                         self.models = Loadable::Ready(models);
+                        super::endpoints::refresh_aliases(self);
                         self.versions.clear();
                         if let Some(name) = pick {
                             self.select_model(name);
@@ -403,10 +412,9 @@ impl StewardApp {
 
     /// The system's file dialog blocks its thread, so it gets one; the answer is picked up by `show`.
     fn browse_log(&mut self) {
-        let (tx, rx) = std::sync::mpsc::channel();
         let start = self.fairness.log.as_ref().and_then(|p| p.parent().map(|d| d.to_path_buf()));
         let repaint = self.repaint_ctx.clone();
-        let spawned = std::thread::Builder::new().name("file-dialog".into()).spawn(move || {
+        let dialog = move || {
             let mut d = rfd::FileDialog::new()
                 .set_title("Open prediction log")
                 .add_filter("Prediction logs", &["csv", "gz", "zst", "jsonl", "ndjson", "json", "parquet", "pq"])
@@ -414,42 +422,43 @@ impl StewardApp {
             if let Some(dir) = start {
                 d = d.set_directory(dir);
             }
-            let _ = tx.send(d.pick_file());
+            d.pick_file()
+        };
+        let repaint = move || {
             if let Some(c) = repaint.get() {
                 c.request_repaint();
             }
-        });
-        match spawned {
-            Ok(_) => self.browse = Some(rx),
-            Err(e) => self.notify(format!("cannot open the file dialog: {e}"), true),
+        };
+        match widgets::FileDialogTask::spawn("file-dialog", dialog, repaint) {
+            Ok(t) => self.browse = Some(t),
+            Err(e) => self.notify(e, true),
         }
     }
 
     /// Keeps the monitor in line with the active profile and the replay choice.
+    /// Runs every frame, so it only compares two numbers unless the profile or the replay changed.
     fn watch_endpoints(&mut self) {
         if self.endpoints_replay.is_none() && self.persisted.view == View::Endpoints {
-            let p = self.active_profile.clone().unwrap_or_default();
-            let nothing = p.endpoints.is_empty() && p.prometheus.is_none() && p.scrape.is_empty();
-            if nothing && self.home.sample_log().exists() {
-                self.endpoints_replay = Some(true);
+            let nothing = self.active_profile.as_ref().is_none_or(|p| p.endpoints.is_empty() && p.prometheus.is_none() && p.scrape.is_empty());
+            if nothing {
+                // Decided once: replay if the sample's log is there.
+                self.endpoints_replay = Some(self.home.sample_log().exists());
             }
         }
-        super::endpoints::start(self, self.endpoints_replay == Some(true));
+        let key = (self.profile_generation, self.endpoints_replay == Some(true));
+        if self.monitor_key != Some(key) {
+            self.monitor_key = Some(key);
+            super::endpoints::start(self, key.1);
+        }
     }
 
     fn poll_browse(&mut self) {
-        let Some(rx) = &self.browse else { return };
-        match rx.try_recv() {
-            Ok(Some(p)) => {
-                self.browse = None;
-                self.apply(Action::OpenLog(p));
-            }
-            Ok(None) => self.browse = None,
-            Err(std::sync::mpsc::TryRecvError::Empty) => {}
-            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
-                self.browse = None;
-                self.notify("the file dialog closed without an answer (is a desktop portal or GTK available?)".into(), true);
-            }
+        let Some(answer) = self.browse.as_ref().and_then(|t| t.poll()) else { return };
+        self.browse = None;
+        match answer {
+            Ok(Some(p)) => self.apply(Action::OpenLog(p)),
+            Ok(None) => {}
+            Err(e) => self.notify(e, true),
         }
     }
 
@@ -518,7 +527,7 @@ impl StewardApp {
             }
             Action::SelectVersion(v) => self.selected_version = v,
             Action::Promote { model, version } => {
-                if self.read_only {
+                if self.read_only() {
                     self.notify("read-only mode: promotion is disabled".into(), true);
                     return;
                 }
@@ -527,7 +536,7 @@ impl StewardApp {
                 self.move_dialog = Some(d);
             }
             Action::Rollback { model, alias } => {
-                if self.read_only {
+                if self.read_only() {
                     self.notify("read-only mode: rollback is disabled".into(), true);
                     return;
                 }
@@ -565,13 +574,13 @@ impl StewardApp {
         if self.persisted.selected_model.is_some() {
             actions.push(Action::ExportReport(None));
         }
-        if !self.read_only
+        if !self.read_only()
             && let (Some(m), Some(v)) = (&self.persisted.selected_model, self.selected_version)
         {
             actions.push(Action::Promote { model: m.clone(), version: v });
         }
         if let Loadable::Ready(models) = &self.models {
-            if !self.read_only
+            if !self.read_only()
                 && let Some(m) = models.iter().find(|m| Some(&m.name) == self.persisted.selected_model.as_ref())
             {
                 actions.extend(m.aliases.keys().map(|a| Action::Rollback { model: m.name.clone(), alias: a.clone() }));
@@ -713,7 +722,7 @@ impl StewardApp {
                     _ => self.registry_description.clone(),
                 });
             ui.separator();
-            if self.read_only {
+            if self.read_only() {
                 widgets::status_dot(ui, AMBER, "Read-only");
                 ui.separator();
             }

@@ -30,7 +30,7 @@ pub struct ExportDialog {
     pub out: String,
     pub stage: ExportStage,
     pub error: Option<String>,
-    browse: Option<std::sync::mpsc::Receiver<Option<PathBuf>>>,
+    browse: Option<widgets::FileDialogTask>,
     id: Id,
 }
 
@@ -134,24 +134,21 @@ fn open_folder(path: &Path) -> Result<(), String> {
 }
 
 fn browse(d: &mut ExportDialog, repaint: egui::Context) {
-    let (tx, rx) = std::sync::mpsc::channel();
     let (format, out) = (d.format, PathBuf::from(&d.out));
-    let spawned = std::thread::Builder::new().name("save-dialog".into()).spawn(move || {
+    let dialog = move || {
         let dir = out.parent().map(Path::to_path_buf).unwrap_or_else(default_dir);
         let dialog = rfd::FileDialog::new().set_title("Export audit report").set_directory(&dir);
-        let picked = match format {
+        match format {
             Format::Csv => dialog.pick_folder().map(|p| p.join(out.file_name().unwrap_or_default())),
             _ => dialog
                 .set_file_name(out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
                 .add_filter(format.extension(), &[format.extension()])
                 .save_file(),
-        };
-        let _ = tx.send(picked);
-        repaint.request_repaint();
-    });
-    match spawned {
-        Ok(_) => d.browse = Some(rx),
-        Err(e) => d.error = Some(format!("cannot open the file dialog: {e}")),
+        }
+    };
+    match widgets::FileDialogTask::spawn("save-dialog", dialog, move || repaint.request_repaint()) {
+        Ok(t) => d.browse = Some(t),
+        Err(e) => d.error = Some(e),
     }
 }
 
@@ -159,14 +156,12 @@ fn browse(d: &mut ExportDialog, repaint: egui::Context) {
 pub fn show(app: &mut StewardApp, ui: &mut Ui) {
     let profile = app.active_profile.clone().map(Box::new);
     let Some(d) = app.export.as_mut() else { return };
-    if let Some(rx) = &d.browse {
-        match rx.try_recv() {
-            Ok(Some(p)) => {
-                d.out = p.display().to_string();
-                d.browse = None;
-            }
-            Ok(None) | Err(std::sync::mpsc::TryRecvError::Disconnected) => d.browse = None,
-            Err(std::sync::mpsc::TryRecvError::Empty) => {}
+    if let Some(answer) = d.browse.as_ref().and_then(|t| t.poll()) {
+        d.browse = None;
+        match answer {
+            Ok(Some(p)) => d.out = p.display().to_string(),
+            Ok(None) => {}
+            Err(e) => d.error = Some(e),
         }
     }
     let mut command = None;

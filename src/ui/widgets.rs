@@ -1,5 +1,8 @@
 //! Small widgets shared by the views.
 
+use std::path::PathBuf;
+use std::sync::mpsc;
+
 use egui::{Color32, CornerRadius, Frame, Margin, RichText, Ui};
 
 /// A modal id never used before. A modal that keeps its id between openings also keeps its area's size
@@ -70,4 +73,39 @@ pub fn empty_state(ui: &mut Ui, title: &str, detail: &str, buttons: &[&str]) -> 
         }
     });
     clicked
+}
+
+/// A native file dialog (rfd) running on a thread of its own, since it blocks its thread until the
+/// operator answers; the window polls it every frame.
+pub struct FileDialogTask(mpsc::Receiver<Option<PathBuf>>);
+
+impl FileDialogTask {
+    /// Runs `dialog` on a new thread and calls `repaint` when it has answered.
+    pub fn spawn(
+        name: &str,
+        dialog: impl FnOnce() -> Option<PathBuf> + Send + 'static,
+        repaint: impl FnOnce() + Send + 'static,
+    ) -> Result<FileDialogTask, String> {
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || {
+                let _ = tx.send(dialog());
+                repaint();
+            })
+            .map(|_| FileDialogTask(rx))
+            .map_err(|e| format!("cannot open the file dialog: {e}"))
+    }
+
+    /// None while the dialog is open; then the chosen path (None: cancelled), or an error when the dialog
+    /// ended without an answer.
+    pub fn poll(&self) -> Option<Result<Option<PathBuf>, String>> {
+        match self.0.try_recv() {
+            Ok(answer) => Some(Ok(answer)),
+            Err(mpsc::TryRecvError::Empty) => None,
+            Err(mpsc::TryRecvError::Disconnected) => {
+                Some(Err("the file dialog closed without an answer (is a desktop portal or GTK available?)".into()))
+            }
+        }
+    }
 }

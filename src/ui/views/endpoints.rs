@@ -14,19 +14,6 @@ fn opt(v: Option<f64>, unit: Unit) -> String {
     v.map(|x| unit.format(x)).unwrap_or_else(|| "n/a".into())
 }
 
-/// "v2 (champion)" when the registry's model of that name has aliases on the version.
-pub fn version_name(app: &StewardApp, model: &str, version: &str) -> String {
-    let aliases: Vec<String> = match &app.models {
-        Loadable::Ready(models) => models
-            .iter()
-            .find(|m| m.name == model)
-            .map(|m| m.aliases.iter().filter(|(_, v)| v.to_string() == version).map(|(a, _)| a.clone()).collect())
-            .unwrap_or_default(),
-        _ => Vec::new(),
-    };
-    if aliases.is_empty() { format!("v{version}") } else { format!("v{version} ({})", aliases.join(", ")) }
-}
-
 pub fn show(app: &mut StewardApp, ui: &mut Ui) {
     let configured = app.endpoints.config.as_ref().is_some_and(|c| !c.endpoints.is_empty() || c.prometheus.is_some() || !c.scrape.is_empty());
     let replaying = app.endpoints.replaying();
@@ -155,7 +142,7 @@ fn endpoint_table(app: &StewardApp, ui: &mut Ui) {
                                 .versions
                                 .iter()
                                 .map(|v| {
-                                    let name = v.version.as_deref().map(|x| version_name(app, &m.name, x)).unwrap_or_else(|| "(unversioned)".into());
+                                    let name = v.version.as_deref().map(|x| version_name(&app.endpoints.model_aliases, &m.name, x)).unwrap_or_else(|| "(unversioned)".into());
                                     format!("{name} {}", if v.ready { "ready" } else { "NOT READY" })
                                 })
                                 .collect();
@@ -207,7 +194,7 @@ fn model_metrics(app: &mut StewardApp, ui: &mut Ui) {
         ui.end_row();
         for v in report.versions.iter().filter(|v| v.model == model) {
             let ver = v.version.clone().unwrap_or_else(|| "-".into());
-            ui.label(version_name(app, &model, &ver));
+            ui.label(version_name(&app.endpoints.model_aliases, &model, &ver));
             ui.label(opt(v.request_rate, Unit::PerSecond));
             ui.label(opt(v.error_rate, Unit::Fraction));
             ui.label(opt(v.avg_latency_s, Unit::Seconds)).on_hover_text(v.notes.join("\n"));
@@ -263,7 +250,7 @@ fn charts(app: &mut StewardApp, ui: &mut Ui) {
         if keys.is_empty() {
             continue;
         }
-        let names: Vec<String> = keys.iter().map(|k| version_name_static(&st.model_aliases, &k.0, &k.1)).collect();
+        let names: Vec<String> = keys.iter().map(|k| version_name(&st.model_aliases, &k.0, &k.1)).collect();
         let lines: Vec<ChartLine<'_>> = keys.iter().zip(&names).map(|(k, n)| ChartLine { name: n, series: &store[*k] }).collect();
         ui.label(RichText::new(*title).strong());
         time_chart(ui, &format!("ep_{metric}_{}", range.title()), link, &lines, 150.0, *unit, &mut st.cache);
@@ -273,7 +260,8 @@ fn charts(app: &mut StewardApp, ui: &mut Ui) {
     }
 }
 
-fn version_name_static(aliases: &std::collections::BTreeMap<(String, String), String>, model: &str, version: &str) -> String {
+/// "v2 (champion)" when the registry's model of that name has aliases on the version.
+fn version_name(aliases: &std::collections::BTreeMap<(String, String), String>, model: &str, version: &str) -> String {
     match aliases.get(&(model.to_string(), version.to_string())) {
         Some(a) => format!("v{version} ({a})"),
         None => format!("v{version}"),

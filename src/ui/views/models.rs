@@ -68,7 +68,7 @@ pub fn show(app: &mut StewardApp, ui: &mut Ui, actions: &mut Vec<Action>) {
             ui.label(format!("Model '{name}' is not in this registry."));
             return;
         };
-        model_header(ui, model, app.read_only, actions);
+        model_header(ui, model, app.read_only(), actions);
         if let Some(Loadable::Ready(versions)) = app.versions.get(&name) {
             let versions = versions.clone();
             egui::CollapsingHeader::new("Metric across versions").id_salt("metric_chart_section").show(ui, |ui| {
@@ -183,7 +183,7 @@ fn versions_table(app: &mut StewardApp, ui: &mut Ui, versions: &[ModelVersion], 
     if let Some(sel) = app.selected_version
         && let Some(v) = versions.iter().find(|v| v.version == sel)
     {
-        let read_only = app.read_only;
+        let read_only = app.read_only();
         let other = app.compare_with.and_then(|c| versions.iter().find(|x| x.version == c && c != sel));
         let mut compare_with = app.compare_with;
         egui::Panel::bottom("version_detail_panel").resizable(true).default_size(260.0).min_size(120.0).show(ui, |ui| {
