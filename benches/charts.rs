@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use egui_plot::{Line, Plot, PlotPoint, PlotPoints};
-use steward::series::Series;
+use steward::serving::series::Series;
 use steward::ui::chart::{ChartLine, Unit, time_chart};
 
 const POINTS: usize = 1_000_000;

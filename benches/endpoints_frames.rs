@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use steward::cli::Context;
+use steward::config::Context;
 use steward::config::{Home, Origin, Profile, Profiles, RegistrySpec};
 use steward::ui::{Persisted, StewardApp, View};
 
@@ -74,7 +74,7 @@ fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let home = Home::under(dir.path());
     let (reg, _) = steward::connect::local::LocalRegistry::open(&home.registry_file()).expect("registry");
-    steward::sample::create(&reg, &home).expect("sample");
+    steward::config::sample::create(&reg, &home).expect("sample");
     let profile = Profile { name: "bench".into(), endpoints, ..Default::default() };
     let ctx = Context {
         profiles: Profiles::default(),

@@ -43,7 +43,7 @@ fn main() {
     println!("registry: {MODELS} models + big-model with {VERSIONS} versions, built in {:.1} s", t0.elapsed().as_secs_f64());
 
     let home = Home::under(dir.path());
-    let ctx = steward::cli::Context {
+    let ctx = steward::config::Context {
         profiles: Profiles::default(),
         home,
         profile: None,

@@ -1,23 +1,21 @@
 //! Steward: a desktop console and command line for model operations.
 //!
-//! Layers (see docs/architecture.md): `domain` (plain data), `connect` (the only code that talks to
-//! registries and servers), `backend` (the tokio side of the window), `ui` (the only code that knows egui),
-//! `cli` (the headless twin of every window action).
+//! Two faces over one core (see docs/architecture.md): `ui` (the window, the only code that knows egui)
+//! and `cli` (the command line, the headless twin of every window action) use the core; the core knows
+//! neither. Core rooms: `domain` (plain data), `config` (homes, profiles, registry selection, policy, the
+//! sample workspace), `connect` (registries and the one HTTP client), `audit` (the hash-chained log and
+//! the actor), `ops` (alias moves), `fairness` (the engine), `serving` (endpoints, metrics, the monitor,
+//! alerts, series), `report` (audit reports), `backend` (the window's async worker, in core types).
 
-pub mod alerts;
 pub mod audit;
 pub mod backend;
 pub mod cli;
-pub mod cli_ops;
 pub mod config;
 pub mod connect;
 pub mod domain;
-pub mod ops;
 pub mod fairness;
-pub mod monitor;
+pub mod ops;
 pub mod report;
-pub mod sample;
-pub mod series;
 pub mod serving;
 pub mod ui;
 

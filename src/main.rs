@@ -1,3 +1,5 @@
+//! The binary: the command line, which opens the window (the `ui` face) when no subcommand is given.
+
 fn main() -> std::process::ExitCode {
-    steward::cli::main()
+    steward::cli::main(steward::ui::run)
 }

@@ -42,7 +42,7 @@ fn promote_and_roll_back_champion_through_the_dialogs() {
     let home = Home::under(dir.path());
     let start = mlflow_alias(&stack, "champion").expect("the stack seeds champion");
     let target = if start == 3 { 1 } else { 3 };
-    let ctx = steward::cli::Context {
+    let ctx = steward::config::Context {
         profiles: Profiles::default(),
         home: home.clone(),
         profile: None,

@@ -115,7 +115,7 @@ fn the_window_lists_the_real_mlflow_models() {
     let stack = stack();
     let dir = tempfile::tempdir().unwrap();
     let home = Home::under(dir.path());
-    let ctx = steward::cli::Context {
+    let ctx = steward::config::Context {
         profiles: Profiles::default(),
         home,
         profile: None,

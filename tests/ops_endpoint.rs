@@ -275,8 +275,8 @@ fn the_promote_and_rollback_dialogs_show_each_endpoint_step_and_the_endpoint_fol
     let home = steward::config::Home::under(b.home.path());
     let profiles = steward::config::Profiles::load(&home).unwrap();
     let profile = profiles.get("stack").cloned().unwrap();
-    let ctx = steward::cli::Context {
-        policy: steward::ops::Policy::from_profile(Some(&profile), false, steward::config::DEFAULT_TIMEOUT),
+    let ctx = steward::config::Context {
+        policy: steward::config::Policy::from_profile(Some(&profile), false, steward::config::DEFAULT_TIMEOUT),
         profiles,
         home,
         profile: Some(profile),

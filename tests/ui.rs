@@ -370,7 +370,7 @@ fn champion_and_challenger_side_by_side_with_their_accuracy() {
     ui.click("Champion vs challenger");
     ui.wait_for("v3 (challenger)");
     // Overall accuracy as scikit-learn measured it when the sample was made (assets/sample/versions.json).
-    let versions: serde_json::Value = serde_json::from_str(steward::sample::VERSIONS_JSON).unwrap();
+    let versions: serde_json::Value = serde_json::from_str(steward::config::sample::VERSIONS_JSON).unwrap();
     for v in versions["versions"].as_array().unwrap().iter().filter(|v| v["version"] != 1) {
         let acc = v["metrics"]["accuracy"].as_f64().unwrap();
         assert!(ui.has_exact(&format!("{acc:.3}")), "accuracy {acc:.3} of v{} missing", v["version"]);

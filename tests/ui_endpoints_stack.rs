@@ -10,7 +10,7 @@ use common::ui::Ui;
 use common::*;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use steward::cli::Context;
+use steward::config::Context;
 use steward::config::{DEFAULT_TIMEOUT, Home, Origin, Profile, Profiles, RegistrySpec};
 use steward::ui::{Persisted, StewardApp, View};
 

@@ -5,7 +5,10 @@
 //! `outcome` record after. Moves noticed outside Steward are `observed` records; an interrupted
 //! operation's follow-up is a `resolution` record.
 
+mod actor;
 mod verify;
+
+pub use actor::{Actor, os_user};
 
 pub use verify::{VerifyError, Verified, verify};
 
@@ -38,13 +41,6 @@ pub enum Outcome {
     Refused,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Actor {
-    /// The operating-system user running Steward.
-    pub os_user: String,
-    /// The identity the registry saw (basic-auth user, "token"), if any.
-    pub registry_identity: Option<String>,
-}
 
 /// What an action is about, before it is written.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

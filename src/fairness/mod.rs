@@ -6,7 +6,6 @@
 //! [`Progress`]. Knows nothing of the window or the network (see docs/architecture.md, "Fairness").
 
 mod blocks;
-pub mod cli;
 mod columns;
 mod counts;
 mod csv;

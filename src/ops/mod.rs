@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::audit::{Actor, AuditError, AuditLog, EndpointNote, Entry, Outcome, Phase, Record};
-use crate::config::Binding;
+use crate::config::{Binding, Policy};
 use crate::connect::{Registry, RegistryError};
 use crate::domain::{VersionNumber, show_version};
 
@@ -87,53 +87,6 @@ impl OpError {
             OpError::Registry(e) => e.exit_code(),
             OpError::Audit(_) => 1,
         }
-    }
-}
-
-/// Policy for this run (from the profile and flags).
-#[derive(Debug, Clone)]
-pub struct Policy {
-    pub read_only: bool,
-    pub protected_aliases: Vec<String>,
-    /// Aliases whose serving endpoint moves with them.
-    pub bindings: Vec<Binding>,
-    /// Per-request bound for endpoint calls.
-    pub endpoint_timeout: Duration,
-    /// --read-only was given: stays read-only whatever profile is switched to.
-    pub forced_read_only: bool,
-}
-
-impl Default for Policy {
-    fn default() -> Self {
-        Policy {
-            forced_read_only: false,
-            read_only: false,
-            protected_aliases: vec!["champion".into(), "production".into()],
-            bindings: Vec::new(),
-            endpoint_timeout: crate::config::DEFAULT_TIMEOUT,
-        }
-    }
-}
-
-impl Policy {
-    /// The profile's rules (read-only, protected aliases, endpoint bindings); `read_only` adds
-    /// --read-only; `timeout` bounds each endpoint request.
-    pub fn from_profile(profile: Option<&crate::config::Profile>, read_only: bool, timeout: std::time::Duration) -> Policy {
-        let mut policy = Policy::default();
-        if let Some(p) = profile {
-            policy.read_only = p.read_only;
-            policy.protected_aliases = p.protected_aliases.clone();
-            policy.bindings = p.bindings.clone();
-        }
-        policy.read_only |= read_only;
-        policy.forced_read_only = read_only;
-        policy.endpoint_timeout = timeout;
-        policy
-    }
-
-    /// The binding of `model@alias`, if the profile has one.
-    pub fn binding(&self, model: &str, alias: &str) -> Option<&Binding> {
-        self.bindings.iter().find(|b| b.model == model && b.alias == alias)
     }
 }
 

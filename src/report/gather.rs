@@ -29,25 +29,25 @@ fn in_period(t: Option<DateTime<Utc>>, opts: &Options, until: DateTime<Utc>) -> 
     t.is_some_and(|t| opts.since.is_none_or(|s| t >= s) && t <= until)
 }
 
-/// Gathers everything a report shows. `progress(fraction, step)` is called as each step starts.
+/// Gathers everything a report shows. `progress` hears of each step as it starts.
 pub async fn gather(
     registry: &AnyRegistry,
     audit: &AuditLog,
     profile: Option<&Profile>,
     opts: &Options,
-    progress: &(dyn Fn(f32, &str) + Sync),
+    progress: &Progress,
 ) -> Result<ReportData, ReportError> {
     let until = opts.until.unwrap_or_else(Utc::now);
     let describe = registry.describe();
-    progress(0.0, "reading the model from the registry");
+    progress.step(0.0, "reading the model from the registry");
     let model = registry.get_model(&opts.model).await?;
-    progress(0.15, "reading versions");
+    progress.step(0.15, "reading versions");
     let versions = registry.list_versions(&opts.model).await?;
-    progress(0.35, "reading and verifying the audit log");
+    progress.step(0.35, "reading and verifying the audit log");
     let (lines, records) = read_lines(audit)?;
     let verification = check_chain(audit.path());
     let mut sources = vec![describe.clone(), format!("audit log {}", audit.path().display())];
-    progress(0.45, "reading the prediction log");
+    progress.step(0.45, "reading the prediction log");
     let fairness = match &opts.fairness_log {
         Some(p) => {
             sources.push(format!("prediction log {}", p.display()));
@@ -55,9 +55,9 @@ pub async fn gather(
         }
         None => None,
     };
-    progress(0.7, "reading serving health");
+    progress.step(0.7, "reading serving health");
     let health = health_part(profile, opts, &model.name, until, &mut sources).await;
-    progress(0.9, "assembling the report");
+    progress.step(0.9, "assembling the report");
     let events = history(&records, &describe, &opts.model, None);
     let mut data = ReportData {
         schema: SCHEMA.into(),
@@ -84,7 +84,7 @@ pub async fn gather(
         digest: None,
     };
     scrub_secrets(&mut data);
-    progress(1.0, "done");
+    progress.step(1.0, "done");
     Ok(data)
 }
 
@@ -382,7 +382,7 @@ async fn health_part(
     let end = until.timestamp_millis() as f64 / 1000.0;
     let range = opts.since.map_or(DEFAULT_HEALTH_RANGE_S, |s| (until - s).num_milliseconds() as f64 / 1000.0);
     let range = range.clamp(60.0, MAX_HEALTH_RANGE_S);
-    let hist = match crate::monitor::history(prom, opts.timeout, range, end).await {
+    let hist = match crate::serving::monitor::history(prom, opts.timeout, range, end).await {
         Ok(h) => h,
         Err(e) => return none("error", format!("Prometheus query failed: {e}"), Some(source)),
     };

@@ -8,12 +8,12 @@
 
 pub mod canonical;
 mod chart;
-pub mod cli;
 mod csv;
 mod document;
 mod gather;
 mod html;
 mod pdf;
+mod progress;
 mod text;
 
 use std::collections::BTreeMap;
@@ -27,6 +27,7 @@ use crate::domain::VersionNumber;
 
 pub use canonical::{VerifyOk, verify_json};
 pub use gather::gather;
+pub use progress::Progress;
 
 /// The schema name and version written into every JSON report.
 pub const SCHEMA: &str = "steward.report/1";
@@ -55,9 +56,20 @@ impl Options {
             until: None,
             fairness_log: None,
             timeout: crate::config::DEFAULT_TIMEOUT,
-            made_by: crate::cli::os_user(),
+            made_by: crate::audit::os_user(),
         }
     }
+}
+
+/// A period bound: RFC 3339, or a date meaning the start (`end_of_day` false) or end of that day, UTC.
+pub fn parse_date(s: &str, end_of_day: bool) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+    let t = if end_of_day { d.and_hms_milli_opt(23, 59, 59, 999) } else { d.and_hms_opt(0, 0, 0) };
+    t.map(|t| t.and_utc())
 }
 
 /// Output formats.

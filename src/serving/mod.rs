@@ -3,13 +3,15 @@
 //! (exposition), the Prometheus HTTP API (prom), per-version metrics from either source (metrics), and a
 //! bounded loopback load generator (load). No egui here: the window and the CLI both call this.
 
-pub mod cli;
+pub mod alerts;
 pub mod exposition;
 pub mod load;
 pub mod metrics;
+pub mod monitor;
 pub mod names;
 pub mod oip;
 pub mod prom;
+pub mod series;
 
 use std::time::Duration;
 

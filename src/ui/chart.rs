@@ -12,7 +12,7 @@ use egui_plot::{
     HoverPosition, Legend, Line, Plot, PlotBounds, PlotGeometry, PlotItem, PlotItemBase, PlotPoint, PlotPoints, PlotTransform,
 };
 
-use crate::series::Series;
+use crate::serving::series::Series;
 
 pub struct ChartLine<'a> {
     pub name: &'a str,

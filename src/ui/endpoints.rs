@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use super::app::{Loadable, StewardApp};
 use super::chart::ChartCache;
-use crate::alerts::Transition;
+use crate::serving::alerts::Transition;
 use crate::backend::Command;
-use crate::monitor::{History, MonitorConfig, MonitorEvent};
+use crate::serving::monitor::{History, MonitorConfig, MonitorEvent};
 use crate::serving::metrics::MetricsReport;
 use crate::serving::oip::EndpointState;
-use crate::series::Series;
+use crate::serving::series::Series;
 
 /// The live window kept in memory.
 pub const LIVE_WINDOW: f64 = 15.0 * 60.0;
@@ -88,7 +88,7 @@ pub fn config_for(app: &StewardApp, replay: bool) -> MonitorConfig {
         endpoints: p.endpoints.clone(),
         prometheus: p.prometheus.clone(),
         scrape: p.scrape.clone(),
-        alerts: crate::alerts::rules_or_default(&p.alerts),
+        alerts: crate::serving::alerts::rules_or_default(&p.alerts),
         timeout: app.timeout.min(std::time::Duration::from_secs(5)),
         replay: replay.then(|| app.home.sample_log()),
     }

@@ -2,21 +2,19 @@
 //! written by the backend (progress shown), then "Open folder". The same code as `steward report`.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use egui::{Id, Modal, RichText, Ui};
 
 use super::app::{Loadable, StewardApp};
 use super::widgets::{self, GREEN, RED};
 use crate::backend::Command;
-use crate::report::{Format, Options, default_file_name};
+use crate::report::{Format, Options, Progress, default_file_name};
 
-/// Progress of a running export: fraction and the current step (written by the backend).
-pub type ExportProgress = Arc<Mutex<(f32, String)>>;
 
 pub enum ExportStage {
     Editing,
-    Running(ExportProgress),
+    Running(Arc<Progress>),
     Done(Vec<PathBuf>),
     Failed(String),
 }
@@ -75,7 +73,7 @@ impl ExportDialog {
             if s.is_empty() {
                 return Ok(None);
             }
-            crate::report::cli::parse_date(s, end).map(Some).ok_or_else(|| format!("{what}: '{s}' is not a date (2026-11-01 or RFC 3339)"))
+            crate::report::parse_date(s, end).map(Some).ok_or_else(|| format!("{what}: '{s}' is not a date (2026-11-01 or RFC 3339)"))
         };
         o.since = date(&self.since, false, "From")?;
         o.until = date(&self.until, true, "To")?;
@@ -211,7 +209,7 @@ pub fn show(app: &mut StewardApp, ui: &mut Ui) {
         }
         match &d.stage {
             ExportStage::Running(p) => {
-                let (f, step) = p.lock().map(|g| g.clone()).unwrap_or_default();
+                let (f, step) = p.get();
                 ui.add(egui::ProgressBar::new(f).text(format!("{:.0}% {step}", f * 100.0)));
                 ui.ctx().request_repaint_after(std::time::Duration::from_millis(100));
             }
@@ -230,7 +228,7 @@ pub fn show(app: &mut StewardApp, ui: &mut Ui) {
                 match d.request() {
                     Ok((opts, out)) => {
                         d.error = None;
-                        let progress: ExportProgress = Arc::new(Mutex::new((0.0, "starting".into())));
+                        let progress = Arc::new(Progress::new());
                         d.stage = ExportStage::Running(progress.clone());
                         command = Some(Command::ExportReport { opts: Box::new(opts), format: d.format, out, profile: profile.clone(), progress });
                     }

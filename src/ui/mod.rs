@@ -12,9 +12,8 @@ mod widgets;
 
 pub use app::{Action, Persisted, StewardApp, ThemeChoice, View};
 pub use dialogs::{MoveDialog, Stage};
-pub use export::ExportProgress;
 
-use crate::cli::Context;
+use crate::config::Context;
 
 pub const APP_ID: &str = "steward";
 

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use steward::cli::Context;
+use steward::config::Context;
 use steward::config::{DEFAULT_TIMEOUT, Home, Origin, Profiles, RegistrySpec};
 use steward::ui::{Persisted, StewardApp};
 

@@ -275,7 +275,7 @@ fn notifications(app: &StewardApp, ui: &mut Ui) {
         ui.label(RichText::new(format!("Rules: {rules} (profile key `alerts`). Raised alerts are recorded in the audit log.")).weak());
         for (t, tr) in st.alerts.iter().take(50) {
             let when = crate::ui::chart::time_label(*t, 0.0);
-            let color = if matches!(tr, crate::alerts::Transition::Fired { .. }) { RED } else { GREEN };
+            let color = if matches!(tr, crate::serving::alerts::Transition::Fired { .. }) { RED } else { GREEN };
             ui.colored_label(color, format!("{when}  {}", tr.describe()));
         }
     });

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 
-use super::{Format, Options};
+use crate::report::{Format, Options};
 use crate::audit::AuditLog;
-use crate::cli::{Context, Failure, Global, Outcome, runtime};
+use super::{Failure, Global, Outcome, context, runtime};
 
 #[derive(Args, Debug)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
@@ -40,20 +40,9 @@ pub enum ReportCmd {
     Verify { file: PathBuf },
 }
 
-/// A period bound: RFC 3339, or a date meaning the start (`end_of_day` false) or end of that day, UTC.
-pub fn parse_date(s: &str, end_of_day: bool) -> Option<DateTime<Utc>> {
-    let s = s.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.with_timezone(&Utc));
-    }
-    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
-    let t = if end_of_day { d.and_hms_milli_opt(23, 59, 59, 999) } else { d.and_hms_opt(0, 0, 0) };
-    t.map(|t| t.and_utc())
-}
-
 fn date_arg(flag: &str, s: Option<&String>, end_of_day: bool) -> Result<Option<DateTime<Utc>>, Failure> {
     s.map(|s| {
-        parse_date(s, end_of_day)
+        crate::report::parse_date(s, end_of_day)
             .ok_or_else(|| Failure { code: 2, message: format!("{flag} '{s}': use YYYY-MM-DD or RFC 3339 (2026-11-01T12:00:00Z)") })
     })
     .transpose()
@@ -76,15 +65,15 @@ pub fn run(g: &Global, a: ReportArgs) -> Outcome {
         }
     }
     opts.fairness_log = a.fairness_log;
-    let ctx = Context::from_global(g)?;
+    let ctx = context(g)?;
     opts.timeout = ctx.timeout;
     let reg = ctx.open()?;
     let audit = AuditLog::new(ctx.home.audit_log());
-    let progress = |f: f32, step: &str| eprintln!("[{:>3.0}%] {step}", f * 100.0);
+    let progress = crate::report::Progress::with_listener(|f, step| eprintln!("[{:>3.0}%] {step}", f * 100.0));
     let data = runtime()?
-        .block_on(super::gather(&reg, &audit, ctx.profile.as_ref(), &opts, &progress))
+        .block_on(crate::report::gather(&reg, &audit, ctx.profile.as_ref(), &opts, &progress))
         .map_err(|e| Failure { code: e.exit_code(), message: e.to_string() })?;
-    let files = super::render(&data, format, &out).map_err(|e| Failure { code: e.exit_code(), message: e.to_string() })?;
+    let files = crate::report::render(&data, format, &out).map_err(|e| Failure { code: e.exit_code(), message: e.to_string() })?;
     match format {
         Format::Csv => println!("wrote {} CSV files to {}", files.len(), out.display()),
         _ => println!("wrote {}", out.display()),
@@ -93,7 +82,7 @@ pub fn run(g: &Global, a: ReportArgs) -> Outcome {
 }
 
 fn verify(file: &std::path::Path) -> Outcome {
-    match super::verify_json(file) {
+    match crate::report::verify_json(file) {
         Ok(v) => {
             println!("OK: digest {} matches; audit excerpt of {} records chains intact", v.digest, v.excerpt_records);
             if let Some(h) = &v.last_hash {

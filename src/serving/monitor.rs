@@ -12,7 +12,7 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::alerts::{Alerts, Rule, Transition};
+use crate::serving::alerts::{Alerts, Rule, Transition};
 use crate::serving::metrics::{MetricsReport, MetricsSource, PrometheusSource, ScrapeSource};
 use crate::serving::names::ServerKind;
 use crate::serving::oip::{self, EndpointState};
@@ -369,7 +369,7 @@ impl Replay {
         }
         Ok(Replay {
             label: format!("replay of {}", path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default()),
-            model: crate::sample::MODEL.to_string(),
+            model: crate::config::sample::MODEL.to_string(),
             rows,
             pos: 0,
             last: None,

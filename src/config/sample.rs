@@ -13,8 +13,8 @@ use crate::connect::local::LocalRegistry;
 use crate::domain::{NewVersion, VersionNumber};
 
 pub const MODEL: &str = "income-classifier";
-pub const VERSIONS_JSON: &str = include_str!("../assets/sample/versions.json");
-pub const PREDICTIONS_CSV: &[u8] = include_bytes!("../assets/sample/predictions.csv");
+pub const VERSIONS_JSON: &str = include_str!("../../assets/sample/versions.json");
+pub const PREDICTIONS_CSV: &[u8] = include_bytes!("../../assets/sample/predictions.csv");
 pub const PREDICTIONS_FILE: &str = "predictions.csv";
 
 #[derive(Deserialize)]

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use crate::audit::{AuditLog, verify};
-use crate::cli::{Context, Failure, Global, Outcome, print_json, runtime};
+use super::{Context, Failure, Global, Outcome, context, print_json, runtime};
 use crate::connect::{AnyRegistry, Registry};
 use crate::domain::VersionNumber;
 use crate::ops::{self, MovePlan, Ops, StepEvent, StepState};
@@ -137,7 +137,7 @@ fn confirm(plan: &MovePlan, yes: bool, confirm: Option<String>) -> Result<Option
 }
 
 fn setup(g: &Global) -> Result<(Context, AnyRegistry, AuditLog), Failure> {
-    let ctx = Context::from_global(g)?;
+    let ctx = context(g)?;
     let reg = ctx.open()?;
     let audit = AuditLog::new(ctx.home.audit_log());
     Ok((ctx, reg, audit))
@@ -174,7 +174,7 @@ fn act(rt: &tokio::runtime::Runtime, ops: &Ops<'_, AnyRegistry>, plan: &MovePlan
 
 pub fn promote(g: &Global, a: PromoteArgs) -> Outcome {
     let (ctx, reg, audit) = setup(g)?;
-    let ops = Ops { registry: &reg, audit: audit.clone(), os_user: crate::cli::os_user(), policy: ctx.policy.clone() };
+    let ops = Ops { registry: &reg, audit: audit.clone(), os_user: crate::audit::os_user(), policy: ctx.policy.clone() };
     let rt = runtime()?;
     rt.block_on(refuse_if_interrupted(&audit, &reg))?;
     let plan = rt.block_on(ops.plan_promote(&a.model, a.version, &a.alias))?;
@@ -183,7 +183,7 @@ pub fn promote(g: &Global, a: PromoteArgs) -> Outcome {
 
 pub fn rollback(g: &Global, a: RollbackArgs) -> Outcome {
     let (ctx, reg, audit) = setup(g)?;
-    let ops = Ops { registry: &reg, audit: audit.clone(), os_user: crate::cli::os_user(), policy: ctx.policy.clone() };
+    let ops = Ops { registry: &reg, audit: audit.clone(), os_user: crate::audit::os_user(), policy: ctx.policy.clone() };
     let rt = runtime()?;
     rt.block_on(refuse_if_interrupted(&audit, &reg))?;
     let plan = rt.block_on(ops.plan_rollback(&a.model, &a.alias, a.to))?;
@@ -199,7 +199,7 @@ pub fn history(g: &Global, a: HistoryArgs) -> Outcome {
     let rt = runtime()?;
     // Looking is when moves made outside Steward are noticed: record them before showing the timeline.
     let model = rt.block_on(reg.get_model(&a.model))?;
-    let (mut events, _) = ops::observe(&audit, &crate::cli::os_user(), &reg.describe(), &a.model, &model.aliases)?;
+    let (mut events, _) = ops::observe(&audit, &crate::audit::os_user(), &reg.describe(), &a.model, &model.aliases)?;
     events.retain(|e| a.alias.as_deref().is_none_or(|x| e.alias == x));
     if let Some(at) = &a.at {
         let alias = a.alias.as_deref().ok_or_else(|| Failure { code: 2, message: "--at needs --alias".into() })?;
@@ -273,7 +273,7 @@ pub fn audit(g: &Global, cmd: AuditCmd) -> Outcome {
                         return Err(Failure { code: 3, message: "not resolved; pass --yes to record without asking".into() });
                     }
                 }
-                let r = ops::resolve(&audit, &crate::cli::os_user(), item, &note)?;
+                let r = ops::resolve(&audit, &crate::audit::os_user(), item, &note)?;
                 println!("recorded the resolution as audit record {}", r.seq);
             }
             Ok(())

@@ -7,11 +7,11 @@ use std::time::Duration;
 use clap::Args;
 use serde_json::{Value, json};
 
-use super::load::{self, LoadReport, LoadSpec};
-use super::oip::{EndpointState, Health, probe_all};
-use super::prom::{InstantSample, PromClient, RangeSeries, parse_duration};
-use super::unix_now;
-use crate::cli::{Context, Failure, Global, Outcome, exit, print_json, runtime};
+use crate::serving::load::{self, LoadReport, LoadSpec};
+use crate::serving::oip::{EndpointState, Health, probe_all};
+use crate::serving::prom::{InstantSample, PromClient, RangeSeries, parse_duration};
+use crate::serving::unix_now;
+use super::{Failure, Global, Outcome, context, exit, print_json, runtime};
 
 /// Exit code when an endpoint is down (same as an unreachable registry).
 pub const EXIT_DOWN: u8 = 5;
@@ -100,7 +100,7 @@ fn timeout(g: &Global) -> Result<Duration, Failure> {
 /// `steward endpoints`: probe each endpoint; exit 5 when any is down.
 pub fn endpoints(g: &Global, a: &EndpointsArgs) -> Outcome {
     let list = if a.endpoints.is_empty() {
-        Context::from_global(g)?.profile.map(|p| p.endpoints).unwrap_or_default()
+        context(g)?.profile.map(|p| p.endpoints).unwrap_or_default()
     } else {
         a.endpoints.clone()
     };
@@ -155,7 +155,7 @@ fn print_states(states: &[EndpointState]) {
 pub fn metrics(g: &Global, a: &MetricsArgs) -> Outcome {
     let url = match &a.prometheus {
         Some(u) => u.clone(),
-        None => Context::from_global(g)?.profile.and_then(|p| p.prometheus).ok_or_else(|| {
+        None => context(g)?.profile.and_then(|p| p.prometheus).ok_or_else(|| {
             usage("no Prometheus URL: pass --prometheus URL or set one in the profile (steward profile add ... --prometheus URL)".into())
         })?,
     };
@@ -292,19 +292,19 @@ pub struct AlertsArgs {
 
 /// `steward alerts`: the window's alert rules evaluated now over their windows; exit 3 when any fires.
 pub fn alerts(g: &Global, a: &AlertsArgs) -> Outcome {
-    let profile = Context::from_global(g).ok().and_then(|c| c.profile);
+    let profile = context(g).ok().and_then(|c| c.profile);
     let url = a.prometheus.clone().or_else(|| profile.as_ref().and_then(|p| p.prometheus.clone())).ok_or_else(|| {
         usage("no Prometheus URL: pass --prometheus URL or set one in the profile (steward profile add ... --prometheus URL)".into())
     })?;
     let texts: Vec<String> = if !a.rules.is_empty() {
         a.rules.clone()
     } else {
-        crate::alerts::rules_or_default(&profile.map(|p| p.alerts).unwrap_or_default())
+        crate::serving::alerts::rules_or_default(&profile.map(|p| p.alerts).unwrap_or_default())
     };
-    let rules = texts.iter().map(|t| crate::alerts::Rule::parse(t)).collect::<Result<Vec<_>, _>>().map_err(usage)?;
+    let rules = texts.iter().map(|t| crate::serving::alerts::Rule::parse(t)).collect::<Result<Vec<_>, _>>().map_err(usage)?;
     let t = timeout(g)?;
     let statuses = runtime()?
-        .block_on(crate::monitor::check_alerts(&url, t, &rules, unix_now()))
+        .block_on(crate::serving::monitor::check_alerts(&url, t, &rules, unix_now()))
         .map_err(|e| Failure { message: e, code: EXIT_DOWN })?;
     let firing = statuses.iter().filter(|s| s.firing).count();
     if a.json {

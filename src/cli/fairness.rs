@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::{Decision, ErrorKind, FairnessError, Progress, SmallGroupRule, Spec, Window};
-use crate::cli::{Failure, exit};
+use crate::fairness::{Decision, ErrorKind, FairnessError, Progress, SmallGroupRule, Spec, Window};
+use super::{Failure, exit};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum OutputFormat {
@@ -114,15 +114,15 @@ impl From<FairnessError> for Failure {
 pub fn run(args: &FairnessArgs) -> Result<(), Failure> {
     let spec = args.spec()?;
     let progress = Progress::new();
-    let report = super::analyze(&args.file, &spec, &progress)?;
+    let report = crate::fairness::analyze(&args.file, &spec, &progress)?;
     let text = match args.format {
         OutputFormat::Json => {
             let mut s = serde_json::to_string_pretty(&report).map_err(|e| Failure::from(e.to_string()))?;
             s.push('\n');
             s
         }
-        OutputFormat::Csv => super::output::csv(&report),
-        OutputFormat::Table => super::output::table(&report),
+        OutputFormat::Csv => crate::fairness::output::csv(&report),
+        OutputFormat::Table => crate::fairness::output::table(&report),
     };
     let mut out = std::io::stdout().lock();
     // A closed pipe (steward ... | head) is not an error worth reporting.

@@ -1,0 +1,218 @@
+//! The window's backend: a tokio runtime on its own thread. The UI sends `Command`s and drains `Event`s;
+//! it never waits on the network or the disk.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use tokio::sync::mpsc as tmpsc;
+
+mod analysis;
+mod moves;
+mod registry;
+mod watch;
+
+use crate::audit::{AuditLog, Record};
+use crate::config::{Home, Profile, Profiles, RegistrySpec};
+use crate::connect::AnyRegistry;
+use crate::fairness::{Progress, Report, Spec};
+use crate::serving::monitor::{MonitorConfig, MonitorEvent};
+use crate::domain::{ModelVersion, RegisteredModel, SourceState, VersionNumber};
+use crate::config::Policy;
+use crate::ops::{AliasEvent, Interrupted, MovePlan, StepEvent};
+
+/// How often the selected model's aliases are re-read to notice moves made outside Steward.
+pub const POLL_INTERVAL: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// (Re)connect to a registry and list its models.
+    Connect(RegistrySpec),
+    RefreshModels,
+    LoadVersions { model: String },
+    /// Create the sample workspace in the connected local registry (or the home's).
+    OpenSample,
+    /// Add or replace a profile; when `activate`, make it the default and connect to it.
+    SaveProfile { profile: Profile, activate: bool },
+    PlanPromote { model: String, version: VersionNumber, alias: String },
+    PlanRollback { model: String, alias: String, to: Option<VersionNumber> },
+    /// Carry out a plan (the ops layer re-checks everything).
+    Execute { plan: MovePlan, reason: String, confirmation: Option<String> },
+    /// Record observed moves of the model's aliases, then send its history.
+    LoadHistory { model: String },
+    VerifyAudit,
+    /// Record the registry's state for an interrupted operation (by its intent's seq).
+    Resolve { intent_seq: u64 },
+    /// Read a prediction log's column names.
+    FairnessColumns { path: PathBuf },
+    /// Analyze a prediction log; `run` tags the answer; `progress` is shared with the window (and cancels).
+    Fairness { run: u64, path: PathBuf, spec: Box<Spec>, progress: Arc<Progress> },
+    /// (Re)start watching endpoints and metrics with this configuration (replaces the previous watch).
+    Monitor(MonitorConfig),
+    /// Per-version series over the last `range` seconds from Prometheus.
+    MetricsHistory { prometheus: String, range: f64 },
+    /// The rules of a newly activated profile (read-only, protected aliases, endpoint bindings).
+    SetPolicy(Policy),
+    /// Gather and write an audit report (the same code as `steward report`).
+    ExportReport {
+        opts: Box<crate::report::Options>,
+        format: crate::report::Format,
+        out: PathBuf,
+        profile: Option<Box<Profile>>,
+        progress: Arc<crate::report::Progress>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// Connection state of the registry; `generation` increases with every Connect.
+    Registry { generation: u64, description: String, state: SourceState },
+    Models { generation: u64, result: Result<Vec<RegisteredModel>, String> },
+    Versions { generation: u64, model: String, result: Result<Vec<ModelVersion>, String> },
+    Profiles(Profiles),
+    Notice(String),
+    Error(String),
+    Plan(Result<MovePlan, String>),
+    /// One step of an executing plan (sent before its `Executed`).
+    Step(StepEvent),
+    /// The outcome record of an executed plan, or why it failed.
+    Executed(Result<Record, String>),
+    /// `notice` tells of aliases found moved outside Steward while fetching it.
+    History { generation: u64, model: String, result: Result<Vec<AliasEvent>, String>, notice: Option<String> },
+    AuditVerified(Result<String, String>),
+    Interrupted(Vec<Interrupted>),
+    FairnessColumns { path: PathBuf, result: Result<Vec<String>, String> },
+    Fairness { run: u64, result: Result<Arc<Report>, String>, elapsed: Duration },
+    Monitor(MonitorEvent),
+    MetricsHistory { range: f64, result: Result<Arc<crate::serving::monitor::History>, String> },
+    /// The files an export wrote, or why it failed.
+    ReportDone(Result<Vec<PathBuf>, String>),
+}
+
+/// The UI's end of the backend.
+pub struct BackendHandle {
+    commands: tmpsc::UnboundedSender<Command>,
+    events: mpsc::Receiver<Event>,
+}
+
+impl BackendHandle {
+    pub fn send(&self, cmd: Command) {
+        // The backend only stops when the handle is dropped, so a failed send means shutdown.
+        let _ = self.commands.send(cmd);
+    }
+
+    /// Drains events for at most `budget`, so a flood of data never stalls a frame.
+    pub fn drain(&self, budget: Duration, mut apply: impl FnMut(Event)) {
+        let start = std::time::Instant::now();
+        while let Ok(ev) = self.events.try_recv() {
+            apply(ev);
+            if start.elapsed() >= budget {
+                break;
+            }
+        }
+    }
+
+    /// For tests: waits up to `timeout` for the next event.
+    pub fn recv_timeout(&self, timeout: Duration) -> Option<Event> {
+        self.events.recv_timeout(timeout).ok()
+    }
+}
+
+type Repaint = Arc<dyn Fn() + Send + Sync>;
+
+struct Backend {
+    home: Home,
+    timeout: Duration,
+    policy: Policy,
+    interrupted: Vec<Interrupted>,
+    generation: u64,
+    registry: Option<AnyRegistry>,
+    out: mpsc::Sender<Event>,
+    repaint: Repaint,
+    monitor: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Backend {
+    fn emit(out: &mpsc::Sender<Event>, repaint: &Repaint, ev: Event) {
+        if out.send(ev).is_ok() {
+            repaint();
+        }
+    }
+
+    fn send(&self, ev: Event) {
+        Self::emit(&self.out, &self.repaint, ev);
+    }
+
+    fn audit(&self) -> AuditLog {
+        AuditLog::new(self.home.audit_log())
+    }
+
+    /// Runs `f` with an `Ops` on the connected registry in a task of its own and sends its event.
+    fn with_ops<F, Fut>(&self, f: F)
+    where
+        F: FnOnce(AnyRegistry, AuditLog, Policy) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Event> + Send,
+    {
+        let Some(reg) = self.registry.clone() else {
+            self.send(Event::Error("no registry is connected".into()));
+            return;
+        };
+        let (out, repaint, audit, policy) = (self.out.clone(), self.repaint.clone(), self.audit(), self.policy.clone());
+        tokio::spawn(async move {
+            let ev = f(reg, audit, policy).await;
+            Self::emit(&out, &repaint, ev);
+        });
+    }
+
+}
+
+/// Starts the backend thread. `repaint` is called after every event (egui's `request_repaint`).
+pub fn start(home: Home, timeout: Duration, policy: Policy, repaint: Repaint) -> BackendHandle {
+    let (cmd_tx, mut cmd_rx) = tmpsc::unbounded_channel::<Command>();
+    let (ev_tx, ev_rx) = mpsc::channel::<Event>();
+    let spawned = std::thread::Builder::new().name("steward-backend".into()).spawn(move || {
+        let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+            Ok(rt) => rt,
+            Err(e) => {
+                let _ = ev_tx.send(Event::Error(format!("cannot start the background runtime: {e}")));
+                repaint();
+                return;
+            }
+        };
+        runtime.block_on(async move {
+            let mut backend = Backend {
+                home,
+                timeout,
+                policy,
+                interrupted: Vec::new(),
+                generation: 0,
+                registry: None,
+                out: ev_tx,
+                repaint,
+                monitor: None,
+            };
+            while let Some(cmd) = cmd_rx.recv().await {
+                match cmd {
+                    Command::Connect(spec) => backend.connect(spec).await,
+                    Command::RefreshModels => backend.refresh_models(false),
+                    Command::LoadVersions { model } => backend.load_versions(model),
+                    Command::OpenSample => backend.open_sample().await,
+                    Command::SaveProfile { profile, activate } => backend.save_profile(profile, activate).await,
+                    c @ (Command::FairnessColumns { .. } | Command::Fairness { .. }) => backend.fairness(c),
+                    Command::Monitor(cfg) => backend.start_monitor(cfg),
+                    Command::MetricsHistory { prometheus, range } => backend.metrics_history(prometheus, range),
+                    Command::SetPolicy(p) => backend.policy = p,
+                    Command::ExportReport { opts, format, out, profile, progress } => {
+                        backend.export_report(*opts, format, out, profile.map(|p| *p), progress)
+                    }
+                    other => backend.handle_ops(other),
+                }
+            }
+        });
+    });
+    if let Err(e) = spawned {
+        eprintln!("steward: cannot start the backend thread: {e}");
+    }
+    BackendHandle { commands: cmd_tx, events: ev_rx }
+}

@@ -1,0 +1,209 @@
+//! The command line, one face of Steward (the window is the other): the clap tree, `Context` from the
+//! global flags, exit codes, JSON printing, and one file per area (registry, profile, ops, fairness,
+//! serving, report). No subcommand opens the window through the function main.rs passes in; every window
+//! action has a subcommand twin calling the same core code.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Context, DEFAULT_TIMEOUT, Selection};
+use crate::connect::RegistryError;
+
+pub mod fairness;
+pub mod ops;
+pub mod profile;
+pub mod registry;
+pub mod report;
+pub mod serving;
+
+/// Exit codes (also in the README).
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const ERROR: u8 = 1;
+    pub const USAGE: u8 = 2;
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "steward", version, about = "A console for model operations: registries, endpoints, fairness, audited promotion.", long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Option<Cmd>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// Keep config, data and cache under DIR (default: $STEWARD_HOME, else the platform folders).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// Registry for this run: http(s)://... (MLflow) or local:PATH (embedded registry).
+    #[arg(long, global = true, value_name = "URI")]
+    pub registry: Option<String>,
+    /// Use this connection profile (default: the active one).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Refuse every mutation (promote, rollback, ...) for this run; also set per profile.
+    #[arg(long, global = true)]
+    pub read_only: bool,
+    /// Seconds to wait for an outside system before giving up.
+    #[arg(long, global = true, value_name = "SECS", default_value_t = DEFAULT_TIMEOUT.as_secs_f64())]
+    pub timeout: f64,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// List registered models with their latest version and aliases.
+    Models {
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a model's versions with aliases, metrics, params and tags.
+    Versions {
+        model: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write to the embedded local registry.
+    #[command(subcommand)]
+    Registry(registry::RegistryCmd),
+    /// Create the sample workspace (income-classifier on UCI Adult) in the local registry.
+    Sample,
+    /// Manage connection profiles (no secrets are stored).
+    #[command(subcommand)]
+    Profile(profile::ProfileCmd),
+    /// Show where Steward keeps its config, data and cache.
+    Paths,
+    /// Point an alias (default: champion) at VERSION, with a reason; recorded in the audit log.
+    Promote(ops::PromoteArgs),
+    /// Move an alias back (default: to the version before its last move), with a reason.
+    Rollback(ops::RollbackArgs),
+    /// The timeline of alias moves of MODEL: who, when, from -> to, why, outcome.
+    History(ops::HistoryArgs),
+    /// Verify the audit log's hash chain; resolve interrupted operations.
+    #[command(subcommand)]
+    Audit(ops::AuditCmd),
+    /// Fairness metrics by group from a prediction log (CSV, JSON Lines, Parquet).
+    Fairness(fairness::FairnessArgs),
+    /// Probe serving endpoints (Open Inference Protocol v2): up/degraded/down, served versions.
+    Endpoints(serving::EndpointsArgs),
+    /// Query Prometheus with PromQL, at one time or over a range.
+    Metrics(serving::MetricsArgs),
+    /// Send inference requests at a bounded rate to a loopback endpoint.
+    Load(serving::LoadArgs),
+    /// Evaluate alert rules (the window's) against Prometheus now; exit 3 when one fires.
+    Alerts(serving::AlertsArgs),
+    /// Audit report of MODEL over a period as PDF, HTML, JSON or CSV; `report verify FILE.json` checks one.
+    Report(report::ReportArgs),
+}
+
+/// A failure with the exit code it maps to.
+#[derive(Debug)]
+pub struct Failure {
+    pub message: String,
+    pub code: u8,
+}
+
+impl From<RegistryError> for Failure {
+    fn from(e: RegistryError) -> Self {
+        Failure { code: e.exit_code(), message: e.to_string() }
+    }
+}
+
+impl From<crate::ops::OpError> for Failure {
+    fn from(e: crate::ops::OpError) -> Self {
+        Failure { code: e.exit_code(), message: e.to_string() }
+    }
+}
+
+impl From<crate::audit::AuditError> for Failure {
+    fn from(e: crate::audit::AuditError) -> Self {
+        Failure { code: exit::ERROR, message: e.to_string() }
+    }
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Failure { message, code: exit::ERROR }
+    }
+}
+
+pub(crate) type Outcome = Result<(), Failure>;
+
+/// Resolves the global flags into the core's [`Context`] (a bad `--timeout` is a usage error).
+pub fn context(g: &Global) -> Result<Context, Failure> {
+    if !(g.timeout.is_finite() && g.timeout > 0.0) {
+        return Err(Failure { message: "--timeout must be a positive number of seconds".into(), code: exit::USAGE });
+    }
+    let selection = Selection {
+        home: g.home.clone(),
+        registry: g.registry.clone(),
+        profile: g.profile.clone(),
+        read_only: g.read_only,
+        timeout: Duration::from_secs_f64(g.timeout),
+    };
+    Ok(Context::resolve(&selection)?)
+}
+
+/// The command line's entry point. `window` opens the window (no subcommand); main.rs passes the `ui`
+/// face's, so the command line knows no window code.
+pub fn main(window: fn(Context) -> Result<(), String>) -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        None => context(&cli.global).and_then(|ctx| window(ctx).map_err(Failure::from)),
+        Some(cmd) => run_command(&cli.global, cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(f) => {
+            eprintln!("steward: error: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::from(format!("cannot start the async runtime: {e}")))
+}
+
+pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> Outcome {
+    let text = serde_json::to_string_pretty(value).map_err(|e| Failure::from(e.to_string()))?;
+    println!("{text}");
+    Ok(())
+}
+
+pub fn run_command(g: &Global, cmd: Cmd) -> Outcome {
+    match cmd {
+        Cmd::Fairness(args) => fairness::run(&args),
+        Cmd::Endpoints(a) => serving::endpoints(g, &a),
+        Cmd::Metrics(a) => serving::metrics(g, &a),
+        Cmd::Load(a) => serving::load(g, &a),
+        Cmd::Alerts(a) => serving::alerts(g, &a),
+        Cmd::Report(a) => report::run(g, a),
+        Cmd::Paths => profile::paths(g),
+        Cmd::Profile(p) => profile::run(g, p),
+        Cmd::Promote(a) => ops::promote(g, a),
+        Cmd::Rollback(a) => ops::rollback(g, a),
+        Cmd::History(a) => ops::history(g, a),
+        Cmd::Audit(a) => ops::audit(g, a),
+        Cmd::Models { json } => registry::models(g, json),
+        Cmd::Versions { model, json } => registry::versions(g, &model, json),
+        Cmd::Registry(c) => registry::run(g, c),
+        Cmd::Sample => registry::sample(g),
+    }
+}
+

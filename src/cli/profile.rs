@@ -1,0 +1,169 @@
+//! `steward profile list|add|bind|unbind|use|remove` and `steward paths`.
+
+use std::path::{Path, PathBuf};
+
+use clap::Subcommand;
+
+use super::{Failure, Global, Outcome, exit, print_json};
+use crate::config::{Home, Profile, Profiles};
+
+#[derive(Subcommand, Debug)]
+pub enum ProfileCmd {
+    /// List profiles; the active one is marked.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add or replace a profile.
+    Add {
+        /// The registry comes from the global --registry (http(s)://... or local:PATH); without it the
+        /// profile uses the home's local registry.
+        name: String,
+        #[arg(long = "endpoint", value_name = "URL")]
+        endpoints: Vec<String>,
+        #[arg(long, value_name = "URL")]
+        prometheus: Option<String>,
+        /// Make it the default profile. (--read-only marks the profile read-only.)
+        #[arg(long)]
+        activate: bool,
+    },
+    /// Bind MODEL@ALIAS in profile NAME to a served model: promote and rollback then move the endpoint too.
+    Bind {
+        name: String,
+        /// The registry side, MODEL@ALIAS.
+        #[arg(value_name = "MODEL@ALIAS")]
+        target: String,
+        /// The Open Inference Protocol endpoint (e.g. MLServer's HTTP URL).
+        #[arg(long, value_name = "URL")]
+        endpoint: String,
+        /// The model's name on the server (default: MODEL).
+        #[arg(long, value_name = "NAME")]
+        served: Option<String>,
+        /// The served model's folder in the server's model repository (its model-settings.json is rewritten).
+        #[arg(long, value_name = "DIR")]
+        settings_dir: PathBuf,
+        /// One version's folder, with {version}, holding that version's model-settings.json.
+        #[arg(long, value_name = "TEMPLATE")]
+        version_dir: String,
+        /// An OIP request body file (may contain {version}) sent as a smoke inference after loading.
+        #[arg(long, value_name = "FILE")]
+        example: Option<String>,
+        /// Seconds to wait for the loaded version to be ready (default 30).
+        #[arg(long, value_name = "SECONDS")]
+        ready_timeout: Option<f64>,
+    },
+    /// Remove the binding of MODEL@ALIAS from profile NAME.
+    Unbind {
+        name: String,
+        #[arg(value_name = "MODEL@ALIAS")]
+        target: String,
+    },
+    /// Make NAME the default profile.
+    Use { name: String },
+    Remove { name: String },
+}
+
+/// `steward paths`: where this home keeps config, data and cache.
+pub fn paths(g: &Global) -> Outcome {
+    let home = Home::resolve(g.home.as_deref())?;
+    println!("config    {}", home.config.display());
+    println!("profiles  {}", home.profiles_file().display());
+    println!("data      {}", home.data.display());
+    println!("registry  {}", home.registry_file().display());
+    println!("cache     {}", home.cache.display());
+    Ok(())
+}
+
+pub fn run(g: &Global, cmd: ProfileCmd) -> Outcome {
+    let home = Home::resolve(g.home.as_deref())?;
+    let mut all = Profiles::load(&home)?;
+    match cmd {
+        ProfileCmd::List { json } => {
+            if json {
+                return print_json(&all);
+            }
+            if all.profiles.is_empty() {
+                println!("no profiles; the default is the local registry at {}", home.registry_file().display());
+            }
+            for p in &all.profiles {
+                let mark = if all.active.as_deref() == Some(&p.name) { "*" } else { " " };
+                let reg = if p.registry.is_empty() { "(home local registry)" } else { &p.registry };
+                println!("{mark} {:<16} {reg}{}", p.name, if p.read_only { "  [read-only]" } else { "" });
+            }
+            Ok(())
+        }
+        ProfileCmd::Add { name, endpoints, prometheus, activate } => {
+            let profile = Profile {
+                name: name.clone(),
+                registry: g.registry.clone().unwrap_or_default(),
+                endpoints,
+                prometheus,
+                read_only: g.read_only,
+                ..Default::default()
+            };
+            all.upsert(profile)?;
+            if activate {
+                all.active = Some(name.clone());
+            }
+            all.save(&home)?;
+            println!("saved profile '{name}' in {}", home.profiles_file().display());
+            Ok(())
+        }
+        ProfileCmd::Bind { name, target, endpoint, served, settings_dir, version_dir, example, ready_timeout } => {
+            let (model, alias) = model_at_alias(&target)?;
+            let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+            let binding = crate::config::Binding {
+                served_model: served.unwrap_or_else(|| model.clone()),
+                model,
+                alias,
+                endpoint,
+                mode: Default::default(),
+                settings_dir: abs(&settings_dir),
+                version_dir: abs(Path::new(&version_dir)).to_string_lossy().into_owned(),
+                example: example.map(|e| abs(Path::new(&e)).to_string_lossy().into_owned()),
+                ready_timeout_secs: ready_timeout,
+            };
+            all.bind(&name, binding.clone()).map_err(|e| Failure { message: e, code: exit::USAGE })?;
+            all.save(&home)?;
+            println!("profile '{name}': {target} moves {} on {}", binding.served_model, binding.endpoint);
+            Ok(())
+        }
+        ProfileCmd::Unbind { name, target } => {
+            let (model, alias) = model_at_alias(&target)?;
+            let p = all.profiles.iter_mut().find(|p| p.name == name).ok_or_else(|| Failure::from(format!("no profile named '{name}'")))?;
+            let before = p.bindings.len();
+            p.bindings.retain(|b| !(b.model == model && b.alias == alias));
+            if p.bindings.len() == before {
+                return Err(Failure::from(format!("profile '{name}' has no binding for {target}")));
+            }
+            all.save(&home)?;
+            println!("profile '{name}': {target} no longer moves an endpoint");
+            Ok(())
+        }
+        ProfileCmd::Use { name } => {
+            if all.get(&name).is_none() {
+                return Err(Failure::from(format!("no profile named '{name}'")));
+            }
+            all.active = Some(name.clone());
+            all.save(&home)?;
+            println!("'{name}' is now the default profile");
+            Ok(())
+        }
+        ProfileCmd::Remove { name } => {
+            if !all.remove(&name) {
+                return Err(Failure::from(format!("no profile named '{name}'")));
+            }
+            all.save(&home)?;
+            println!("removed profile '{name}'");
+            Ok(())
+        }
+    }
+}
+
+/// `MODEL@ALIAS` split at the last `@`.
+fn model_at_alias(s: &str) -> Result<(String, String), Failure> {
+    match s.rsplit_once('@') {
+        Some((m, a)) if !m.trim().is_empty() && !a.trim().is_empty() => Ok((m.trim().to_string(), a.trim().to_string())),
+        _ => Err(Failure { message: format!("'{s}': expected MODEL@ALIAS"), code: exit::USAGE }),
+    }
+}

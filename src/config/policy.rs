@@ -1,0 +1,53 @@
+//! The rules in force for a run: read-only mode, protected aliases and endpoint bindings, from the
+//! profile and the command-line flags. `ops` enforces them; the window only reflects them.
+
+use std::time::Duration;
+
+use super::{Binding, Profile};
+
+/// Policy for this run (from the profile and flags).
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub read_only: bool,
+    pub protected_aliases: Vec<String>,
+    /// Aliases whose serving endpoint moves with them.
+    pub bindings: Vec<Binding>,
+    /// Per-request bound for endpoint calls.
+    pub endpoint_timeout: Duration,
+    /// --read-only was given: stays read-only whatever profile is switched to.
+    pub forced_read_only: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            forced_read_only: false,
+            read_only: false,
+            protected_aliases: vec!["champion".into(), "production".into()],
+            bindings: Vec::new(),
+            endpoint_timeout: super::DEFAULT_TIMEOUT,
+        }
+    }
+}
+
+impl Policy {
+    /// The profile's rules (read-only, protected aliases, endpoint bindings); `read_only` adds
+    /// --read-only; `timeout` bounds each endpoint request.
+    pub fn from_profile(profile: Option<&Profile>, read_only: bool, timeout: Duration) -> Policy {
+        let mut policy = Policy::default();
+        if let Some(p) = profile {
+            policy.read_only = p.read_only;
+            policy.protected_aliases = p.protected_aliases.clone();
+            policy.bindings = p.bindings.clone();
+        }
+        policy.read_only |= read_only;
+        policy.forced_read_only = read_only;
+        policy.endpoint_timeout = timeout;
+        policy
+    }
+
+    /// The binding of `model@alias`, if the profile has one.
+    pub fn binding(&self, model: &str, alias: &str) -> Option<&Binding> {
+        self.bindings.iter().find(|b| b.model == model && b.alias == alias)
+    }
+}

@@ -1,0 +1,89 @@
+//! Which registry a run talks to, where that choice came from, and opening it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::{Home, Profile};
+use crate::connect::{AnyRegistry, RegistryError, local::LocalRegistry, local::Opened, mlflow::MlflowRegistry};
+
+/// Which registry a run talks to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegistrySpec {
+    Mlflow(String),
+    Local(PathBuf),
+    /// The local registry in the home (created, with the sample workspace, on first use).
+    HomeLocal,
+}
+
+/// Where the choice of registry came from (shown to the operator).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Flag,
+    Profile(String),
+    Environment,
+    Default,
+}
+
+impl RegistrySpec {
+    pub fn parse(uri: &str) -> Result<RegistrySpec, String> {
+        let uri = uri.trim();
+        if uri.starts_with("http://") || uri.starts_with("https://") {
+            url::Url::parse(uri).map_err(|e| format!("registry URL '{}': {e}", crate::connect::http::redact_url(uri)))?;
+            Ok(RegistrySpec::Mlflow(uri.to_string()))
+        } else if let Some(path) = uri.strip_prefix("local:") {
+            if path.is_empty() {
+                return Err("local: needs a path, e.g. local:/srv/steward/registry.sqlite".into());
+            }
+            Ok(RegistrySpec::Local(PathBuf::from(path)))
+        } else {
+            Err(format!(
+                "unsupported registry '{}': use http(s)://HOST[:PORT] for MLflow or local:PATH for an embedded registry",
+                crate::connect::http::redact_url(uri)
+            ))
+        }
+    }
+
+    /// Flag, then the named or active profile, then `MLFLOW_TRACKING_URI`, then the home's local registry.
+    pub fn select(
+        flag: Option<&str>,
+        profile: Option<&Profile>,
+        env_tracking_uri: Option<&str>,
+    ) -> Result<(RegistrySpec, Origin), String> {
+        if let Some(uri) = flag {
+            return Ok((RegistrySpec::parse(uri)?, Origin::Flag));
+        }
+        if let Some(p) = profile {
+            let spec = if p.registry.trim().is_empty() { RegistrySpec::HomeLocal } else { RegistrySpec::parse(&p.registry)? };
+            return Ok((spec, Origin::Profile(p.name.clone())));
+        }
+        if let Some(uri) = env_tracking_uri.filter(|u| !u.trim().is_empty()) {
+            return RegistrySpec::parse(uri)
+                .map(|s| (s, Origin::Environment))
+                .map_err(|e| format!("MLFLOW_TRACKING_URI: {e}"));
+        }
+        Ok((RegistrySpec::HomeLocal, Origin::Default))
+    }
+
+    pub fn display(&self, home: &Home) -> String {
+        match self {
+            RegistrySpec::Mlflow(u) => format!("MLflow at {}", crate::connect::http::redact_url(u)),
+            RegistrySpec::Local(p) => format!("local registry at {}", p.display()),
+            RegistrySpec::HomeLocal => format!("local registry at {}", home.registry_file().display()),
+        }
+    }
+
+    /// Opens the registry. The home's local registry is seeded with the sample workspace when new.
+    pub fn open(&self, home: &Home, timeout: Duration) -> Result<AnyRegistry, RegistryError> {
+        match self {
+            RegistrySpec::Mlflow(url) => Ok(AnyRegistry::Mlflow(MlflowRegistry::from_env(url, timeout)?)),
+            RegistrySpec::Local(path) => Ok(AnyRegistry::Local(LocalRegistry::open(path)?.0)),
+            RegistrySpec::HomeLocal => {
+                let (reg, opened) = LocalRegistry::open(&home.registry_file())?;
+                if opened == Opened::Created {
+                    crate::config::sample::create(&reg, home)?;
+                }
+                Ok(AnyRegistry::Local(reg))
+            }
+        }
+    }
+}

@@ -1,0 +1,360 @@
+//! The application: its state and the frame loop (drain backend events, handle shortcuts, draw panels,
+//! apply actions). Per-view state types are in state.rs, actions and their dispatch in actions.rs, the
+//! backend's events in events.rs.
+
+mod actions;
+mod events;
+mod state;
+
+pub use actions::Action;
+pub use state::{AddRegistryForm, Loadable, Persisted, ThemeChoice, View};
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use egui::{Key, KeyboardShortcut, Modifiers, RichText, Ui};
+
+use super::dialogs::{self, MoveDialog, Stage};
+use super::fairness::FairnessState;
+use super::palette::Palette;
+use super::views;
+use super::widgets::{self, AMBER, GREEN, GREY, RED};
+use crate::backend::{self, BackendHandle, Command, Event};
+use crate::config::Context;
+use crate::config::{Profile, Profiles, RegistrySpec};
+use crate::domain::{ModelVersion, RegisteredModel, SourceState, VersionNumber};
+use crate::ops::{AliasEvent, Interrupted};
+
+/// Time the UI spends applying backend events per frame.
+const EVENT_BUDGET: Duration = Duration::from_millis(8);
+const NOTICE_LIFETIME: Duration = Duration::from_secs(8);
+
+pub struct StewardApp {
+    pub(crate) backend: BackendHandle,
+    repaint_ctx: Arc<OnceLock<egui::Context>>,
+    pub persisted: Persisted,
+    pub(crate) profiles: Profiles,
+    pub(crate) active_profile: Option<Profile>,
+    pub(crate) registry_generation: u64,
+    pub(crate) registry_description: String,
+    pub(crate) registry_state: SourceState,
+    pub(crate) registry_is_local: bool,
+    pub(crate) models: Loadable<Vec<RegisteredModel>>,
+    pub(crate) versions: BTreeMap<String, Loadable<Vec<ModelVersion>>>,
+    pub(crate) selected_version: Option<u64>,
+    /// The version the selected one is compared with, if any.
+    pub(crate) compare_with: Option<u64>,
+    pub(crate) chart_metric: String,
+    pub(crate) palette: Option<Palette>,
+    pub(crate) add_registry: Option<AddRegistryForm>,
+    pub move_dialog: Option<MoveDialog>,
+    pub(crate) interrupted: Vec<Interrupted>,
+    pub(crate) history: BTreeMap<String, Loadable<Vec<AliasEvent>>>,
+    pub(crate) audit_status: Option<Result<String, String>>,
+    /// "What did ALIAS point to at TIME": the Audit view's question.
+    pub(crate) history_question: (String, String),
+    pub(crate) fairness: FairnessState,
+    pub(crate) endpoints: super::endpoints::EndpointsState,
+    /// Whether the sample log is played back as traffic (None: not decided; the Endpoints view starts it
+    /// when nothing is configured).
+    pub(crate) endpoints_replay: Option<bool>,
+    /// Bumped on every profile change; with the replay flag, what the running monitor was started for.
+    profile_generation: u64,
+    monitor_key: Option<(u64, bool)>,
+    pub(crate) export: Option<super::export::ExportDialog>,
+    policy: crate::config::Policy,
+    pub(crate) home: crate::config::Home,
+    pub(crate) timeout: Duration,
+    /// The answer of an open file dialog (it runs on a thread of its own).
+    browse: Option<widgets::FileDialogTask>,
+    last_poll: Instant,
+    notices: Vec<(Instant, String, bool)>,
+    theme_applied: Option<ThemeChoice>,
+}
+
+impl StewardApp {
+    pub fn new(ctx: Context, persisted: Persisted) -> Self {
+        let repaint_ctx: Arc<OnceLock<egui::Context>> = Arc::new(OnceLock::new());
+        let for_backend = repaint_ctx.clone();
+        let handle = backend::start(
+            ctx.home.clone(),
+            ctx.timeout,
+            ctx.policy.clone(),
+            Arc::new(move || {
+                if let Some(c) = for_backend.get() {
+                    c.request_repaint();
+                }
+            }),
+        );
+        let registry_description = ctx.spec.display(&ctx.home);
+        let registry_is_local = !matches!(ctx.spec, RegistrySpec::Mlflow(_));
+        handle.send(Command::Connect(ctx.spec.clone()));
+        StewardApp {
+            backend: handle,
+            repaint_ctx,
+            persisted,
+            profiles: ctx.profiles.clone(),
+            active_profile: ctx.profile.clone(),
+            registry_generation: 0,
+            registry_description,
+            registry_state: SourceState::Connecting,
+            registry_is_local,
+            models: Loadable::Loading,
+            versions: BTreeMap::new(),
+            selected_version: None,
+            compare_with: None,
+            chart_metric: String::new(),
+            palette: None,
+            add_registry: None,
+            move_dialog: None,
+            interrupted: Vec::new(),
+            history: BTreeMap::new(),
+            audit_status: None,
+            history_question: ("champion".into(), chrono::Utc::now().format("%Y-%m-%d").to_string()),
+            fairness: FairnessState::default(),
+            endpoints: Default::default(),
+            endpoints_replay: None,
+            profile_generation: 0,
+            monitor_key: None,
+            export: None,
+            policy: ctx.policy.clone(),
+            home: ctx.home.clone(),
+            timeout: ctx.timeout,
+            browse: None,
+            last_poll: Instant::now(),
+            notices: Vec::new(),
+            theme_applied: None,
+        }
+    }
+
+    /// Points held in the live series (for tests and the status bar).
+    pub fn endpoints_points(&self) -> usize {
+        self.endpoints.live.values().map(|s| s.len()).sum()
+    }
+
+    /// The latest per-version metrics the Endpoints view shows.
+    pub fn metrics_report(&self) -> Option<&crate::serving::metrics::MetricsReport> {
+        self.endpoints.report.as_deref()
+    }
+
+    /// The loaded history of one series, if any.
+    pub fn history_points(&self, model: &str, version: &str, metric: &str) -> Option<Vec<(f64, f64)>> {
+        match &self.endpoints.history {
+            Some((_, Loadable::Ready(h))) => {
+                h.get(&(model.to_string(), version.to_string(), metric.to_string())).map(|s| s.points().collect())
+            }
+            _ => None,
+        }
+    }
+
+    /// Makes `profile` the active one: saved as default, connected, and its rules (read-only, protected
+    /// aliases, endpoint bindings, endpoints and Prometheus) in force in the window and the backend.
+    pub(crate) fn activate_profile(&mut self, profile: Profile) {
+        self.set_policy(Some(&profile));
+        self.active_profile = Some(profile.clone());
+        self.backend.send(Command::SaveProfile { profile, activate: true });
+    }
+
+    fn set_policy(&mut self, profile: Option<&Profile>) {
+        self.profile_generation += 1;
+        let p = crate::config::Policy::from_profile(profile, self.policy.forced_read_only, self.policy.endpoint_timeout);
+        self.policy = p.clone();
+        self.backend.send(Command::SetPolicy(p));
+    }
+
+    /// Whether mutations are refused (the profile's `read_only` or --read-only).
+    pub(crate) fn read_only(&self) -> bool {
+        self.policy.read_only
+    }
+
+    /// The rules in force (for tests and the status bar).
+    pub fn policy(&self) -> &crate::config::Policy {
+        &self.policy
+    }
+
+    /// The open export dialog's (model, file, prediction log), for tests.
+    pub fn export_form(&self) -> Option<(String, String, String)> {
+        self.export.as_ref().map(|d| (d.model.clone(), d.out.clone(), d.fairness_log.clone()))
+    }
+
+    pub(crate) fn notify_error(&mut self, text: String) {
+        self.notify(text, true);
+    }
+
+    fn notify(&mut self, text: String, is_error: bool) {
+        self.notices.push((Instant::now(), text, is_error));
+        if self.notices.len() > 5 {
+            self.notices.remove(0);
+        }
+    }
+
+    /// Re-reads the registry now and then, so moves made outside Steward are noticed and recorded.
+    fn poll(&mut self, ctx: &egui::Context) {
+        if self.registry_state == SourceState::Connected && self.last_poll.elapsed() >= backend::POLL_INTERVAL {
+            self.last_poll = Instant::now();
+            self.backend.send(Command::RefreshModels);
+            if let Some(m) = &self.persisted.selected_model {
+                self.backend.send(Command::LoadHistory { model: m.clone() });
+            }
+        }
+        ctx.request_repaint_after(backend::POLL_INTERVAL);
+    }
+
+    fn apply_theme(&mut self, ctx: &egui::Context) {
+        if self.theme_applied != Some(self.persisted.theme) {
+            ctx.set_theme(match self.persisted.theme {
+                ThemeChoice::Dark => egui::ThemePreference::Dark,
+                ThemeChoice::Light => egui::ThemePreference::Light,
+            });
+            self.theme_applied = Some(self.persisted.theme);
+        }
+    }
+
+    /// One frame of the whole window. eframe calls it through `App::ui`; tests call it through kittest.
+    pub fn show(&mut self, ui: &mut Ui) {
+        let _ = self.repaint_ctx.set(ui.ctx().clone());
+        let mut events = Vec::new();
+        self.backend.drain(EVENT_BUDGET, |ev| events.push(ev));
+        for ev in events {
+            self.apply_event(ev);
+        }
+        self.apply_theme(&ui.ctx().clone());
+        self.poll(&ui.ctx().clone());
+        self.poll_browse();
+        self.watch_endpoints();
+        let mut actions = self.shortcuts(ui);
+
+        egui::Panel::top("top_bar").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.heading(RichText::new("Steward").strong());
+                ui.separator();
+                ui.label(RichText::new(&self.registry_description).weak());
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    let theme = match self.persisted.theme {
+                        ThemeChoice::Dark => "Light theme",
+                        ThemeChoice::Light => "Dark theme",
+                    };
+                    if ui.button(theme).on_hover_text("Toggle dark/light theme").clicked() {
+                        actions.push(Action::ToggleTheme);
+                    }
+                    if ui.button("Commands (Ctrl+K)").clicked() {
+                        self.palette = Some(Palette::open());
+                    }
+                    if ui.button("Refresh").on_hover_text("F5").clicked() {
+                        actions.push(Action::Refresh);
+                    }
+                });
+            });
+        });
+
+        egui::Panel::bottom("status_bar").show(ui, |ui| self.status_bar(ui));
+
+        egui::Panel::left("navigation").resizable(true).default_size(150.0).min_size(110.0).show(ui, |ui| {
+            ui.add_space(6.0);
+            for v in View::ALL {
+                let selected = self.persisted.view == v;
+                if ui
+                    .add_sized([ui.available_width(), 28.0], egui::Button::selectable(selected, v.title()))
+                    .clicked()
+                {
+                    actions.push(Action::Go(v));
+                }
+            }
+        });
+
+        egui::CentralPanel::default().show(ui, |ui| match self.persisted.view {
+            View::Models => views::models::show(self, ui, &mut actions),
+            View::Endpoints => views::endpoints::show(self, ui),
+            View::Fairness => views::fairness::show(self, ui, &mut actions),
+            View::Audit => views::audit(self, ui, &mut actions),
+        });
+
+        if let Some(a) = super::palette::show(self, ui) {
+            actions.push(a);
+        }
+        views::add_registry_dialog(self, ui);
+        dialogs::move_dialog(self, ui);
+        super::export::show(self, ui);
+        dialogs::interrupted_dialog(self, ui);
+
+        for a in actions {
+            self.apply(a);
+        }
+    }
+
+    fn status_bar(&mut self, ui: &mut Ui) {
+        ui.horizontal(|ui| {
+            let (color, text) = match &self.registry_state {
+                SourceState::Connecting => (AMBER, "connecting".to_string()),
+                SourceState::Connected => {
+                    let n = match &self.models {
+                        Loadable::Ready(m) => format!(" ({} model{})", m.len(), if m.len() == 1 { "" } else { "s" }),
+                        _ => String::new(),
+                    };
+                    (GREEN, format!("connected{n}"))
+                }
+                SourceState::Failed(_) => (RED, "unreachable".to_string()),
+            };
+            widgets::status_dot(ui, color, &format!("Registry: {text}"))
+                .on_hover_text(match &self.registry_state {
+                    SourceState::Failed(e) => format!("{}\n{e}", self.registry_description),
+                    _ => self.registry_description.clone(),
+                });
+            ui.separator();
+            if self.read_only() {
+                widgets::status_dot(ui, AMBER, "Read-only");
+                ui.separator();
+            }
+            let endpoints = self.active_profile.as_ref().map(|p| p.endpoints.len()).unwrap_or(0);
+            let states = &self.endpoints.endpoints;
+            if endpoints == 0 {
+                widgets::status_dot(ui, GREY, "Endpoints: none configured");
+            } else if states.is_empty() {
+                widgets::status_dot(ui, GREY, &format!("Endpoints: {endpoints} configured, probing"));
+            } else {
+                use crate::serving::oip::Health;
+                let count = |h: Health| states.iter().filter(|e| e.health == h).count();
+                let (up, degraded, down) = (count(Health::Up), count(Health::Degraded), count(Health::Down));
+                let color = if down > 0 { RED } else if degraded > 0 { AMBER } else { GREEN };
+                widgets::status_dot(ui, color, &format!("Endpoints: {up} up, {degraded} degraded, {down} down"));
+            }
+            ui.separator();
+            match self.active_profile.as_ref().and_then(|p| p.prometheus.clone()) {
+                Some(url) => match (&self.endpoints.metrics_error, &self.endpoints.report) {
+                    (Some(e), _) => widgets::status_dot(ui, RED, "Prometheus: error").on_hover_text(format!("{url}: {e}")),
+                    (None, Some(_)) => widgets::status_dot(ui, GREEN, "Prometheus: answering").on_hover_text(url),
+                    (None, None) => widgets::status_dot(ui, GREY, "Prometheus: configured, waiting").on_hover_text(url),
+                },
+                None => widgets::status_dot(ui, GREY, "Prometheus: not configured"),
+            };
+            if !self.endpoints.firing.is_empty() {
+                ui.separator();
+                widgets::status_dot(ui, RED, &format!("{} alert(s) firing", self.endpoints.firing.len()));
+            }
+            self.notices.retain(|(t, _, _)| t.elapsed() < NOTICE_LIFETIME);
+            if let Some((_, text, is_error)) = self.notices.last() {
+                ui.separator();
+                let t = RichText::new(text.as_str());
+                ui.label(if *is_error { t.color(RED) } else { t });
+                ui.ctx().request_repaint_after(NOTICE_LIFETIME);
+            }
+        });
+    }
+}
+
+impl eframe::App for StewardApp {
+    fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
+        self.show(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, eframe::APP_KEY, &self.persisted);
+    }
+
+    /// eframe saves on a clean exit and at this interval (during a frame); keep the loss after a crash small.
+    fn auto_save_interval(&self) -> Duration {
+        Duration::from_secs(5)
+    }
+}
