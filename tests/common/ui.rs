@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use steward::config::Context;
 use steward::config::{DEFAULT_TIMEOUT, Home, Origin, Profiles, RegistrySpec};
 use steward::ui::{Persisted, StewardApp};
@@ -36,9 +36,16 @@ impl Ui {
             if self.harness.query_all_by_label_contains(label).next().is_some() {
                 return;
             }
-            assert!(Instant::now() < deadline, "'{label}' never appeared");
+            if Instant::now() >= deadline {
+                panic!("'{label}' never appeared; on screen: {:?}", self.labels());
+            }
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    /// Every label on screen (for failure messages).
+    pub fn labels(&self) -> Vec<String> {
+        self.harness.query_all_by_label_contains("").filter_map(|n| n.accesskit_node().label()).collect()
     }
 
     pub fn settle(&mut self) {
