@@ -6,54 +6,8 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::mlflow::*;
 use common::*;
-
-const MODEL: &str = "income-classifier";
-
-/// Where MLflow says the alias points (None when unset), read with a plain HTTP client.
-fn mlflow_alias(stack: &Stack, alias: &str) -> Option<u64> {
-    let url = format!("{}/api/2.0/mlflow/registered-models/alias?name={MODEL}&alias={alias}", stack.mlflow);
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async {
-        let resp = reqwest::Client::new().get(&url).send().await.unwrap();
-        let status = resp.status();
-        let body: serde_json::Value = resp.json().await.unwrap();
-        if status.as_u16() == 400 {
-            return None;
-        }
-        assert!(status.is_success(), "{status} {body}");
-        Some(body["model_version"]["version"].as_str().unwrap().parse().unwrap())
-    })
-}
-
-/// Moves an alias with MLflow's own API, as a script or the MLflow UI would.
-/// Deletes the test's alias when the test ends (pass or fail), so seeded aliases stay the only ones.
-struct AliasGuard<'a>(&'a Stack, &'a str);
-
-impl Drop for AliasGuard<'_> {
-    fn drop(&mut self) {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let _ = rt.block_on(
-            reqwest::Client::new()
-                .delete(format!("{}/api/2.0/mlflow/registered-models/alias", self.0.mlflow))
-                .json(&serde_json::json!({"name": MODEL, "alias": self.1}))
-                .send(),
-        );
-    }
-}
-
-fn mlflow_set_alias(stack: &Stack, alias: &str, version: u64) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async {
-        let r = reqwest::Client::new()
-            .post(format!("{}/api/2.0/mlflow/registered-models/alias", stack.mlflow))
-            .json(&serde_json::json!({"name": MODEL, "alias": alias, "version": version.to_string()}))
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "{}", r.status());
-    })
-}
 
 fn run(home: &std::path::Path, stack: &Stack, args: &[&str]) -> std::process::Output {
     let mut all = vec!["--registry", stack.mlflow.as_str()];

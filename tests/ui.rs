@@ -13,10 +13,7 @@ use steward::domain::thousands;
 use steward::ui::{Persisted, StewardApp, View};
 
 fn sample_ui() -> Ui {
-    let mut ui = open(None, Persisted::default());
-    ui.wait_for("income-classifier");
-    ui.wait_for("Versions (3)");
-    ui
+    sample()
 }
 
 #[test]

@@ -6,11 +6,13 @@
 //! operation's follow-up is a `resolution` record.
 
 mod actor;
+mod repair;
 mod verify;
 
 pub use actor::{Actor, os_user};
+pub use repair::Repaired;
 
-pub use verify::{VerifyError, Verified, verify};
+pub use verify::{VerifyError, Verified, verify, verify_bytes};
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
@@ -39,6 +41,22 @@ pub enum Outcome {
     Succeeded,
     Failed,
     Refused,
+    /// Steward could not learn whether the registry changed (the write's reply was lost and the
+    /// registry could not be re-read, or re-reads contradicted the write's reply). The operation stays
+    /// open until a resolution record settles it against the registry.
+    Unknown,
+}
+
+impl Outcome {
+    /// The word for people and reports: "succeeded", "failed", "refused", "unknown".
+    pub fn word(self) -> &'static str {
+        match self {
+            Outcome::Succeeded => "succeeded",
+            Outcome::Failed => "failed",
+            Outcome::Refused => "refused",
+            Outcome::Unknown => "unknown",
+        }
+    }
 }
 
 
@@ -112,7 +130,10 @@ pub struct Head {
 pub enum AuditError {
     #[error("audit log {path}: {cause}")]
     Io { path: PathBuf, cause: String },
-    #[error("audit log {path} is damaged: {cause}; run `steward audit verify` (nothing was appended)")]
+    #[error(
+        "audit log {path} is damaged: {cause}; nothing was appended. `steward audit verify` names the first bad record; \
+         `steward audit repair` repairs a torn last record (a crash mid-append)"
+    )]
     Damaged { path: PathBuf, cause: String },
 }
 
@@ -259,12 +280,32 @@ impl AuditLog {
         std::fs::rename(&tmp, self.head_path()).map_err(|e| self.io(e))
     }
 
-    /// Intents with no outcome or resolution: operations that were interrupted.
+    /// Intents not yet settled: no outcome (the process died mid-operation), or an `unknown` outcome,
+    /// and no resolution since.
     pub fn pending_intents(&self) -> Result<Vec<Record>, AuditError> {
-        let all = self.read_all()?;
-        let closed: std::collections::BTreeSet<u64> = all.iter().filter_map(|r| r.entry.op).collect();
-        Ok(all.into_iter().filter(|r| r.entry.phase == Phase::Intent && !closed.contains(&r.seq)).collect())
+        Ok(open_intents(&self.read_all()?).into_iter().map(|(intent, _)| intent).collect())
     }
+}
+
+/// Intents that no record settles, each with its `unknown` outcome record if it has one. An outcome
+/// other than `unknown` settles its intent; so does a resolution.
+pub fn open_intents(records: &[Record]) -> Vec<(Record, Option<Record>)> {
+    let settles = |r: &Record| match r.entry.phase {
+        Phase::Resolution => true,
+        Phase::Outcome => r.entry.outcome != Some(Outcome::Unknown),
+        Phase::Intent | Phase::Observed => false,
+    };
+    let settled: std::collections::BTreeSet<u64> = records.iter().filter(|r| settles(r)).filter_map(|r| r.entry.op).collect();
+    let unknown: std::collections::BTreeMap<u64, &Record> = records
+        .iter()
+        .filter(|r| r.entry.phase == Phase::Outcome && r.entry.outcome == Some(Outcome::Unknown))
+        .filter_map(|r| r.entry.op.map(|op| (op, r)))
+        .collect();
+    records
+        .iter()
+        .filter(|r| r.entry.phase == Phase::Intent && !settled.contains(&r.seq))
+        .map(|r| (r.clone(), unknown.get(&r.seq).map(|u| (*u).clone())))
+        .collect()
 }
 
 pub fn short(hash: &str) -> &str {

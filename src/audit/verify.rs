@@ -32,6 +32,20 @@ pub enum VerifyError {
 /// Verifies the log at `path` (and its head file `path.head`, when present).
 pub fn verify(path: &Path) -> Result<Verified, VerifyError> {
     let bytes = std::fs::read(path).map_err(|e| VerifyError::Unreadable(format!("{}: {e}", path.display())))?;
+    let head_path = path.with_extension("head");
+    let head = match std::fs::read_to_string(&head_path) {
+        Ok(text) => Some(
+            serde_json::from_str::<Head>(&text)
+                .map_err(|e| VerifyError::Unreadable(format!("{}: {e}", head_path.display())))?,
+        ),
+        Err(_) => None,
+    };
+    verify_bytes(&bytes, head.as_ref())
+}
+
+/// Verifies a log's bytes against its head (when there is one): the chain, the sequence, and that the
+/// head vouches for a record the log still holds unchanged.
+pub fn verify_bytes(bytes: &[u8], head: Option<&Head>) -> Result<Verified, VerifyError> {
     let mut prev_hash = GENESIS.to_string();
     let mut hashes = vec![GENESIS.to_string()];
     let mut count = 0u64;
@@ -61,10 +75,7 @@ pub fn verify(path: &Path) -> Result<Verified, VerifyError> {
         hashes.push(prev_hash.clone());
         count = line_no;
     }
-    let head_path = path.with_extension("head");
-    if let Ok(text) = std::fs::read_to_string(&head_path) {
-        let head: Head = serde_json::from_str(&text)
-            .map_err(|e| VerifyError::Unreadable(format!("{}: {e}", head_path.display())))?;
+    if let Some(head) = head {
         if head.count > count {
             return Err(VerifyError::Truncated { count, head_count: head.count, head_hash: short(&head.head).into() });
         }

@@ -20,7 +20,7 @@ use crate::fairness::{Progress, Report, Spec};
 use crate::serving::monitor::{MonitorConfig, MonitorEvent};
 use crate::domain::{ModelVersion, RegisteredModel, SourceState, VersionNumber};
 use crate::config::Policy;
-use crate::ops::{AliasEvent, Interrupted, MovePlan, StepEvent};
+use crate::ops::{AliasEvent, Interrupted, MovePlan, RollbackChoices, StepEvent};
 
 /// How often the selected model's aliases are re-read to notice moves made outside Steward.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(30);
@@ -37,11 +37,15 @@ pub enum Command {
     SaveProfile { profile: Profile, activate: bool },
     PlanPromote { model: String, version: VersionNumber, alias: String },
     PlanRollback { model: String, alias: String, to: Option<VersionNumber> },
+    /// Every version a rollback of `model@alias` may go to, and Steward's proposal if it has one.
+    RollbackChoices { model: String, alias: String },
     /// Carry out a plan (the ops layer re-checks everything).
     Execute { plan: MovePlan, reason: String, confirmation: Option<String> },
     /// Record observed moves of the model's aliases, then send its history.
     LoadHistory { model: String },
     VerifyAudit,
+    /// Look for unsettled operations again (after a move whose outcome may be unknown).
+    CheckUnsettled,
     /// Record the registry's state for an interrupted operation (by its intent's seq).
     Resolve { intent_seq: u64 },
     /// Read a prediction log's column names.
@@ -74,6 +78,7 @@ pub enum Event {
     Notice(String),
     Error(String),
     Plan(Result<MovePlan, String>),
+    RollbackChoices(Result<RollbackChoices, String>),
     /// One step of an executing plan (sent before its `Executed`).
     Step(StepEvent),
     /// The outcome record of an executed plan, or why it failed.
@@ -203,6 +208,7 @@ pub fn start(home: Home, timeout: Duration, policy: Policy, repaint: Repaint) ->
                     Command::Monitor(cfg) => backend.start_monitor(cfg),
                     Command::MetricsHistory { prometheus, range } => backend.metrics_history(prometheus, range),
                     Command::SetPolicy(p) => backend.policy = p,
+                    Command::CheckUnsettled => backend.check_unsettled().await,
                     Command::ExportReport { opts, format, out, profile, progress } => {
                         backend.export_report(*opts, format, out, profile.map(|p| *p), progress)
                     }

@@ -51,6 +51,10 @@ impl Backend {
                 let ops = Ops { registry: &reg, audit, os_user: crate::audit::os_user(), policy };
                 Event::Plan(ops.plan_promote(&model, version, &alias).await.map_err(|e| e.to_string()))
             }),
+            Command::RollbackChoices { model, alias } => self.with_ops(move |reg, audit, policy| async move {
+                let ops = Ops { registry: &reg, audit, os_user: crate::audit::os_user(), policy };
+                Event::RollbackChoices(ops.rollback_choices(&model, &alias).await.map_err(|e| e.to_string()))
+            }),
             Command::PlanRollback { model, alias, to } => self.with_ops(move |reg, audit, policy| async move {
                 let ops = Ops { registry: &reg, audit, os_user: crate::audit::os_user(), policy };
                 Event::Plan(ops.plan_rollback(&model, &alias, to).await.map_err(|e| e.to_string()))

@@ -18,14 +18,7 @@ impl Backend {
             Ok(Ok(reg)) => {
                 self.registry = Some(reg.clone());
                 self.refresh_models(true);
-                match ops::find_interrupted(&self.audit(), &reg).await {
-                    Ok(found) if !found.is_empty() => {
-                        self.interrupted = found.clone();
-                        self.send(Event::Interrupted(found));
-                    }
-                    Ok(_) => {}
-                    Err(e) => self.send(Event::Error(format!("could not check for interrupted operations: {e}"))),
-                }
+                self.check_unsettled().await;
             }
             Ok(Err(e)) => {
                 self.registry = None;
@@ -130,6 +123,22 @@ impl Backend {
                 }
             }
             Err(e) => self.send(Event::Error(format!("profile not saved: {e}"))),
+        }
+    }
+
+    /// Reads the registry for every unsettled operation (interrupted, or its outcome unknown) and tells
+    /// the window, which shows them until each is resolved.
+    pub(super) async fn check_unsettled(&mut self) {
+        let Some(reg) = self.registry.clone() else { return };
+        match ops::find_interrupted(&self.audit(), &reg).await {
+            Ok(found) => {
+                let changed = found != self.interrupted;
+                self.interrupted = found.clone();
+                if changed || !found.is_empty() {
+                    self.send(Event::Interrupted(found));
+                }
+            }
+            Err(e) => self.send(Event::Error(format!("could not check for unsettled operations: {e}"))),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Command-line twins of the window's alias actions: promote, rollback, history, audit verify/recover.
+//! Command-line twins of the window's alias actions: promote, rollback, history, audit
+//! verify/repair/recover.
 //! They call the same `ops` code as the dialogs.
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -67,7 +68,14 @@ pub enum AuditCmd {
         #[arg(long, value_name = "FILE")]
         log: Option<PathBuf>,
     },
-    /// Find operations interrupted mid-way, read the registry's state, and record the resolution.
+    /// Move a torn last record (an append cut short by a crash) aside into a side file, so the chain
+    /// verifies again; any other damage is refused and left as it is.
+    Repair {
+        #[arg(long, value_name = "FILE")]
+        log: Option<PathBuf>,
+    },
+    /// Find operations interrupted mid-way or with an unknown outcome, read the registry's state, and
+    /// record the resolution.
     Recover {
         #[arg(long)]
         yes: bool,
@@ -169,6 +177,9 @@ fn act(rt: &tokio::runtime::Runtime, ops: &Ops<'_, AnyRegistry>, plan: &MovePlan
         rec.entry.to.map(|v| v.to_string()).unwrap_or_default(),
         rec.seq
     );
+    if let Some(remark) = &rec.entry.error {
+        println!("  note: {remark}");
+    }
     Ok(())
 }
 
@@ -186,8 +197,45 @@ pub fn rollback(g: &Global, a: RollbackArgs) -> Outcome {
     let ops = Ops { registry: &reg, audit: audit.clone(), os_user: crate::audit::os_user(), policy: ctx.policy.clone() };
     let rt = runtime()?;
     rt.block_on(refuse_if_interrupted(&audit, &reg))?;
-    let plan = rt.block_on(ops.plan_rollback(&a.model, &a.alias, a.to))?;
+    let to = match a.to {
+        Some(v) => Some(v),
+        None => pick_rollback_target(&rt.block_on(ops.rollback_choices(&a.model, &a.alias))?, a.act.yes)?,
+    };
+    let plan = rt.block_on(ops.plan_rollback(&a.model, &a.alias, to))?;
     act(&rt, &ops, &plan, a.act)
+}
+
+/// Without a proposal (no recorded move of the alias), lists the versions and asks which one, on a
+/// terminal without --yes; otherwise refuses, naming them. With a proposal, None (take it).
+fn pick_rollback_target(c: &ops::RollbackChoices, yes: bool) -> Result<Option<VersionNumber>, Failure> {
+    if c.proposal.is_some() {
+        return Ok(None);
+    }
+    println!(
+        "Steward has no record of where {}@{} pointed before {} (no move of it is in this home's audit log).",
+        c.model,
+        c.alias,
+        crate::domain::show_version(c.current)
+    );
+    println!("{:>9}  {:<24} {:<17} METRICS", "VERSION", "ALIASES", "CREATED");
+    for v in &c.versions {
+        let created = v.created_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "-".into());
+        let metrics: Vec<String> = v.metrics.iter().map(|(k, x)| format!("{k}={}", crate::domain::format_metric(*x))).collect();
+        println!("{:>9}  {:<24} {:<17} {}", format!("v{}", v.version), v.aliases.join(", "), created, metrics.join(" "));
+    }
+    let refuse = || Failure { code: 3, message: "no version picked: choose one with --to VERSION; nothing was changed".into() };
+    if yes || !std::io::stdin().is_terminal() || c.versions.is_empty() {
+        return Err(refuse());
+    }
+    print!("Version to move {} to: ", c.alias);
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut line);
+    let picked: VersionNumber = line.trim().trim_start_matches('v').parse().map_err(|_| refuse())?;
+    if !c.versions.iter().any(|v| v.version == picked) {
+        return Err(Failure { code: 2, message: format!("v{picked} is not one of the versions listed") });
+    }
+    Ok(Some(picked))
 }
 
 fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>, Failure> {
@@ -222,7 +270,7 @@ pub fn history(g: &Global, a: HistoryArgs) -> Outcome {
     }
     let v = |x: Option<VersionNumber>| x.map(|v| format!("v{v}")).unwrap_or_else(|| "-".into());
     for e in &events {
-        let outcome = e.outcome.map(|o| format!("{o:?}").to_lowercase()).unwrap_or_else(|| format!("{:?}", e.kind).to_lowercase());
+        let outcome = e.outcome.map(|o| o.word().to_string()).unwrap_or_else(|| format!("{:?}", e.kind).to_lowercase());
         println!(
             "{:<24} {:<12} {:>4} -> {:<4} {:<13} {:<10} {:<10} {}{}",
             e.time,
@@ -253,6 +301,26 @@ pub fn audit(g: &Global, cmd: AuditCmd) -> Outcome {
                 }
                 Err(e) => Err(Failure { code: 1, message: format!("{}: {e}", path.display()) }),
             }
+        }
+        AuditCmd::Repair { log } => {
+            let path = match log {
+                Some(p) => p,
+                None => crate::config::Home::resolve(g.home.as_deref())?.audit_log(),
+            };
+            let audit = AuditLog::new(path.clone());
+            match audit.repair_torn_tail(crate::audit::Actor { os_user: crate::audit::os_user(), registry_identity: None })? {
+                None => println!("nothing to repair: {} verifies", path.display()),
+                Some(r) => {
+                    println!(
+                        "moved a torn last record ({} bytes, SHA-256 {}) to {}",
+                        r.torn_bytes,
+                        r.torn_sha256,
+                        r.side_file.display()
+                    );
+                    println!("kept {} whole records; recorded the repair as audit record {}", r.kept, r.record.seq);
+                }
+            }
+            Ok(())
         }
         AuditCmd::Recover { yes, note } => {
             let (_ctx, reg, audit) = setup(g)?;

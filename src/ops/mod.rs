@@ -3,6 +3,7 @@
 //!
 //! The same code serves the window and the command line. Checks are enforced here, not in the UI.
 
+mod alias;
 mod endpoint;
 mod history;
 mod recover;
@@ -65,6 +66,23 @@ impl MovePlan {
     }
 }
 
+/// Exit code of the command line when a move's outcome is unknown (documented in the README).
+pub const EXIT_UNKNOWN: u8 = 7;
+
+/// Where a rollback may go (`Ops::rollback_choices`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RollbackChoices {
+    pub model: String,
+    pub alias: String,
+    /// Where the alias points now.
+    pub current: Option<VersionNumber>,
+    /// The last known good version, when the audit log records the move that brought the alias to
+    /// `current`; None after a fresh install or when the alias was only ever moved by other tools.
+    pub proposal: Option<VersionNumber>,
+    /// Every version but the current one, newest first.
+    pub versions: Vec<crate::domain::ModelVersion>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum OpError {
     /// A check said no (conflict, read-only, protected alias without confirmation, nothing to do).
@@ -73,6 +91,10 @@ pub enum OpError {
     /// The action ran but did not end as planned (e.g. the read-back disagreed).
     #[error("failed: {0}")]
     Failed(String),
+    /// Steward could not learn whether the registry changed; the operation stays open (outcome
+    /// `unknown`) until `steward audit recover` settles it against the registry.
+    #[error("outcome unknown: {0}")]
+    Unknown(String),
     #[error(transparent)]
     Registry(#[from] RegistryError),
     #[error(transparent)]
@@ -84,6 +106,7 @@ impl OpError {
         match self {
             OpError::Refused(_) => 3,
             OpError::Failed(_) => 1,
+            OpError::Unknown(_) => EXIT_UNKNOWN,
             OpError::Registry(e) => e.exit_code(),
             OpError::Audit(_) => 1,
         }
@@ -127,6 +150,19 @@ impl<'a, R: Registry> Ops<'a, R> {
         Ok(self.plan(MoveKind::Promote, model, alias, from, version, &versions))
     }
 
+    /// Where a rollback of `model@alias` may go: every other version (newest first) and Steward's
+    /// proposal, the last known good version, when this home's audit log has one. Reads only.
+    pub async fn rollback_choices(&self, model: &str, alias: &str) -> Result<RollbackChoices, OpError> {
+        let mut versions = self.registry.list_versions(model).await?;
+        let current = self.registry.get_alias(model, alias).await?;
+        let records = self.audit.read_all()?;
+        let proposal = last_known_good(&records, &self.registry.describe(), model, alias, current)
+            .filter(|p| versions.iter().any(|v| v.version == *p));
+        versions.retain(|v| Some(v.version) != current);
+        versions.sort_by(|a, b| b.version.cmp(&a.version));
+        Ok(RollbackChoices { model: model.to_string(), alias: alias.to_string(), current, proposal, versions })
+    }
+
     /// Proposes the last known good version (where the alias pointed before its most recent move),
     /// or uses `to` when given.
     pub async fn plan_rollback(&self, model: &str, alias: &str, to: Option<VersionNumber>) -> Result<MovePlan, OpError> {
@@ -137,8 +173,13 @@ impl<'a, R: Registry> Ops<'a, R> {
         let target = match to {
             Some(v) => v,
             None => last_known_good(&records, &self.registry.describe(), model, alias, from).ok_or_else(|| {
+                let others: Vec<String> =
+                    versions.iter().filter(|v| Some(v.version) != from).map(|v| format!("v{}", v.version)).collect();
                 OpError::Refused(format!(
-                    "Steward has no record of an earlier version of {model}@{alias}; choose one with --to VERSION"
+                    "Steward has no record of where {model}@{alias} pointed before {} (no move of it is in this home's \
+                     audit log); pick one of {} (--to VERSION, or the list in the Roll back dialog)",
+                    show_version(from),
+                    others.join(", ")
                 ))
             })?,
         };
@@ -218,8 +259,8 @@ impl<'a, R: Registry> Ops<'a, R> {
         progress: Progress<'_>,
     ) -> Result<Record, OpError> {
         let reason = reason.trim();
-        let precheck = self.precheck(plan, reason, confirmation);
         let _lock = self.audit.lock_operations()?;
+        let precheck = self.precheck(plan, reason, confirmation).or(self.unsettled(&plan.registry)?);
         let intent = self.audit.append(self.entry(plan, Phase::Intent, reason))?;
         let mut rep = endpoint::Reporter::new(progress);
         rep.ok(Step::Intent, format!("audit record {}", intent.seq));
@@ -232,16 +273,43 @@ impl<'a, R: Registry> Ops<'a, R> {
         if let Some(ms) = std::env::var(PAUSE_ENV).ok().and_then(|v| v.parse::<u64>().ok()) {
             tokio::time::sleep(Duration::from_millis(ms)).await;
         }
-        if let Err((e, why)) = self.move_alias(plan, &mut rep).await {
-            let outcome = if matches!(e, OpError::Refused(_)) { Outcome::Refused } else { Outcome::Failed };
-            closer.close(outcome, Some(why), None)?;
-            return Err(e);
-        }
+        let remark = match self.move_alias(plan, &mut rep).await {
+            Ok(remark) => remark,
+            Err((e, why)) => {
+                let outcome = match e {
+                    OpError::Refused(_) => Outcome::Refused,
+                    OpError::Unknown(_) => Outcome::Unknown,
+                    _ => Outcome::Failed,
+                };
+                closer.close(outcome, Some(why), None)?;
+                return Err(e);
+            }
+        };
         let Some(binding) = self.policy.binding(&plan.model, &plan.alias) else {
             rep.ok(Step::Done, format!("{}@{} -> v{}", plan.model, plan.alias, plan.to));
-            return Ok(closer.close(Outcome::Succeeded, None, None)?);
+            return Ok(closer.close(Outcome::Succeeded, remark, None)?);
         };
         self.move_endpoint(plan, binding, rep, &closer).await
+    }
+
+    /// Why no move may run on `registry` now: an earlier operation on it is not settled (interrupted, or
+    /// its outcome unknown). Checked under the operation lock.
+    fn unsettled(&self, registry: &str) -> Result<Option<String>, OpError> {
+        let records = self.audit.read_all()?;
+        let open = crate::audit::open_intents(&records).into_iter().find(|(i, _)| i.entry.registry == registry);
+        Ok(open.map(|(intent, unknown)| {
+            let e = &intent.entry;
+            let state = if unknown.is_some() { "ended with its outcome unknown" } else { "was interrupted" };
+            format!(
+                "an earlier operation is not settled: {} of {}@{} ({} -> {}, audit record {}) {state}; run `steward audit recover` (or Resolve in the window) first",
+                e.action,
+                e.model,
+                e.alias,
+                show_version(e.from),
+                show_version(e.to),
+                intent.seq
+            )
+        }))
     }
 
     /// Why the plan may not run at all, if it may not.
@@ -254,55 +322,6 @@ impl<'a, R: Registry> Ops<'a, R> {
             Some(format!("'{}' is a protected alias: type the model name '{}' to confirm", plan.alias, plan.model))
         } else {
             None
-        }
-    }
-
-    /// Re-read (conflict check), set, read back. An error comes with the sentence for the outcome record;
-    /// Refused when nothing moved because of a conflict.
-    async fn move_alias(&self, plan: &MovePlan, rep: &mut endpoint::Reporter<'_>) -> Result<(), (OpError, String)> {
-        let (model, alias) = (&plan.model, &plan.alias);
-        let fail = |rep: &mut endpoint::Reporter<'_>, step: Step, e: RegistryError, why: String| {
-            rep.failed(step, e.to_string());
-            (OpError::from(e), why)
-        };
-        rep.running(Step::CheckAlias, format!("{model}@{alias}"));
-        let now = match self.registry.get_alias(model, alias).await {
-            Ok(v) => v,
-            Err(e) => {
-                let why = format!("could not re-read the alias: {e}");
-                return Err(fail(rep, Step::CheckAlias, e, why));
-            }
-        };
-        if now != plan.from {
-            let why = format!(
-                "conflict: {model}@{alias} moved from {} to {} since this plan was made; nothing was changed",
-                show_version(plan.from),
-                show_version(now)
-            );
-            rep.failed(Step::CheckAlias, why.clone());
-            return Err((OpError::Refused(why.clone()), why));
-        }
-        rep.ok(Step::CheckAlias, format!("still {}", show_version(now)));
-        rep.running(Step::SetAlias, format!("{model}@{alias} -> v{}", plan.to));
-        if let Err(e) = self.registry.set_alias(model, alias, plan.to).await {
-            let why = e.to_string();
-            return Err(fail(rep, Step::SetAlias, e, why));
-        }
-        rep.ok(Step::SetAlias, format!("{model}@{alias} -> v{}", plan.to));
-        match self.registry.get_alias(model, alias).await {
-            Ok(Some(v)) if v == plan.to => {
-                rep.ok(Step::VerifyAlias, format!("v{v}"));
-                Ok(())
-            }
-            Ok(other) => {
-                let why = format!("verification failed: after the move {model}@{alias} points to {other:?}");
-                rep.failed(Step::VerifyAlias, why.clone());
-                Err((OpError::Failed(why.clone()), why))
-            }
-            Err(e) => {
-                let why = format!("moved, but could not read it back: {e}");
-                Err(fail(rep, Step::VerifyAlias, e, why))
-            }
         }
     }
 
@@ -349,39 +368,6 @@ impl<'a, R: Registry> Ops<'a, R> {
         rep.failed(Step::Done, format!("not moved: {endpoint_state}; {alias_state}"));
         closer.close(Outcome::Failed, Some(why.clone()), Some(note(&rep)))?;
         Err(OpError::Failed(why))
-    }
-
-    /// Moves the alias back to `plan.from` (or deletes it if it was unset) and reads it back. Returns a
-    /// sentence for the outcome record.
-    async fn revert_alias(&self, plan: &MovePlan, rep: &mut endpoint::Reporter<'_>) -> String {
-        let (model, alias) = (&plan.model, &plan.alias);
-        rep.running(Step::RevertAlias, format!("{model}@{alias} -> {}", show_version(plan.from)));
-        let undo = match plan.from {
-            Some(v) => self.registry.set_alias(model, alias, v).await,
-            None => self.registry.delete_alias(model, alias).await,
-        };
-        let back = match undo {
-            Ok(()) => self.registry.get_alias(model, alias).await,
-            Err(e) => Err(e),
-        };
-        match back {
-            Ok(now) if now == plan.from => {
-                let msg = match plan.from {
-                    Some(v) => format!("alias moved back to v{v} (verified)"),
-                    None => "alias removed again (verified)".to_string(),
-                };
-                rep.ok(Step::RevertAlias, msg.clone());
-                msg
-            }
-            Ok(now) => rep.failed(
-                Step::RevertAlias,
-                format!("ALIAS NOT MOVED BACK: {model}@{alias} points to {} (wanted {})", show_version(now), show_version(plan.from)),
-            ),
-            Err(e) => rep.failed(
-                Step::RevertAlias,
-                format!("ALIAS NOT MOVED BACK: {model}@{alias} probably still points to v{} ({e})", plan.to),
-            ),
-        }
     }
 }
 

@@ -1,5 +1,6 @@
-//! Interrupted operations: an intent with no outcome means the process died mid-operation. The registry's
-//! actual state is read, the operator is told what happened, and the resolution is recorded.
+//! Unsettled operations: an intent with no outcome (the process died mid-operation) or with an `unknown`
+//! outcome (Steward could not learn whether the registry changed). The registry's actual state is read,
+//! the operator is told what happened, and the resolution is recorded.
 
 use crate::audit::{AuditLog, Entry, Outcome, Phase, Record};
 use crate::connect::Registry;
@@ -10,6 +11,8 @@ use super::OpError;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Interrupted {
     pub intent: Record,
+    /// The `unknown` outcome record, when the operation ended without knowing (else it was cut short).
+    pub unknown: Option<Record>,
     /// Where the alias points now.
     pub actual: Option<VersionNumber>,
 }
@@ -22,8 +25,12 @@ impl Interrupted {
 
     pub fn explain(&self) -> String {
         let e = &self.intent.entry;
+        let how = match &self.unknown {
+            Some(u) => format!("ended with its outcome unknown ({})", u.entry.error.as_deref().unwrap_or("no detail")),
+            None => "was interrupted".to_string(),
+        };
         let what = format!(
-            "{} of {}@{} ({} -> {}) by {} at {} (record {}) was interrupted",
+            "{} of {}@{} ({} -> {}) by {} at {} (record {}) {how}",
             e.action,
             e.model,
             e.alias,
@@ -48,12 +55,12 @@ impl Interrupted {
 pub async fn find_interrupted<R: Registry>(audit: &AuditLog, registry: &R) -> Result<Vec<Interrupted>, OpError> {
     let me = registry.describe();
     let mut out = Vec::new();
-    for intent in audit.pending_intents()? {
+    for (intent, unknown) in crate::audit::open_intents(&audit.read_all()?) {
         if intent.entry.registry != me {
             continue;
         }
         let actual = registry.get_alias(&intent.entry.model, &intent.entry.alias).await?;
-        out.push(Interrupted { intent, actual });
+        out.push(Interrupted { intent, unknown, actual });
     }
     Ok(out)
 }

@@ -369,7 +369,7 @@ fn audit(d: &ReportData, b: &mut Vec<Block>) {
                 r.entry.alias.clone(),
                 format!("{} → {}", version(r.entry.from), version(r.entry.to)),
                 r.entry.actor.os_user.clone(),
-                r.entry.outcome.map(|o| format!("{o:?}").to_lowercase()).unwrap_or_else(|| "-".into()),
+                r.entry.outcome.map(|o| o.word().to_string()).unwrap_or_else(|| "-".into()),
                 match &r.entry.error {
                     Some(err) => format!("{} [{err}]", r.entry.reason),
                     None => r.entry.reason.clone(),

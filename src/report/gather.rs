@@ -215,7 +215,7 @@ fn timeline(records: &[Record], registry: &str, opts: &Options, until: DateTime<
                 gates.extend(note.steps.iter().cloned());
             }
             if e.kind == EventKind::Action && e.outcome == Some(crate::audit::Outcome::Succeeded) && gates.is_empty() {
-                gates.push("checks passed; alias read back".into());
+                gates.push("no gates ran; alias re-read before the move and read back after it".into());
             }
             TimelineEntry {
                 seq: e.seq,
@@ -228,7 +228,7 @@ fn timeline(records: &[Record], registry: &str, opts: &Options, until: DateTime<
                 actor: e.actor.os_user.clone(),
                 registry_identity: e.actor.registry_identity.clone(),
                 reason: e.reason.clone(),
-                outcome: e.outcome.map(|o| format!("{o:?}").to_lowercase()),
+                outcome: e.outcome.map(|o| o.word().to_string()),
                 gates,
             }
         })

@@ -7,7 +7,7 @@ use super::app::StewardApp;
 use super::widgets::{self, AMBER, GREEN, RED};
 use crate::backend::Command;
 use crate::domain::{VersionNumber, show_version};
-use crate::ops::{Interrupted, MoveKind, MovePlan};
+use crate::ops::{Interrupted, MoveKind, MovePlan, RollbackChoices};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Stage {
@@ -32,6 +32,8 @@ pub struct MoveDialog {
     pub stage: Stage,
     /// Progress of the running move, one entry per step (the latest state of each).
     pub steps: Vec<crate::ops::StepEvent>,
+    /// Rollback: the versions it may go to and Steward's proposal (asked for first).
+    pub choices: Option<RollbackChoices>,
     id: Id,
 }
 
@@ -56,7 +58,40 @@ impl MoveDialog {
             confirmation: String::new(),
             stage: Stage::Planning,
             steps: Vec::new(),
+            choices: None,
             id: widgets::fresh_id("move_dialog"),
+        }
+    }
+
+    /// What the dialog asks for when it opens: a promote's plan; a rollback's choices (then its plan).
+    pub fn open_command(&self) -> Command {
+        match self.kind {
+            MoveKind::Promote => self.plan_command(),
+            MoveKind::Rollback => Command::RollbackChoices { model: self.model.clone(), alias: self.alias.clone() },
+        }
+    }
+
+    /// Takes a rollback's choices. Returns the plan to ask for: Steward's proposal (or the version
+    /// already picked); None when there is no proposal, so the operator picks from the list first.
+    pub fn accept_choices(&mut self, result: Result<RollbackChoices, String>) -> Option<Command> {
+        match result {
+            Ok(c) if c.model == self.model && c.alias == self.alias => {
+                let ask = c.proposal.is_some() || self.version.is_some();
+                self.choices = Some(c);
+                if ask {
+                    return Some(self.plan_command());
+                }
+                self.plan = None;
+                self.plan_error = None;
+                self.stage = Stage::Editing;
+                None
+            }
+            Ok(_) => None,
+            Err(e) => {
+                self.plan_error = Some(e);
+                self.stage = Stage::Editing;
+                None
+            }
         }
     }
 
@@ -156,29 +191,16 @@ pub fn move_dialog(app: &mut StewardApp, ui: &mut Ui) {
                         if b.example.is_some() { ", smoke inference" } else { "" }
                     ));
                 }
-                if d.kind == MoveKind::Rollback {
-                    ui.horizontal(|ui| {
-                        ui.label("Target version");
-                        let mut choice = d.version.unwrap_or(plan.to);
-                        egui::ComboBox::from_id_salt("rollback_target")
-                            .selected_text(format!("v{choice}"))
-                            .show_ui(ui, |ui| {
-                                for v in &plan.choices {
-                                    ui.selectable_value(&mut choice, *v, format!("v{v}"));
-                                }
-                            });
-                        if choice != plan.to {
-                            d.version = Some(choice);
-                            d.stage = Stage::Planning;
-                            commands.push(d.plan_command());
-                        }
-                    });
-                    if d.version.is_none() {
-                        ui.label(RichText::new("Proposed: the version this alias pointed to before its most recent move.").weak());
-                    }
-                }
             }
             _ => {}
+        }
+        if d.kind == MoveKind::Rollback
+            && matches!(d.stage, Stage::Planning | Stage::Editing)
+            && let Some(v) = rollback_picker(ui, d)
+        {
+            d.version = Some(v);
+            d.stage = Stage::Planning;
+            commands.push(d.plan_command());
         }
         ui.add_space(6.0);
         let l = ui.label("Reason (required, recorded in the audit log)");
@@ -223,7 +245,7 @@ pub fn move_dialog(app: &mut StewardApp, ui: &mut Ui) {
             }
             if matches!(d.stage, Stage::Failed(_)) && ui.button("Check again").clicked() {
                 d.stage = Stage::Planning;
-                commands.push(d.plan_command());
+                commands.push(d.open_command());
             }
             if ui.button(if done { "Close" } else { "Cancel" }).clicked() {
                 close = true;
@@ -237,6 +259,66 @@ pub fn move_dialog(app: &mut StewardApp, ui: &mut Ui) {
     for c in commands {
         app.backend.send(c);
     }
+}
+
+/// The versions a rollback may go to (aliases, created, key metrics), the proposal pre-selected; without
+/// a proposal it says why and asks the operator to pick. Returns the version newly picked.
+fn rollback_picker(ui: &mut Ui, d: &MoveDialog) -> Option<VersionNumber> {
+    let c = d.choices.as_ref()?;
+    let selected = d.version.or(d.plan.as_ref().map(|p| p.to)).or(c.proposal);
+    match c.proposal {
+        Some(p) if d.version.is_none_or(|v| v == p) => {
+            ui.label(RichText::new(format!("Proposed: v{p}, where {} pointed before its most recent move.", c.alias)).weak());
+        }
+        Some(_) => {}
+        None => {
+            ui.colored_label(
+                AMBER,
+                format!(
+                    "Steward has no record of where {} pointed before {} (no move of it is in this home's audit log: a \
+                     fresh install, or moves made by CI or the MLflow UI). Pick the version to move it to:",
+                    c.alias,
+                    show_version(c.current)
+                ),
+            );
+        }
+    }
+    if c.versions.is_empty() {
+        ui.label(format!("{} has no other version to roll back to.", c.model));
+        return None;
+    }
+    let mut picked = None;
+    egui::ScrollArea::vertical().id_salt("rollback_versions").max_height(180.0).show(ui, |ui| {
+        egui::Grid::new("rollback_versions_grid").num_columns(4).striped(true).spacing([10.0, 4.0]).show(ui, |ui| {
+            for h in ["version", "aliases", "created", "metrics"] {
+                ui.strong(h);
+            }
+            ui.end_row();
+            for v in &c.versions {
+                let is = selected == Some(v.version);
+                let r = ui.radio(is, format!("v{}", v.version));
+                // Screen readers (and tests) hear what the radio does, not only "v1" as in the table behind.
+                let name = format!("{} to v{}", d.act_label(), v.version);
+                r.widget_info(|| egui::WidgetInfo::selected(egui::Role::RadioButton, true, is, &name));
+                if r.clicked() && !is {
+                    picked = Some(v.version);
+                }
+                ui.label(if v.aliases.is_empty() { "-".to_string() } else { v.aliases.join(", ") });
+                ui.label(v.created_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "-".into()));
+                let metrics: Vec<String> = v
+                    .metrics
+                    .iter()
+                    .take(3)
+                    .map(|(k, x)| format!("{k} {}", super::views::models::format_metric(*x)))
+                    .collect();
+                let all: Vec<String> =
+                    v.metrics.iter().map(|(k, x)| format!("{k} {}", super::views::models::format_metric(*x))).collect();
+                ui.label(if metrics.is_empty() { "-".to_string() } else { metrics.join(", ") }).on_hover_text(all.join("\n"));
+                ui.end_row();
+            }
+        });
+    });
+    picked
 }
 
 /// Each step of the move with its state: running, ok or failed (with the reason).
@@ -302,8 +384,16 @@ pub fn interrupted_dialog(app: &mut StewardApp, ui: &mut Ui) {
     let mut resolve: Option<u64> = None;
     Modal::new(Id::unique("interrupted_ops")).show(ui.ctx(), |ui| {
         ui.set_width(560.0);
-        ui.heading("An operation was interrupted");
-        ui.label("Steward stopped between recording an action and recording its outcome. The registry now shows:");
+        if app.interrupted.iter().all(|i| i.unknown.is_none()) {
+            ui.heading("An operation was interrupted");
+            ui.label("Steward stopped between recording an action and recording its outcome. The registry now shows:");
+        } else {
+            ui.heading("An operation's outcome is not known");
+            ui.label(
+                "Steward could not confirm what the registry did. No move can run until the registry's state is \
+                 recorded. The registry now shows:",
+            );
+        }
         ui.add_space(6.0);
         for item in &app.interrupted {
             show_interrupted(ui, item);

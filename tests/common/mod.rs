@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod faults;
+pub mod mlflow;
 pub mod report;
 pub mod ui;
 

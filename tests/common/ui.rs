@@ -27,6 +27,14 @@ pub fn open(spec: Option<RegistrySpec>, persisted: Persisted) -> Ui {
     Ui { harness, _home: dir }
 }
 
+/// The window on a fresh home's sample workspace, its versions listed.
+pub fn sample() -> Ui {
+    let mut ui = open(None, Persisted::default());
+    ui.wait_for("income-classifier");
+    ui.wait_for("Versions (3)");
+    ui
+}
+
 impl Ui {
     /// Steps frames until `label` is on screen (the backend answers asynchronously).
     pub fn wait_for(&mut self, label: &str) {
@@ -64,6 +72,13 @@ impl Ui {
 
     pub fn click(&mut self, label: &str) {
         self.harness.get_by_label(label).click();
+        self.settle();
+    }
+
+    /// Focuses the text field labelled `label` and types `text` into it.
+    pub fn type_into(&mut self, label: &str, text: &str) {
+        self.harness.get_by_label(label).focus();
+        self.harness.get_by_label(label).type_text(text);
         self.settle();
     }
 }

@@ -188,7 +188,7 @@ impl StewardApp {
                     return;
                 }
                 let d = MoveDialog::rollback(&model, &alias);
-                self.backend.send(d.plan_command());
+                self.backend.send(d.open_command());
                 self.move_dialog = Some(d);
             }
             Action::VerifyAudit => {

@@ -56,6 +56,11 @@ impl StewardApp {
                     d.accept_plan(result);
                 }
             }
+            Event::RollbackChoices(result) => {
+                if let Some(cmd) = self.move_dialog.as_mut().and_then(|d| d.accept_choices(result)) {
+                    self.backend.send(cmd);
+                }
+            }
             Event::Executed(result) => {
                 let model = self.move_dialog.as_ref().map(|d| d.model.clone());
                 if let Some(d) = self.move_dialog.as_mut() {
@@ -72,6 +77,8 @@ impl StewardApp {
                 }
                 if let Err(e) = &result {
                     self.notify(e.clone(), true);
+                    // A move whose outcome is unknown stays open: show it until it is resolved.
+                    self.backend.send(Command::CheckUnsettled);
                 }
                 self.backend.send(Command::RefreshModels);
                 if let Some(m) = model {

@@ -81,7 +81,8 @@ pub fn audit(app: &mut StewardApp, ui: &mut Ui, actions: &mut Vec<super::app::Ac
                 let (text, color) = match (e.kind, e.outcome) {
                     (crate::ops::EventKind::Observed, _) => ("observed".to_string(), widgets::AMBER),
                     (_, Some(crate::audit::Outcome::Succeeded)) => ("succeeded".to_string(), widgets::GREEN),
-                    (_, Some(o)) => (format!("{o:?}").to_lowercase(), widgets::RED),
+                    (_, Some(crate::audit::Outcome::Unknown)) => ("unknown (open)".to_string(), widgets::AMBER),
+                    (_, Some(o)) => (o.word().to_string(), widgets::RED),
                     (_, None) => ("-".to_string(), widgets::GREY),
                 };
                 ui.colored_label(color, text);
