@@ -17,7 +17,7 @@ const RULES: &[(&str, &[&str])] = &[
     ("fairness", &[]),
     ("config", &["connect", "domain"]),
     ("serving", &["audit", "config", "connect", "domain"]),
-    ("ops", &["audit", "config", "connect", "domain", "serving"]),
+    ("ops", &["audit", "config", "connect", "domain", "fairness", "serving"]),
     ("report", &["audit", "config", "connect", "domain", "fairness", "ops", "serving"]),
     ("backend", &["audit", "config", "connect", "domain", "fairness", "ops", "report", "serving"]),
     ("cli", &["audit", "config", "connect", "domain", "fairness", "ops", "report", "serving"]),

@@ -179,3 +179,38 @@ fn moves_made_outside_steward_are_recorded_as_observed() {
     let at = json(&run(home.path(), &stack, &["history", MODEL, "--alias", alias, "--at", "2099-01-01", "--json"]));
     assert_eq!(at["version"], 1);
 }
+
+/// Gates against the real MLflow: a policy bounding accuracy between v1's and v3's (read from MLflow)
+/// passes v3 and fails v1; `promote` moves the alias (read with MLflow's REST API) only when allowed.
+#[test]
+fn gates_decide_which_promotions_reach_mlflow() {
+    let stack = stack();
+    let home = tempfile::tempdir().unwrap();
+    let alias = "gate-test";
+    let _cleanup = AliasGuard(&stack, alias);
+    mlflow_set_alias(&stack, alias, 2);
+    let versions = json(&run(home.path(), &stack, &["versions", MODEL, "--json"]));
+    let acc = |v: u64| {
+        versions["versions"].as_array().unwrap().iter().find(|x| x["version"] == v).unwrap()["metrics"]["accuracy"].as_f64().unwrap()
+    };
+    let (a1, a3) = (acc(1), acc(3));
+    assert!(a1 < a3, "the seeded v3 is more accurate than v1: {a1} {a3}");
+    let policy = home.path().join("gates.toml");
+    std::fs::write(
+        &policy,
+        format!("[[gate]]\nalias = \"{alias}\"\nkind = \"metric\"\nmetric = \"accuracy\"\nat_least = {}\n", (a1 + a3) / 2.0),
+    )
+    .unwrap();
+    let p = policy.to_str().unwrap();
+    let gates = |v: &str| run(home.path(), &stack, &["--policy", p, "gates", MODEL, v, "--alias", alias]).status.code();
+    assert_eq!((gates("3"), gates("1")), (Some(0), Some(3)));
+
+    let promote = |v: &str| run(home.path(), &stack, &["--policy", p, "promote", MODEL, v, "--alias", alias, "--reason", "gated", "--yes"]);
+    let refused = promote("1");
+    assert_eq!(refused.status.code(), Some(3), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("accuracy (registry metric) is fail"), "{}", stderr(&refused));
+    assert_eq!(mlflow_alias(&stack, alias), Some(2), "a failing gate moved nothing in MLflow");
+    let allowed = promote("3");
+    assert!(allowed.status.success(), "{}", stderr(&allowed));
+    assert_eq!(mlflow_alias(&stack, alias), Some(3));
+}

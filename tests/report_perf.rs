@@ -38,6 +38,7 @@ fn write_log(path: &std::path::Path, registry: &str) {
             outcome: (!alert && seq % 2 == 0).then_some(Outcome::Succeeded),
             error: None,
             endpoint: None,
+            gates: None,
         };
         let time = (start + chrono::Duration::seconds(seq as i64 * 240)).with_timezone(&chrono::Utc);
         let rec = Record { seq, time: time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true), entry, prev };

@@ -25,7 +25,7 @@ fn sample() -> Sample {
     let home = dir.path().to_path_buf();
     assert!(steward(&home, &["sample"]).status.success());
     for args in [
-        &["promote", MODEL, "3", "--alias", "champion", "--reason", "v3 is more accurate", "--yes", "--confirm", MODEL][..],
+        &["promote", MODEL, "3", "--alias", "champion", "--reason", "v3 is more accurate", "--yes", "--confirm", MODEL, "--override-gates"][..],
         &["rollback", MODEL, "--alias", "champion", "--reason", "fairness gap by sex", "--yes", "--confirm", MODEL][..],
     ] {
         let o = steward(&home, args);

@@ -277,6 +277,7 @@ fn an_interrupted_operation_is_shown_on_start_and_its_resolution_recorded() {
             outcome: None,
             error: None,
             endpoint: None,
+            gates: None,
         })
         .unwrap();
     let app = StewardApp::new(context(dir.path(), RegistrySpec::HomeLocal), Persisted::default());

@@ -72,3 +72,37 @@ fn the_cli_rollback_with_no_history_lists_the_versions_and_moves_with_to() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(alias_in_registry(home, "champion"), Some(1));
 }
+
+/// The sample's Promote v3 -> champion: the fairness gate is inconclusive (both values with intervals),
+/// Promote is disabled and says why; Override with a reason promotes, and the intent record holds the
+/// gate results and the override.
+#[test]
+fn the_promote_dialog_shows_the_gates_and_an_override_with_a_reason_promotes() {
+    let mut ui = sample();
+    let home = ui._home.path().to_path_buf();
+    ui.click("v3");
+    ui.wait_for("income-classifier v3");
+    ui.click("Promote...");
+    ui.wait_for("champion: v2 -> v3");
+    ui.wait_for("Checks");
+    assert!(ui.has_exact("demographic_parity_difference by sex"), "{:?}", ui.labels());
+    assert!(ui.has_exact("0.1780 [0.1639, 0.1916]") && ui.has_exact("0.1875 [0.1731, 0.2015]"), "{:?}", ui.labels());
+    assert!(ui.has_exact("inconclusive") && ui.has_exact("pass"), "{:?}", ui.labels());
+    assert!(ui.has("Promote is disabled: demographic_parity_difference by sex is inconclusive"), "{:?}", ui.labels());
+    ui.type_into("Reason (required, recorded in the audit log)", "kittest: v3 wins offline");
+    ui.type_into("'champion' is protected. Type the model name (income-classifier) to confirm", "income-classifier");
+    assert!(ui.harness.get_by_label("Promote").accesskit_node().is_disabled(), "a gate that did not pass disables Promote");
+    ui.click("Override...");
+    ui.wait_for("Override reason (required, recorded with the gate results)");
+    assert!(ui.harness.get_by_label("Promote (override)").accesskit_node().is_disabled(), "no override without its reason");
+    ui.type_into("Override reason (required, recorded with the gate results)", "accepted by the review board");
+    ui.click("Promote (override)");
+    ui.wait_for("Done: income-classifier@champion now points to v3");
+    assert_eq!(alias_in_registry(&home, "champion"), Some(3));
+    let log = std::fs::read_to_string(home.join("data/audit.jsonl")).unwrap();
+    let intent: serde_json::Value =
+        log.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()).rfind(|r| r["phase"] == "intent").unwrap();
+    assert_eq!(intent["gates"]["override_reason"], "accepted by the review board");
+    let results = intent["gates"]["report"]["results"].as_array().unwrap();
+    assert_eq!(results.iter().map(|r| r["verdict"].as_str().unwrap()).collect::<Vec<_>>(), vec!["pass", "inconclusive"]);
+}

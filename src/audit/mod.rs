@@ -84,6 +84,10 @@ pub struct Entry {
     /// For moves of a bound alias: what was done to the serving endpoint (outcome records).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<EndpointNote>,
+    /// Intent records of judged moves: the gate report as evaluated (`ops::GateReport`: the policy file
+    /// and digest, each gate's inputs, values, bounds and verdict) and the override's reason, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gates: Option<serde_json::Value>,
 }
 
 /// What an alias move did to a bound serving endpoint.

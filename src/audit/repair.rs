@@ -79,6 +79,7 @@ impl AuditLog {
             outcome: None,
             error: None,
             endpoint: None,
+            gates: None,
         })?;
         Ok(Some(Repaired { kept, torn_bytes: torn.len() as u64, torn_sha256, side_file, record }))
     }
@@ -103,6 +104,7 @@ mod tests {
             outcome: None,
             error: None,
             endpoint: None,
+            gates: None,
         }
     }
 

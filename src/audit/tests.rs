@@ -15,6 +15,7 @@ fn entry(phase: Phase, op: Option<u64>, from: Option<u64>, to: Option<u64>) -> E
         outcome: None,
         error: None,
         endpoint: None,
+        gates: None,
     }
 }
 

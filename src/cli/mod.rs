@@ -49,6 +49,9 @@ pub struct Global {
     /// Refuse every mutation (promote, rollback, ...) for this run; also set per profile.
     #[arg(long, global = true)]
     pub read_only: bool,
+    /// Promotion gates from this TOML file (default: the profile's `policy`, else the home's gates.toml).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
     /// Seconds to wait for an outside system before giving up.
     #[arg(long, global = true, value_name = "SECS", default_value_t = DEFAULT_TIMEOUT.as_secs_f64())]
     pub timeout: f64,
@@ -79,6 +82,9 @@ pub enum Cmd {
     Paths,
     /// Point an alias (default: champion) at VERSION, with a reason; recorded in the audit log.
     Promote(ops::PromoteArgs),
+    /// Evaluate the promotion gates for moving MODEL@ALIAS to VERSION, without acting (exit 0 pass,
+    /// 3 fail, 8 inconclusive).
+    Gates(ops::GatesArgs),
     /// Move an alias back (default: to the version before its last move), with a reason.
     Rollback(ops::RollbackArgs),
     /// The timeline of alias moves of MODEL: who, when, from -> to, why, outcome.
@@ -144,6 +150,7 @@ pub fn context(g: &Global) -> Result<Context, Failure> {
         profile: g.profile.clone(),
         read_only: g.read_only,
         timeout: Duration::from_secs_f64(g.timeout),
+        policy: g.policy.clone(),
     };
     Ok(Context::resolve(&selection)?)
 }
@@ -197,6 +204,7 @@ pub fn run_command(g: &Global, cmd: Cmd) -> Outcome {
         Cmd::Paths => profile::paths(g),
         Cmd::Profile(p) => profile::run(g, p),
         Cmd::Promote(a) => ops::promote(g, a),
+        Cmd::Gates(a) => ops::gates(g, a),
         Cmd::Rollback(a) => ops::rollback(g, a),
         Cmd::History(a) => ops::history(g, a),
         Cmd::Audit(a) => ops::audit(g, a),

@@ -25,7 +25,27 @@ pub struct ActArgs {
     /// The model name, typed again: required for protected aliases (champion, production by default).
     #[arg(long, value_name = "MODEL")]
     pub confirm: Option<String>,
+    /// Act although required gates failed or were inconclusive; --reason is recorded as the override's
+    /// reason with the gate results (a dead bound endpoint still stops the move).
+    #[arg(long)]
+    pub override_gates: bool,
 }
+
+/// `steward gates MODEL VERSION [--alias A] [--json]`.
+#[derive(Args, Debug)]
+#[command(after_help = "Exit codes: 0 every required gate passed; 3 a required gate failed; 8 none failed but one \
+was inconclusive (the bound lies inside the 95% interval, a group is too small, or an input is missing).")]
+pub struct GatesArgs {
+    pub model: String,
+    pub version: VersionNumber,
+    #[arg(long, default_value = "champion")]
+    pub alias: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Exit code of `steward gates` when no required gate failed but one was inconclusive.
+pub const EXIT_INCONCLUSIVE: u8 = 8;
 
 #[derive(Args, Debug)]
 pub struct PromoteArgs {
@@ -113,6 +133,36 @@ fn print_plan(plan: &MovePlan) {
     if plan.protected {
         println!("  '{}' is protected: confirmation by model name required", plan.alias);
     }
+    print_gates(&plan.gates);
+}
+
+fn print_gates(report: &ops::GateReport) {
+    if report.results.is_empty() {
+        println!("  gates: none apply{}", report.policy.as_ref().map(|p| format!(" (policy {p})")).unwrap_or_default());
+        return;
+    }
+    println!("  gates ({}, digest {}):", report.policy.as_deref().unwrap_or("built-in"), crate::audit::short(&report.digest));
+    for r in &report.results {
+        println!("    {}", r.line());
+    }
+}
+
+/// `steward gates`: the plan's gates, evaluated exactly as `promote` would, without acting.
+pub fn gates(g: &Global, a: GatesArgs) -> Outcome {
+    let (ctx, reg, audit) = setup(g)?;
+    let ops = Ops { registry: &reg, audit, os_user: crate::audit::os_user(), policy: ctx.policy.clone() };
+    let plan = runtime()?.block_on(ops.plan_promote(&a.model, a.version, &a.alias))?;
+    if a.json {
+        print_json(&serde_json::json!({"model": plan.model, "alias": plan.alias, "from": plan.from, "to": plan.to, "gates": plan.gates}))?;
+    } else {
+        println!("{}", plan.describe());
+        print_gates(&plan.gates);
+    }
+    match plan.gates.worst() {
+        Some(ops::Verdict::Fail) => Err(Failure { code: 3, message: "a required gate failed".into() }),
+        Some(ops::Verdict::Inconclusive) => Err(Failure { code: EXIT_INCONCLUSIVE, message: "a required gate was inconclusive".into() }),
+        _ => Ok(()),
+    }
 }
 
 /// Shows the plan and asks, unless --yes. Returns the confirmation text for a protected alias.
@@ -168,6 +218,11 @@ fn act(rt: &tokio::runtime::Runtime, ops: &Ops<'_, AnyRegistry>, plan: &MovePlan
         println!("  endpoint: {} on {endpoint} moves with the alias (settings in {})", b.served_model, b.settings_dir.display());
     }
     let typed = confirm(plan, a.yes, a.confirm)?;
+    let mut plan = plan.clone();
+    if a.override_gates {
+        plan.override_gates = Some(a.reason.clone());
+    }
+    let plan = &plan;
     let progress: &(dyn Fn(StepEvent) + Send + Sync) = if binding.is_some() { &print_step } else { &|_| {} };
     let rec = rt.block_on(ops.execute_with_progress(plan, &a.reason, typed.as_deref(), progress))?;
     println!(

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{DEFAULT_TIMEOUT, Home, Origin, Policy, Profile, Profiles, RegistrySpec};
+use super::{DEFAULT_TIMEOUT, GateSource, Home, Origin, Policy, Profile, Profiles, RegistrySpec};
 use crate::connect::{AnyRegistry, RegistryError};
 
 /// What the operator asked for (the command line's global flags; the window is started with the same).
@@ -20,11 +20,13 @@ pub struct Selection {
     pub read_only: bool,
     /// Per-call bound for outside systems; must be positive and finite.
     pub timeout: Duration,
+    /// `--policy FILE`: the promotion gates (else the profile's, else the home's gates.toml).
+    pub policy: Option<PathBuf>,
 }
 
 impl Default for Selection {
     fn default() -> Self {
-        Selection { home: None, registry: None, profile: None, read_only: false, timeout: DEFAULT_TIMEOUT }
+        Selection { home: None, registry: None, profile: None, read_only: false, timeout: DEFAULT_TIMEOUT, policy: None }
     }
 }
 
@@ -54,7 +56,10 @@ impl Context {
         };
         let env_uri = std::env::var("MLFLOW_TRACKING_URI").ok();
         let (spec, origin) = RegistrySpec::select(sel.registry.as_deref(), profile.as_ref(), env_uri.as_deref())?;
-        let policy = Policy::from_profile(profile.as_ref(), sel.read_only, sel.timeout);
+        let mut policy = Policy::from_profile(profile.as_ref(), sel.read_only, sel.timeout);
+        let gates = GateSource::select(sel.policy.as_deref(), profile.as_ref(), &home);
+        gates.load()?; // a bad or missing policy file is said now, not at the first promotion
+        policy.gates = Some(gates);
         Ok(Context { home, profiles, profile, spec, origin, timeout: sel.timeout, policy })
     }
 

@@ -51,6 +51,10 @@ impl Home {
     pub fn audit_log(&self) -> PathBuf {
         self.data.join("audit.jsonl")
     }
+    /// The home's gate policy (written with the sample workspace; see `GatePolicy`).
+    pub fn gates_file(&self) -> PathBuf {
+        self.config.join("gates.toml")
+    }
     pub fn ui_state_file(&self) -> PathBuf {
         self.config.join("window.ron")
     }

@@ -3,6 +3,7 @@
 //! a new home is seeded with.
 
 mod context;
+mod gates;
 mod home;
 mod policy;
 mod profile;
@@ -10,6 +11,7 @@ mod registry;
 pub mod sample;
 
 pub use context::{Context, Selection};
+pub use gates::{Direction, FairnessMeasure, Gate, GateKind, GatePolicy, GateSource};
 pub use home::Home;
 pub use policy::Policy;
 pub use profile::{Binding, BindingMode, DEFAULT_READY_TIMEOUT, Profile, Profiles, check_no_secret};

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{Binding, Profile};
+use super::{Binding, Profile, gates::GateSource};
 
 /// Policy for this run (from the profile and flags).
 #[derive(Debug, Clone)]
@@ -16,6 +16,8 @@ pub struct Policy {
     pub endpoint_timeout: Duration,
     /// --read-only was given: stays read-only whatever profile is switched to.
     pub forced_read_only: bool,
+    /// Where the promotion gates in force are read from (None: no gates).
+    pub gates: Option<GateSource>,
 }
 
 impl Default for Policy {
@@ -26,6 +28,7 @@ impl Default for Policy {
             protected_aliases: vec!["champion".into(), "production".into()],
             bindings: Vec::new(),
             endpoint_timeout: super::DEFAULT_TIMEOUT,
+            gates: None,
         }
     }
 }

@@ -29,6 +29,9 @@ pub struct Profile {
     pub read_only: bool,
     #[serde(default = "default_protected")]
     pub protected_aliases: Vec<String>,
+    /// A gate policy file for this profile (default: the home's gates.toml).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
     /// Aliases whose serving endpoint moves with them (TOML: `[[profile.binding]]`).
     #[serde(default, rename = "binding", skip_serializing_if = "Vec::is_empty")]
     pub bindings: Vec<Binding>,
@@ -124,6 +127,7 @@ fn default_protected() -> Vec<String> {
 impl Default for Profile {
     fn default() -> Self {
         Profile {
+            policy: None,
             name: String::new(),
             registry: String::new(),
             endpoints: Vec::new(),

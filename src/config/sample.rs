@@ -67,6 +67,22 @@ pub enum Outcome {
 
 /// Registers the sample model into `reg` (unless a model of that name exists) and writes its
 /// prediction log under the home's data folder.
+/// Writes the sample's gate policy (`GatePolicy::sample`) to the home's gates.toml unless one is there.
+fn write_sample_gates(home: &Home, model: &str) -> Result<(), String> {
+    let path = home.gates_file();
+    if path.exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(&home.config).map_err(|e| e.to_string())?;
+    let text = format!(
+        "# Promotion gates of the sample workspace (see `steward gates --help`). A required gate that does not\n\
+         # pass disables Promote; an override needs a reason and is recorded with the gate results.\n{}",
+        super::GatePolicy::sample(model).to_toml()?
+    );
+    let tmp = path.with_extension("toml.tmp");
+    std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, &path)).map_err(|e| e.to_string())
+}
+
 pub fn create(reg: &LocalRegistry, home: &Home) -> Result<Outcome, RegistryError> {
     let sample: SampleFile = serde_json::from_str(VERSIONS_JSON).map_err(|e| RegistryError::Invalid {
         what: "the built-in sample workspace".into(),
@@ -105,5 +121,6 @@ pub fn create(reg: &LocalRegistry, home: &Home) -> Result<Outcome, RegistryError
         reg.set_alias_blocking(&sample.model.name, alias, n)?;
     }
     reg.set_meta_blocking("sample_log", &log_path.display().to_string())?;
+    write_sample_gates(home, &sample.model.name).map_err(|cause| RegistryError::Storage { path: home.gates_file(), cause })?;
     Ok(Outcome::Created { versions: sample.versions.len() })
 }

@@ -23,7 +23,7 @@ pub struct RegisteredModel {
 }
 
 /// One version of a registered model, with what its training run recorded.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ModelVersion {
     pub model: String,
     pub version: VersionNumber,

@@ -174,6 +174,7 @@ pub fn observe(
             outcome: None,
             error: None,
             endpoint: None,
+            gates: None,
         })?);
     }
     events.extend(history(&out, registry, model, None));

@@ -5,10 +5,12 @@
 
 mod alias;
 mod endpoint;
+pub mod gates;
 mod history;
 mod recover;
 
 pub use endpoint::{Progress, Step, StepEvent, StepState};
+pub use gates::{Estimate, GateReport, GateResult, Verdict};
 
 pub use history::{AliasEvent, EventKind, alias_at, history, last_known_good, observe, parse_as_of, reconcile};
 pub use recover::{Interrupted, find_interrupted, resolve};
@@ -58,6 +60,11 @@ pub struct MovePlan {
     pub metrics: Vec<MetricChange>,
     /// For a rollback: every version the operator may choose instead of the proposal.
     pub choices: Vec<VersionNumber>,
+    /// The promotion gates evaluated for this move (empty when no policy applies).
+    pub gates: GateReport,
+    /// Set by the operator to act although required gates did not pass: the override's reason. Recorded
+    /// with the gate results. (Serving gates cannot be overridden.)
+    pub override_gates: Option<String>,
 }
 
 impl MovePlan {
@@ -147,7 +154,8 @@ impl<'a, R: Registry> Ops<'a, R> {
         if from == Some(version) {
             return Err(OpError::Refused(format!("{model}@{alias} already points to v{version}; nothing to do")));
         }
-        Ok(self.plan(MoveKind::Promote, model, alias, from, version, &versions))
+        let plan = self.plan(MoveKind::Promote, model, alias, from, version, &versions);
+        self.with_gates(plan, versions).await
     }
 
     /// Where a rollback of `model@alias` may go: every other version (newest first) and Steward's
@@ -189,7 +197,8 @@ impl<'a, R: Registry> Ops<'a, R> {
         if from == Some(target) {
             return Err(OpError::Refused(format!("{model}@{alias} already points to v{target}; nothing to do")));
         }
-        Ok(self.plan(MoveKind::Rollback, model, alias, from, target, &versions))
+        let plan = self.plan(MoveKind::Rollback, model, alias, from, target, &versions);
+        self.with_gates(plan, versions).await
     }
 
     fn plan(
@@ -221,10 +230,37 @@ impl<'a, R: Registry> Ops<'a, R> {
                 .map(|k| MetricChange { key: k.clone(), from: a.get(k).copied(), to: b.get(k).copied() })
                 .collect(),
             choices: versions.iter().map(|v| v.version).filter(|v| Some(*v) != from).collect(),
+            gates: GateReport::default(),
+            override_gates: None,
         }
     }
 
+    /// Evaluates the gates in force for `plan` (the policy file is read now, so edits count at once);
+    /// with a bound alias, also the serving gate. Reading the prediction log runs on the blocking pool.
+    async fn with_gates(&self, mut plan: MovePlan, versions: Vec<crate::domain::ModelVersion>) -> Result<MovePlan, OpError> {
+        let policy = match &self.policy.gates {
+            Some(source) => source.load().map_err(OpError::Refused)?,
+            None => crate::config::GatePolicy::default(),
+        };
+        let applies = !policy.for_move(&plan.model, &plan.alias).is_empty();
+        let mut report = if applies {
+            let log = self.registry.get_model(&plan.model).await?.tags.get("prediction_log").cloned();
+            let (model, alias, from, to) = (plan.model.clone(), plan.alias.clone(), plan.from, plan.to);
+            tokio::task::spawn_blocking(move || gates::evaluate(&policy, &model, &alias, &versions, from, to, log.as_deref()))
+                .await
+                .map_err(|e| OpError::Failed(format!("gate evaluation stopped: {e}")))?
+        } else {
+            GateReport { policy: policy.source.as_ref().map(|p| p.display().to_string()), digest: policy.digest(), results: Vec::new() }
+        };
+        if let Some(b) = self.policy.binding(&plan.model, &plan.alias) {
+            report.results.push(gates::serving_gate(b, self.policy.endpoint_timeout).await);
+        }
+        plan.gates = report;
+        Ok(plan)
+    }
+
     fn entry(&self, plan: &MovePlan, phase: Phase, reason: &str) -> Entry {
+        let judged = phase == Phase::Intent && (!plan.gates.results.is_empty() || plan.override_gates.is_some());
         Entry {
             phase,
             op: None,
@@ -239,6 +275,7 @@ impl<'a, R: Registry> Ops<'a, R> {
             outcome: None,
             error: None,
             endpoint: None,
+            gates: judged.then(|| serde_json::json!({"report": plan.gates, "override_reason": plan.override_gates})),
         }
     }
 
@@ -314,12 +351,26 @@ impl<'a, R: Registry> Ops<'a, R> {
 
     /// Why the plan may not run at all, if it may not.
     fn precheck(&self, plan: &MovePlan, reason: &str, confirmation: Option<&str>) -> Option<String> {
+        let overridden = plan.override_gates.as_deref().is_some_and(|r| !r.trim().is_empty());
+        let blocking: Vec<String> = plan
+            .gates
+            .blocking()
+            .into_iter()
+            // A rollback must stay fast: only a dead bound endpoint stops it. Serving gates are never overridden.
+            .filter(|g| g.kind == "serving" || (plan.kind == MoveKind::Promote && !overridden))
+            .map(|g| format!("{} is {}", g.name, g.verdict.word()))
+            .collect();
         if reason.is_empty() {
             Some("a reason is required".to_string())
         } else if self.policy.read_only {
             Some("read-only mode: alias moves are disabled for this profile/run".to_string())
         } else if plan.protected && confirmation.map(str::trim) != Some(plan.model.as_str()) {
             Some(format!("'{}' is a protected alias: type the model name '{}' to confirm", plan.alias, plan.model))
+        } else if !blocking.is_empty() {
+            Some(format!(
+                "required gates did not pass: {}; nothing was changed (override with a reason: --override-gates, or Override... in the dialog)",
+                blocking.join("; ")
+            ))
         } else {
             None
         }

@@ -83,5 +83,6 @@ pub fn resolve(audit: &AuditLog, os_user: &str, item: &Interrupted, note: &str) 
         outcome: Some(outcome),
         error: if item.took_effect() { None } else { Some("the interrupted move did not take effect".into()) },
         endpoint: None,
+        gates: None,
     })?)
 }

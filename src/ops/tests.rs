@@ -197,7 +197,11 @@ async fn a_black_holed_endpoint_ends_within_the_bound_and_the_alias_and_settings
     let before = std::fs::read(&settings).unwrap();
     let policy = Policy { bindings: vec![binding], endpoint_timeout: Duration::from_secs(1), ..Policy::default() };
     let o = ops(&reg, &audit, policy);
-    let plan = o.plan_rollback("m", "champion", Some(1)).await.unwrap();
+    let mut plan = o.plan_rollback("m", "champion", Some(1)).await.unwrap();
+    // The serving gate sees the dead endpoint before anything moves (next test). Here the endpoint is
+    // taken to have answered the gate and died afterwards, to test the revert.
+    assert_eq!(plan.gates.blocking().iter().map(|g| g.kind.as_str()).collect::<Vec<_>>(), vec!["serving"]);
+    plan.gates = Default::default();
     let (seen, progress) = collect();
     let t = std::time::Instant::now();
     let e = o.execute_with_progress(&plan, "v2 regressed", Some("m"), &progress).await.unwrap_err();
@@ -227,7 +231,8 @@ async fn a_target_version_without_settings_changes_nothing_on_the_endpoint_and_m
     let binding = bound_setup(d.path(), &format!("http://{}", hole.local_addr().unwrap()));
     std::fs::remove_dir_all(d.path().join("versions/v3")).unwrap();
     let o = ops(&reg, &audit, Policy { bindings: vec![binding], ..Policy::default() });
-    let plan = o.plan_promote("m", 3, "champion").await.unwrap();
+    let mut plan = o.plan_promote("m", 3, "champion").await.unwrap();
+    plan.gates = Default::default(); // as above: the endpoint answered the serving gate, then died
     let msg = o.execute(&plan, "try v3", Some("m")).await.unwrap_err().to_string();
     assert!(msg.contains("v3 has no settings to serve") && msg.contains("nothing to revert"), "{msg}");
     assert!(msg.contains("alias moved back to v2 (verified)"), "{msg}");
@@ -235,4 +240,30 @@ async fn a_target_version_without_settings_changes_nothing_on_the_endpoint_and_m
     // The failed move does not count as a move: rollback still has no earlier version to propose.
     let h = history(&audit.read_all().unwrap(), &reg_describe(&reg), "m", Some("champion"));
     assert!(h.iter().all(|e| !e.moved()));
+}
+
+#[tokio::test]
+async fn a_dead_bound_endpoint_refuses_promote_and_rollback_before_the_alias_moves() {
+    let (d, reg, audit) = setup();
+    // A port nobody listens on: connection refused.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let binding = bound_setup(d.path(), &format!("http://{dead}"));
+    let o = ops(&reg, &audit, Policy { bindings: vec![binding], endpoint_timeout: Duration::from_secs(1), ..Policy::default() });
+    for plan in [o.plan_promote("m", 3, "champion").await.unwrap(), o.plan_rollback("m", "champion", Some(1)).await.unwrap()] {
+        let gate = plan.gates.results.iter().find(|g| g.kind == "serving").expect("a serving gate for a bound alias");
+        assert_eq!(gate.verdict, Verdict::Fail, "{gate:?}");
+        assert!(gate.detail.contains("is down"), "{}", gate.detail);
+        let mut overridden = plan.clone();
+        overridden.override_gates = Some("we know".into());
+        for p in [plan, overridden] {
+            let e = o.execute(&p, "try", Some("m")).await.unwrap_err();
+            assert!(matches!(e, OpError::Refused(ref m) if m.contains("endpoint")), "{e}");
+        }
+    }
+    assert_eq!(reg.get_alias_blocking("m", "champion").unwrap(), Some(2), "the alias never moved");
+    let records = audit.read_all().unwrap();
+    assert!(records.iter().filter(|r| r.entry.phase == Phase::Outcome).all(|r| r.entry.outcome == Some(Outcome::Refused)));
+    // The refused intents carry the gate results.
+    let intent = records.iter().find(|r| r.entry.phase == Phase::Intent).unwrap();
+    assert_eq!(intent.entry.gates.as_ref().unwrap()["report"]["results"][0]["verdict"], "fail");
 }

@@ -210,12 +210,33 @@ fn timeline(records: &[Record], registry: &str, opts: &Options, until: DateTime<
             if let Some(err) = &e.error {
                 gates.push(err.clone());
             }
+            // The gates judged at the intent (and any override), from the intent this outcome closes.
+            let judged = by_seq
+                .get(&e.seq)
+                .and_then(|r| r.entry.op)
+                .and_then(|op| by_seq.get(&op))
+                .and_then(|i| i.entry.gates.as_ref())
+                .map(|g| {
+                    let report: crate::ops::GateReport = serde_json::from_value(g["report"].clone()).unwrap_or_default();
+                    (report, g["override_reason"].as_str().map(str::to_string))
+                });
+            if let Some((report, overridden)) = &judged {
+                gates.extend(report.results.iter().map(|r| format!("gate {}", r.line())));
+                if let Some(why) = overridden {
+                    gates.push(format!("gates overridden by the operator: {why}"));
+                }
+            }
             if let Some(note) = by_seq.get(&e.seq).and_then(|r| r.entry.endpoint.as_ref()) {
                 gates.push(format!("endpoint {} ({})", redact_url(&note.endpoint), note.served_model));
                 gates.extend(note.steps.iter().cloned());
             }
-            if e.kind == EventKind::Action && e.outcome == Some(crate::audit::Outcome::Succeeded) && gates.is_empty() {
-                gates.push("no gates ran; alias re-read before the move and read back after it".into());
+            if e.kind == EventKind::Action && e.outcome == Some(crate::audit::Outcome::Succeeded) {
+                match &judged {
+                    Some((r, None)) if r.all_passed() => gates.push("checks passed; alias read back".into()),
+                    Some(_) => {}
+                    None if gates.is_empty() => gates.push("no gates ran; alias re-read before the move and read back after it".into()),
+                    None => {}
+                }
             }
             TimelineEntry {
                 seq: e.seq,

@@ -251,6 +251,7 @@ pub fn record_alert(audit: &crate::audit::AuditLog, os_user: &str, tr: &Transiti
             outcome: None,
             error: None,
             endpoint: None,
+            gates: None,
         })
         .map_err(|e| e.to_string())
 }

@@ -34,6 +34,9 @@ pub struct MoveDialog {
     pub steps: Vec<crate::ops::StepEvent>,
     /// Rollback: the versions it may go to and Steward's proposal (asked for first).
     pub choices: Option<RollbackChoices>,
+    /// "Override..." was pressed: required gates that did not pass may be overridden with a reason.
+    pub overriding: bool,
+    pub override_reason: String,
     id: Id,
 }
 
@@ -59,6 +62,8 @@ impl MoveDialog {
             stage: Stage::Planning,
             steps: Vec::new(),
             choices: None,
+            overriding: false,
+            override_reason: String::new(),
             id: widgets::fresh_id("move_dialog"),
         }
     }
@@ -131,6 +136,31 @@ impl MoveDialog {
         self.stage == Stage::Editing
             && !self.reason.trim().is_empty()
             && (!plan.protected || self.confirmation.trim() == self.model)
+            && self.gates_allow(plan)
+    }
+
+    /// The gates that stop this move now: serving gates always; for a promotion, every required gate
+    /// that did not pass unless overridden with a reason. A rollback never waits on fairness or metrics.
+    pub fn blocking_gates<'p>(&self, plan: &'p MovePlan) -> Vec<&'p crate::ops::GateResult> {
+        let overridden = self.overriding && !self.override_reason.trim().is_empty();
+        plan.gates
+            .blocking()
+            .into_iter()
+            .filter(|g| g.kind == "serving" || (self.kind == MoveKind::Promote && !overridden))
+            .collect()
+    }
+
+    fn gates_allow(&self, plan: &MovePlan) -> bool {
+        self.blocking_gates(plan).is_empty()
+    }
+
+    /// The plan to execute: with the override's reason when the operator overrides gates.
+    fn plan_to_execute(&self) -> Option<MovePlan> {
+        let mut plan = self.plan.clone()?;
+        if self.overriding && !self.override_reason.trim().is_empty() {
+            plan.override_gates = Some(self.override_reason.trim().to_string());
+        }
+        Some(plan)
     }
 
     fn title(&self) -> String {
@@ -155,7 +185,7 @@ pub fn move_dialog(app: &mut StewardApp, ui: &mut Ui) {
     let mut commands = Vec::new();
     let mut close = false;
     let response = Modal::new(d.id).show(ui.ctx(), |ui| {
-        ui.set_width(520.0);
+        ui.set_width(660.0);
         ui.heading(d.title());
         ui.add_space(4.0);
         if d.kind == MoveKind::Promote {
@@ -181,6 +211,7 @@ pub fn move_dialog(app: &mut StewardApp, ui: &mut Ui) {
             (_, Some(plan), _) => {
                 let plan = plan.clone();
                 plan_summary(ui, &plan);
+                checks(ui, d, &plan);
                 if let Some(b) = bindings.iter().find(|b| b.model == plan.model && b.alias == plan.alias) {
                     ui.label(format!(
                         "Also moves the endpoint: {} on {} will serve v{} (settings, load, ready check{}). If a step fails, \
@@ -232,8 +263,9 @@ pub fn move_dialog(app: &mut StewardApp, ui: &mut Ui) {
         }
         ui.horizontal(|ui| {
             let done = matches!(d.stage, Stage::Done(_));
-            if !done && ui.add_enabled(d.can_act(), egui::Button::new(d.act_label())).clicked()
-                && let Some(plan) = d.plan.clone()
+            let label = if d.overriding { format!("{} (override)", d.act_label()) } else { d.act_label().to_string() };
+            if !done && ui.add_enabled(d.can_act(), egui::Button::new(label)).clicked()
+                && let Some(plan) = d.plan_to_execute()
             {
                 d.stage = Stage::Running;
                 d.steps.clear();
@@ -349,6 +381,55 @@ impl MoveDialog {
     }
 }
 
+/// The "Checks" section: each gate with the current and target values (95% intervals), the change, the
+/// bound and the verdict; why the action is disabled, and "Override..." for overridable gates.
+fn checks(ui: &mut Ui, d: &mut MoveDialog, plan: &MovePlan) {
+    use crate::ops::Verdict;
+    if plan.gates.results.is_empty() {
+        ui.label(RichText::new("Checks: no gates apply to this move (see the home's gates.toml or --policy).").weak());
+        return;
+    }
+    ui.add_space(4.0);
+    ui.strong("Checks");
+    egui::Grid::new(("gates", plan.to, plan.alias.as_str())).num_columns(5).striped(true).spacing([10.0, 3.0]).show(ui, |ui| {
+        for h in ["gate", "current", "target", "bound", "verdict"] {
+            ui.strong(h);
+        }
+        ui.end_row();
+        for g in &plan.gates.results {
+            let show = |e: &Option<crate::ops::Estimate>| e.map(|e| e.show()).unwrap_or_else(|| "-".into());
+            ui.label(&g.name).on_hover_text(g.inputs.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join("\n"));
+            ui.label(show(&g.current));
+            ui.label(show(&g.target));
+            let change = g.change.map(|c| format!("change {}", c.show())).unwrap_or_default();
+            ui.label(&g.bound).on_hover_text(change);
+            let color = match g.verdict {
+                Verdict::Pass => GREEN,
+                Verdict::Fail => RED,
+                Verdict::Inconclusive => AMBER,
+            };
+            let word = if g.required { g.verdict.word().to_string() } else { format!("{} (advisory)", g.verdict.word()) };
+            ui.colored_label(color, word).on_hover_text(&g.detail);
+            ui.end_row();
+        }
+    });
+    let blocking = d.blocking_gates(plan);
+    if let Some(first) = blocking.first() {
+        ui.colored_label(
+            if first.verdict == Verdict::Fail { RED } else { AMBER },
+            format!("{} is disabled: {} is {}: {}", d.act_label(), first.name, first.verdict.word(), first.detail),
+        );
+    }
+    let overridable = d.kind == MoveKind::Promote && plan.gates.blocking().iter().any(|g| g.kind != "serving");
+    if overridable && !d.overriding && ui.button("Override...").on_hover_text("Act although required gates did not pass; the reason is recorded with the gate results").clicked() {
+        d.overriding = true;
+    }
+    if d.overriding {
+        let l = ui.label("Override reason (required, recorded with the gate results)");
+        ui.add(egui::TextEdit::singleline(&mut d.override_reason).desired_width(f32::INFINITY)).labelled_by(l.id);
+    }
+}
+
 fn plan_summary(ui: &mut Ui, plan: &MovePlan) {
     ui.label(RichText::new(format!("{}: {} -> v{}", plan.alias, show_version(plan.from), plan.to)).strong().size(16.0));
     ui.label(RichText::new(&plan.registry).weak().small());
@@ -365,9 +446,11 @@ fn plan_summary(ui: &mut Ui, plan: &MovePlan) {
             ui.label(&m.key);
             ui.label(f(m.from));
             ui.label(f(m.to));
+            // Green when the change goes the metric's good way (loss down, accuracy up), red otherwise.
+            let up_is_good = crate::config::Direction::guess(&m.key) == crate::config::Direction::Higher;
             match (m.from, m.to) {
-                (Some(a), Some(b)) if b > a => ui.colored_label(GREEN, format!("{:+.4}", b - a)),
-                (Some(a), Some(b)) if b < a => ui.colored_label(RED, format!("{:+.4}", b - a)),
+                (Some(a), Some(b)) if b != a && ((b > a) == up_is_good) => ui.colored_label(GREEN, format!("{:+.4}", b - a)),
+                (Some(a), Some(b)) if b != a => ui.colored_label(RED, format!("{:+.4}", b - a)),
                 (Some(_), Some(_)) => ui.label("0"),
                 _ => ui.label("-"),
             };

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use steward::config::Context;
-use steward::config::{DEFAULT_TIMEOUT, Home, Origin, Profiles, RegistrySpec};
+use steward::config::{Origin, RegistrySpec, Selection};
 use steward::ui::{Persisted, StewardApp};
 
 pub struct Ui {
@@ -13,9 +13,14 @@ pub struct Ui {
     pub _home: tempfile::TempDir,
 }
 
+/// The context the window starts with for a home (resolved as `steward` resolves it: profiles, the
+/// home's gate policy), on `spec`.
 pub fn context(home: &std::path::Path, spec: RegistrySpec) -> Context {
-    let home = Home::under(home);
-    Context { profiles: Profiles::load(&home).unwrap(), home, profile: None, spec, origin: Origin::Default, timeout: DEFAULT_TIMEOUT, policy: Default::default() }
+    let selection = Selection { home: Some(home.to_path_buf()), ..Selection::default() };
+    let mut ctx = Context::resolve(&selection).expect("a usable home");
+    ctx.spec = spec;
+    ctx.origin = Origin::Default;
+    ctx
 }
 
 pub fn open(spec: Option<RegistrySpec>, persisted: Persisted) -> Ui {
@@ -53,7 +58,7 @@ impl Ui {
 
     /// Every label on screen (for failure messages).
     pub fn labels(&self) -> Vec<String> {
-        self.harness.query_all_by_label_contains("").filter_map(|n| n.accesskit_node().label()).collect()
+        self.harness.query_all_by_label_contains("").filter_map(|n| n.accesskit_node().label().or_else(|| n.accesskit_node().value())).collect()
     }
 
     pub fn settle(&mut self) {

@@ -159,7 +159,12 @@ impl StewardApp {
 
     fn set_policy(&mut self, profile: Option<&Profile>) {
         self.profile_generation += 1;
-        let p = crate::config::Policy::from_profile(profile, self.policy.forced_read_only, self.policy.endpoint_timeout);
+        let mut p = crate::config::Policy::from_profile(profile, self.policy.forced_read_only, self.policy.endpoint_timeout);
+        // --policy stays in force; otherwise the new profile's policy file, else the home's gates.toml.
+        p.gates = match &self.policy.gates {
+            Some(g) if g.from_flag => Some(g.clone()),
+            _ => Some(crate::config::GateSource::select(None, profile, &self.home)),
+        };
         self.policy = p.clone();
         self.backend.send(Command::SetPolicy(p));
     }

@@ -1,0 +1,220 @@
+//! The fairness gate: the disparity of the target and the current holder from the fairness engine's
+//! per-version report, with Newcombe's interval per version and the MOVER interval of the change (see
+//! the parent module's doc for the sources and what the intervals assume).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::{Estimate, GateResult, Verdict};
+use crate::config::{FairnessMeasure, Gate, GateKind};
+use crate::domain::VersionNumber;
+use crate::fairness::report::{GroupRates, Section};
+use crate::fairness::{Metric, Report, Z95, wilson};
+
+/// Newcombe's hybrid score interval (method 10) for p1 - p2 from the two proportions and their Wilson
+/// intervals. Source: Newcombe RG (1998), Stat Med 17:873-890.
+pub fn newcombe(p1: f64, w1: [f64; 2], p2: f64, w2: [f64; 2]) -> [f64; 2] {
+    let d = p1 - p2;
+    [d - ((p1 - w1[0]).powi(2) + (w2[1] - p2).powi(2)).sqrt(), d + ((w1[1] - p1).powi(2) + (p2 - w2[0]).powi(2)).sqrt()]
+}
+
+/// The MOVER interval of a - b from the intervals of a and b (independent). Source: Zou GY, Donner A
+/// (2008), Stat Med 27:1693-1702.
+pub fn mover_difference(a: Estimate, b: Estimate) -> Estimate {
+    let d = a.value - b.value;
+    let interval = match (a.interval, b.interval) {
+        (Some([la, ua]), Some([lb, ub])) => Some([
+            d - ((a.value - la).powi(2) + (ub - b.value).powi(2)).sqrt(),
+            d + ((ua - a.value).powi(2) + (b.value - lb).powi(2)).sqrt(),
+        ]),
+        _ => None,
+    };
+    Estimate { value: d, interval }
+}
+
+/// The largest minus the smallest group rate of `m`, with Newcombe's interval from those two groups'
+/// Wilson intervals, and the two groups' keys. None when fewer than two groups have the rate.
+fn rate_difference(groups: &[GroupRates], m: Metric) -> Option<(Estimate, String, String)> {
+    let rated: Vec<(&GroupRates, f64, [f64; 2])> = groups
+        .iter()
+        .filter_map(|g| {
+            let (x, n) = g.confusion.parts(m);
+            let (lo, hi) = wilson(x, n, Z95)?;
+            Some((g, g.rate(m)?, [lo, hi]))
+        })
+        .collect();
+    let hi = rated.iter().max_by(|a, b| a.1.total_cmp(&b.1))?;
+    let lo = rated.iter().min_by(|a, b| a.1.total_cmp(&b.1))?;
+    if rated.len() < 2 {
+        return None;
+    }
+    let interval = newcombe(hi.1, hi.2, lo.1, lo.2);
+    Some((Estimate { value: hi.1 - lo.1, interval: Some(interval) }, hi.0.key.clone(), lo.0.key.clone()))
+}
+
+/// A version's value of `measure` in `section` (the engine's disparity, with Newcombe's interval) and
+/// which groups set it.
+pub fn measure_of(section: &Section, measure: FairnessMeasure) -> Option<(Estimate, String)> {
+    let (est, hi, lo) = match measure {
+        FairnessMeasure::DemographicParityDifference => rate_difference(&section.groups, Metric::SelectionRate)?,
+        FairnessMeasure::EqualOpportunityDifference => rate_difference(&section.groups, Metric::TruePositiveRate)?,
+        FairnessMeasure::EqualizedOddsDifference => {
+            let tpr = rate_difference(&section.groups, Metric::TruePositiveRate);
+            let fpr = rate_difference(&section.groups, Metric::FalsePositiveRate);
+            match (tpr, fpr) {
+                (Some(t), Some(f)) => {
+                    if t.0.value >= f.0.value {
+                        t
+                    } else {
+                        f
+                    }
+                }
+                (Some(x), None) | (None, Some(x)) => x,
+                (None, None) => return None,
+            }
+        }
+    };
+    // The point value is the engine's own disparity (the same number the Fairness view shows).
+    let engine = match measure {
+        FairnessMeasure::DemographicParityDifference => section.disparities.demographic_parity_difference,
+        FairnessMeasure::EqualOpportunityDifference => section.disparities.equal_opportunity_difference,
+        FairnessMeasure::EqualizedOddsDifference => section.disparities.equalized_odds_difference,
+    };
+    let value = engine.unwrap_or(est.value);
+    Some((Estimate { value, interval: est.interval }, format!("{hi} vs {lo}")))
+}
+
+/// Where a value stands against an upper bound, by its interval: wholly below -> pass, wholly above ->
+/// fail, straddling -> inconclusive. Without an interval the point decides.
+pub(super) fn against_upper(e: &Estimate, bound: f64) -> Verdict {
+    match e.interval {
+        Some([_, hi]) if hi <= bound => Verdict::Pass,
+        Some([lo, _]) if lo > bound => Verdict::Fail,
+        Some(_) => Verdict::Inconclusive,
+        None if e.value <= bound => Verdict::Pass,
+        None => Verdict::Fail,
+    }
+}
+
+/// What a fairness gate needs from the prediction log, computed once per log and group columns.
+pub struct LogEvidence {
+    pub path: PathBuf,
+    pub report: Report,
+    /// size in bytes, SHA-256 of the file
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// Reads the log once for `groups` by version (blocking: the engine uses both cores).
+pub fn read_log(path: &Path, groups: &[String]) -> Result<LogEvidence, String> {
+    let (columns, _) = crate::fairness::columns(path).map_err(|e| e.to_string())?;
+    let mut mapping = crate::fairness::mapping::Mapping::guess(&columns);
+    mapping.group = groups.to_vec();
+    if mapping.version.is_empty() {
+        return Err(format!("{}: no model_version (or version) column to tell versions apart", path.display()));
+    }
+    for g in groups {
+        if !columns.contains(g) {
+            return Err(format!("{}: no column '{g}' (columns: {})", path.display(), columns.join(", ")));
+        }
+    }
+    let spec = mapping.spec()?;
+    let report = crate::fairness::analyze(path, &spec, &crate::fairness::Progress::new()).map_err(|e| e.to_string())?;
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(LogEvidence { path: path.to_path_buf(), report, size: bytes.len() as u64, sha256: crate::audit::sha256_hex(&bytes) })
+}
+
+/// The fairness gate on evidence already read (or the reason it could not be read).
+pub fn fairness_gate(
+    gate: &Gate,
+    evidence: Result<&LogEvidence, &String>,
+    current: Option<VersionNumber>,
+    target: VersionNumber,
+) -> GateResult {
+    let GateKind::Fairness { measure, max, max_worsening, min_group_size, .. } = &gate.check else {
+        unreachable!("fairness_gate is called for fairness gates")
+    };
+    let mut r = GateResult {
+        name: gate.name(),
+        kind: "fairness".into(),
+        required: gate.required,
+        current: None,
+        target: None,
+        change: None,
+        bound: [max.map(|m| format!("target <= {m:.4}")), max_worsening.map(|w| format!("change <= +{w:.4}"))]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" and "),
+        verdict: Verdict::Inconclusive,
+        detail: String::new(),
+        inputs: BTreeMap::new(),
+    };
+    let ev = match evidence {
+        Ok(ev) => ev,
+        Err(e) => {
+            r.detail = format!("the prediction log could not be read: {e}");
+            return r;
+        }
+    };
+    r.inputs.insert("log".into(), ev.path.display().to_string());
+    r.inputs.insert("log bytes".into(), ev.size.to_string());
+    r.inputs.insert("log sha256".into(), ev.sha256.clone());
+    r.inputs.insert("interval".into(), "Newcombe (Wilson) per version; MOVER for the change, versions treated as independent".into());
+    let section = |v: VersionNumber| ev.report.versions.iter().find(|s| s.version == v.to_string()).map(|s| &s.section);
+    let Some(t_sec) = section(target) else {
+        r.detail = format!("the log has no rows of v{target}");
+        return r;
+    };
+    r.inputs.insert(format!("v{target} rows"), t_sec.overall.count.to_string());
+    let Some((t, t_groups)) = measure_of(t_sec, *measure) else {
+        r.detail = format!("{} is undefined for v{target} (fewer than two groups with the rate)", measure.name());
+        return r;
+    };
+    r.target = Some(t);
+    let small = |s: &Section| s.groups.iter().filter(|g| g.count < *min_group_size).map(|g| format!("{} ({} rows)", g.key, g.count)).collect::<Vec<_>>();
+    let mut too_small = small(t_sec);
+    let c = match current.map(|v| (v, section(v))) {
+        Some((v, Some(sec))) => {
+            r.inputs.insert(format!("v{v} rows"), sec.overall.count.to_string());
+            too_small.extend(small(sec));
+            measure_of(sec, *measure).map(|(e, _)| e)
+        }
+        Some((v, None)) if max_worsening.is_some() => {
+            r.detail = format!("the log has no rows of the current version v{v} to compare with");
+            return r;
+        }
+        _ => None,
+    };
+    r.current = c;
+    r.change = c.map(|c| mover_difference(t, c));
+    if !too_small.is_empty() {
+        too_small.sort();
+        too_small.dedup();
+        r.detail = format!("groups smaller than {min_group_size} rows cannot be judged: {}", too_small.join(", "));
+        return r;
+    }
+    let mut verdicts = Vec::new();
+    if let Some(m) = max {
+        verdicts.push(against_upper(&t, *m));
+    }
+    if let (Some(w), Some(ch)) = (max_worsening, r.change) {
+        verdicts.push(against_upper(&ch, *w));
+    }
+    r.verdict = if verdicts.contains(&Verdict::Fail) {
+        Verdict::Fail
+    } else if verdicts.contains(&Verdict::Inconclusive) {
+        Verdict::Inconclusive
+    } else {
+        Verdict::Pass
+    };
+    r.detail = match r.verdict {
+        Verdict::Pass => format!("{} of v{target} ({t_groups}) is within the bound, interval included", measure.name()),
+        Verdict::Fail => format!("{} of v{target} ({t_groups}) exceeds the bound, interval included", measure.name()),
+        Verdict::Inconclusive => {
+            format!("the bound lies inside the 95% interval: the log cannot tell whether v{target} ({t_groups}) meets it")
+        }
+    };
+    r
+}
+

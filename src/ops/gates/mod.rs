@@ -1,0 +1,300 @@
+//! Evaluating promotion gates (declared in `config::GatePolicy`) for one planned move. Every verdict is
+//! pass, fail or inconclusive, and every number comes with what it was computed from.
+//!
+//! - **metric**: the target version's registry metric against an absolute bound, or against the current
+//!   holder's value worsened by at most `max_worsening` in the metric's direction. Registry metrics come
+//!   without intervals, so these verdicts are pass or fail (inconclusive when a metric is missing).
+//! - **fairness**: the disparity of the target and the current holder computed by the fairness engine on
+//!   the prediction log, per version (the same numbers as `steward fairness` and the Fairness view). The
+//!   95% interval of a difference between the two groups that attain the maximum and minimum rate is
+//!   Newcombe's hybrid score interval from their Wilson intervals (Newcombe 1998, Stat Med 17:873,
+//!   method 10). The interval of the change (target - current) combines the two disparities' intervals
+//!   by the MOVER method (Zou & Donner 2008, Stat Med 27:1693), treating the versions as independent: when
+//!   both are scored on the same rows (as in the sample log) the pairing is not used, which makes the
+//!   interval wider than a paired one, i.e. conservative. A bound inside the interval is inconclusive:
+//!   pass needs the whole interval on the allowed side, fail needs it wholly beyond.
+//! - **serving** (automatic when the alias is bound to an endpoint): the endpoint must be live and ready
+//!   before the alias moves.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Direction, Gate, GateKind, GatePolicy};
+use crate::domain::{ModelVersion, VersionNumber};
+
+mod fairness;
+
+pub use fairness::{LogEvidence, fairness_gate, measure_of, mover_difference, newcombe, read_log};
+
+/// A gate's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Pass,
+    Fail,
+    /// The evidence cannot decide: the bound lies inside the 95% interval, a group is too small, or an
+    /// input is missing.
+    Inconclusive,
+}
+
+impl Verdict {
+    pub fn word(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Inconclusive => "inconclusive",
+        }
+    }
+}
+
+/// A value with its 95% interval, when it has one.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    pub value: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<[f64; 2]>,
+}
+
+impl Estimate {
+    pub fn exact(value: f64) -> Estimate {
+        Estimate { value, interval: None }
+    }
+
+    /// "0.1875 [0.1702, 0.2048]" (4 decimals, as everywhere else).
+    pub fn show(&self) -> String {
+        match self.interval {
+            Some([lo, hi]) => format!("{:.4} [{lo:.4}, {hi:.4}]", self.value),
+            None => format!("{:.4}", self.value),
+        }
+    }
+}
+
+/// One gate's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GateResult {
+    pub name: String,
+    /// metric | fairness | serving
+    pub kind: String,
+    pub required: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<Estimate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<Estimate>,
+    /// target - current, with its interval where the values have intervals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<Estimate>,
+    /// The rule, e.g. "change <= +0.0050" or "target >= current - 0.0000".
+    pub bound: String,
+    pub verdict: Verdict,
+    /// One sentence: why this verdict.
+    pub detail: String,
+    /// What the numbers were computed from (registry values, the log's path, size and SHA-256, rows).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub inputs: BTreeMap<String, String>,
+}
+
+impl GateResult {
+    /// Whether it stops a promotion: required and not passed.
+    pub fn blocks(&self) -> bool {
+        self.required && self.verdict != Verdict::Pass
+    }
+
+    /// One line for the CLI, reports and notices.
+    pub fn line(&self) -> String {
+        let show = |e: &Option<Estimate>| e.map(|e| e.show()).unwrap_or_else(|| "-".into());
+        format!(
+            "{}: {} (current {}, target {}, change {}; {}){}: {}",
+            self.name,
+            self.verdict.word().to_uppercase(),
+            show(&self.current),
+            show(&self.target),
+            show(&self.change),
+            self.bound,
+            if self.required { "" } else { " [advisory]" },
+            self.detail
+        )
+    }
+}
+
+/// Every gate evaluated for one move.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GateReport {
+    /// The policy file the gates came from (None: no policy file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// SHA-256 of the policy's gates (`GatePolicy::digest`).
+    pub digest: String,
+    pub results: Vec<GateResult>,
+}
+
+impl GateReport {
+    /// The results that stop a promotion.
+    pub fn blocking(&self) -> Vec<&GateResult> {
+        self.results.iter().filter(|r| r.blocks()).collect()
+    }
+
+    /// True when gates ran and every one passed.
+    pub fn all_passed(&self) -> bool {
+        !self.results.is_empty() && self.results.iter().all(|r| r.verdict == Verdict::Pass)
+    }
+
+    /// The worst verdict among required gates (None: no required gate).
+    pub fn worst(&self) -> Option<Verdict> {
+        let req = self.results.iter().filter(|r| r.required);
+        let mut worst = None;
+        for r in req {
+            worst = match (worst, r.verdict) {
+                (_, Verdict::Fail) | (Some(Verdict::Fail), _) => Some(Verdict::Fail),
+                (_, Verdict::Inconclusive) | (Some(Verdict::Inconclusive), _) => Some(Verdict::Inconclusive),
+                _ => Some(Verdict::Pass),
+            };
+        }
+        worst
+    }
+}
+
+/// The metric gate: registry values only.
+pub fn metric_gate(gate: &Gate, current: Option<&ModelVersion>, target: &ModelVersion) -> GateResult {
+    let GateKind::Metric { metric, direction, at_least, at_most, max_worsening } = &gate.check else {
+        unreachable!("metric_gate is called for metric gates")
+    };
+    let dir = direction.unwrap_or_else(|| Direction::guess(metric));
+    let mut r = GateResult {
+        name: gate.name(),
+        kind: "metric".into(),
+        required: gate.required,
+        current: None,
+        target: None,
+        change: None,
+        bound: String::new(),
+        verdict: Verdict::Pass,
+        detail: String::new(),
+        inputs: BTreeMap::new(),
+    };
+    let t = target.metrics.get(metric).copied();
+    let c = current.and_then(|c| c.metrics.get(metric).copied());
+    r.target = t.map(Estimate::exact);
+    r.current = c.map(Estimate::exact);
+    r.change = t.zip(c).map(|(t, c)| Estimate::exact(t - c));
+    r.inputs.insert(format!("v{} {metric}", target.version), t.map(|x| x.to_string()).unwrap_or_else(|| "missing".into()));
+    if let Some(cur) = current {
+        r.inputs.insert(format!("v{} {metric}", cur.version), c.map(|x| x.to_string()).unwrap_or_else(|| "missing".into()));
+    }
+    let mut rules = Vec::new();
+    let mut fails = Vec::new();
+    let Some(t) = t else {
+        r.verdict = Verdict::Inconclusive;
+        r.detail = format!("v{} has no registry metric '{metric}'", target.version);
+        r.bound = "-".into();
+        return r;
+    };
+    if let Some(b) = at_least {
+        rules.push(format!("target >= {b:.4}"));
+        if t < *b {
+            fails.push(format!("{t:.4} < {b:.4}"));
+        }
+    }
+    if let Some(b) = at_most {
+        rules.push(format!("target <= {b:.4}"));
+        if t > *b {
+            fails.push(format!("{t:.4} > {b:.4}"));
+        }
+    }
+    let mut inconclusive = None;
+    if let Some(w) = max_worsening {
+        match (dir, c) {
+            (Direction::Higher, Some(c)) => {
+                rules.push(format!("target >= current - {w:.4}"));
+                if t < c - w {
+                    fails.push(format!("{t:.4} < {c:.4} - {w:.4}"));
+                }
+            }
+            (Direction::Lower, Some(c)) => {
+                rules.push(format!("target <= current + {w:.4}"));
+                if t > c + w {
+                    fails.push(format!("{t:.4} > {c:.4} + {w:.4}"));
+                }
+            }
+            (_, None) if current.is_some() => {
+                inconclusive = Some(format!("the current version has no registry metric '{metric}' to compare with"));
+            }
+            (_, None) => rules.push("no current version to compare with".into()),
+        }
+    }
+    r.bound = rules.join(" and ");
+    let better = if dir == Direction::Higher { "higher" } else { "lower" };
+    (r.verdict, r.detail) = if !fails.is_empty() {
+        (Verdict::Fail, format!("{} ({better} is better)", fails.join("; ")))
+    } else if let Some(why) = inconclusive {
+        (Verdict::Inconclusive, why)
+    } else {
+        (Verdict::Pass, format!("{metric} {t:.4} meets the bound ({better} is better)"))
+    };
+    r
+}
+
+/// The serving gate of a bound alias: the endpoint must answer live before the alias moves (a dead
+/// endpoint would only mean move, fail, and put everything back).
+pub async fn serving_gate(binding: &crate::config::Binding, timeout: std::time::Duration) -> GateResult {
+    let state = crate::serving::oip::probe(&binding.endpoint, timeout).await;
+    let shown = crate::connect::http::redact_url(&binding.endpoint);
+    let (verdict, detail) = match state.health {
+        crate::serving::oip::Health::Down => (
+            Verdict::Fail,
+            format!("{shown} is down: {}", state.last_error.map(|e| e.message).unwrap_or_else(|| "no answer".into())),
+        ),
+        h => (Verdict::Pass, format!("{shown} answers ({h:?}); {} will be loaded there after the alias moves", binding.served_model).to_lowercase()),
+    };
+    GateResult {
+        name: format!("endpoint {} serving {}", shown, binding.served_model),
+        kind: "serving".into(),
+        required: true,
+        current: None,
+        target: None,
+        change: None,
+        bound: "endpoint live".into(),
+        verdict,
+        detail,
+        inputs: BTreeMap::from([("endpoint".to_string(), shown)]),
+    }
+}
+
+/// Every gate of `policy` that applies to moving `model@alias` from `current` to `target`, except the
+/// serving gate (see `Ops::serving_gate`). `prediction_log` is the model's tag. Blocking (reads logs).
+pub fn evaluate(
+    policy: &GatePolicy,
+    model: &str,
+    alias: &str,
+    versions: &[ModelVersion],
+    current: Option<VersionNumber>,
+    target: VersionNumber,
+    prediction_log: Option<&str>,
+) -> GateReport {
+    let find = |v: VersionNumber| versions.iter().find(|x| x.version == v);
+    let mut logs: BTreeMap<(PathBuf, Vec<String>), Result<LogEvidence, String>> = BTreeMap::new();
+    let mut results = Vec::new();
+    for gate in policy.for_move(model, alias) {
+        match &gate.check {
+            GateKind::Metric { .. } => match find(target) {
+                Some(t) => results.push(metric_gate(gate, current.and_then(find), t)),
+                None => continue,
+            },
+            GateKind::Fairness { groups, log, .. } => {
+                let path = log.clone().or_else(|| prediction_log.map(PathBuf::from));
+                let Some(path) = path else {
+                    let none = Err("no log: set the model's prediction_log tag or the gate's log".to_string());
+                    results.push(fairness_gate(gate, none.as_ref(), current, target));
+                    continue;
+                };
+                let ev = logs.entry((path.clone(), groups.clone())).or_insert_with(|| read_log(&path, groups));
+                results.push(fairness_gate(gate, ev.as_ref(), current, target));
+            }
+        }
+    }
+    GateReport { policy: policy.source.as_ref().map(|p| p.display().to_string()), digest: policy.digest(), results }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,156 @@
+//! Promotion gates on the sample workspace through the command line: the numbers are the fairness
+//! engine's (checked against Fairlearn elsewhere), the verdicts follow the 95% intervals, a failing or
+//! inconclusive required gate stops `promote` unless overridden with a reason, and the intent record
+//! carries the gate results. The registry's own state (`versions --json`) is the oracle for moves.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+const MODEL: &str = "income-classifier";
+
+fn champion(home: &std::path::Path) -> Option<u64> {
+    let v = json(&steward(home, &["versions", MODEL, "--json"]));
+    v["versions"].as_array()?.iter().find(|x| x["aliases"].as_array().is_some_and(|a| a.iter().any(|s| s == "champion")))?["version"].as_u64()
+}
+
+fn gates_json(home: &std::path::Path, extra: &[&str]) -> (Option<i32>, Value) {
+    let mut args = vec!["gates", MODEL, "3", "--json"];
+    args.extend_from_slice(extra);
+    let out = steward(home, &args);
+    (out.status.code(), serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out))))
+}
+
+/// The engine's per-version demographic parity difference by sex, from `steward fairness --format json`.
+fn engine_dpd(home: &std::path::Path, version: &str) -> f64 {
+    let log = home.join("data/sample/predictions.csv");
+    let out = steward(
+        home,
+        &["fairness", log.to_str().unwrap(), "--group", "sex", "--label", "label", "--prediction", "prediction", "--version", "model_version", "--format", "json"],
+    );
+    let r = json(&out);
+    let v = r["versions"].as_array().unwrap().iter().find(|s| s["version"] == version).unwrap();
+    v["disparities"]["demographic_parity_difference"].as_f64().unwrap()
+}
+
+#[test]
+fn the_sample_fairness_gate_uses_the_engines_numbers_and_is_inconclusive_for_v3() {
+    let home = tempfile::tempdir().unwrap();
+    let (code, g) = gates_json(home.path(), &[]);
+    assert_eq!(code, Some(8), "inconclusive has its own exit code: {g}");
+    let results = g["gates"]["results"].as_array().unwrap();
+    let acc = results.iter().find(|r| r["kind"] == "metric").unwrap();
+    assert_eq!(acc["verdict"], "pass", "v3's accuracy 0.872 is not worse than v2's 0.847: {acc}");
+    let fair = results.iter().find(|r| r["kind"] == "fairness").unwrap();
+    let (t, c) = (fair["target"]["value"].as_f64().unwrap(), fair["current"]["value"].as_f64().unwrap());
+    assert_eq!(t, engine_dpd(home.path(), "3"));
+    assert_eq!(c, engine_dpd(home.path(), "2"));
+    assert_eq!((format!("{c:.4}"), format!("{t:.4}")), ("0.1780".to_string(), "0.1875".to_string()));
+    // The bound (+0.005) lies inside the change's interval: inconclusive, not pass.
+    let [lo, hi] = [fair["change"]["interval"][0].as_f64().unwrap(), fair["change"]["interval"][1].as_f64().unwrap()];
+    assert!(lo < 0.005 && 0.005 < hi && lo < t - c && t - c < hi, "[{lo}, {hi}]");
+    assert_eq!(fair["verdict"], "inconclusive");
+    for e in [&fair["target"], &fair["current"]] {
+        let (v, i) = (e["value"].as_f64().unwrap(), e["interval"].as_array().unwrap());
+        assert!(i[0].as_f64().unwrap() < v && v < i[1].as_f64().unwrap(), "{e}");
+    }
+    // The inputs name the log and its SHA-256.
+    let bytes = std::fs::read(home.path().join("data/sample/predictions.csv")).unwrap();
+    assert_eq!(fair["inputs"]["log bytes"], bytes.len().to_string());
+    assert_eq!(fair["inputs"]["log sha256"].as_str().unwrap().len(), 64);
+}
+
+#[test]
+fn promote_is_refused_on_the_gate_and_an_override_with_a_reason_is_recorded() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let act = ["promote", MODEL, "3", "--reason", "v3 wins offline", "--yes", "--confirm", MODEL];
+    let out = steward(h, &act);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("required gates did not pass") && stderr(&out).contains("inconclusive"), "{}", stderr(&out));
+    assert!(stdout(&out).contains("demographic_parity_difference by sex: INCONCLUSIVE"), "{}", stdout(&out));
+    assert_eq!(champion(h), Some(2), "nothing moved");
+
+    let mut over = act.to_vec();
+    over.push("--override-gates");
+    let out = steward(h, &over);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(champion(h), Some(3));
+    let log = std::fs::read_to_string(h.join("data/audit.jsonl")).unwrap();
+    let records: Vec<Value> = log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let intent = records.iter().rev().find(|r| r["phase"] == "intent").unwrap();
+    assert_eq!(intent["gates"]["override_reason"], "v3 wins offline");
+    assert_eq!(intent["gates"]["report"]["results"][1]["verdict"], "inconclusive");
+    assert_eq!(intent["gates"]["report"]["digest"].as_str().unwrap().len(), 64);
+    assert!(steward(h, &["audit", "verify"]).status.success());
+
+    // The report lists the gates and the override, and never says "checks passed" for this move.
+    let out_file = h.join("r.json");
+    let r = steward(h, &["report", MODEL, "--format", "json", "--out", out_file.to_str().unwrap()]);
+    assert!(r.status.success(), "{}", stderr(&r));
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
+    let promote = report["timeline"].as_array().unwrap().iter().find(|e| e["action"] == "promote" && e["outcome"] == "succeeded").unwrap();
+    let lines: Vec<&str> = promote["gates"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(lines.iter().any(|l| l.starts_with("gate demographic_parity_difference by sex: INCONCLUSIVE")), "{lines:?}");
+    assert!(lines.iter().any(|l| l.contains("overridden by the operator: v3 wins offline")), "{lines:?}");
+    assert!(!lines.iter().any(|l| l.contains("checks passed")), "{lines:?}");
+}
+
+#[test]
+fn a_passing_policy_lets_promote_act_and_the_report_says_checks_passed() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let policy = h.join("accuracy-only.toml");
+    std::fs::write(&policy, "[[gate]]\nkind = \"metric\"\nmetric = \"accuracy\"\nat_least = 0.85\n").unwrap();
+    let p = policy.to_str().unwrap();
+    let (code, g) = gates_json(h, &["--policy", p]);
+    assert_eq!(code, Some(0), "{g}");
+    let out = steward(h, &["--policy", p, "promote", MODEL, "3", "--reason", "accuracy 0.872", "--yes", "--confirm", MODEL]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(champion(h), Some(3));
+    // v1 fails the same policy (0.790 < 0.85): exit 3.
+    let out = steward(h, &["--policy", p, "gates", MODEL, "1"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+    // A policy file that does not parse is named, with the line.
+    std::fs::write(&policy, "[[gate]]\nkind = \"metric\"\nmetric = 3\n").unwrap();
+    let out = steward(h, &["--policy", p, "gates", MODEL, "1"]);
+    assert!(!out.status.success() && stderr(&out).contains("accuracy-only.toml") && stderr(&out).contains("line"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_small_group_makes_the_fairness_gate_inconclusive() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    // A log where v3 treats a group of 12 rows very differently: the point estimate breaks the bound,
+    // but 12 rows cannot show it.
+    let mut csv = String::from("model_version,grp,label,prediction\n");
+    for v in [2, 3] {
+        for i in 0..400 {
+            csv.push_str(&format!("{v},big,{},{}\n", i % 2, i % 2));
+        }
+        for i in 0..12 {
+            let pred = if v == 3 { u8::from(i < 9) } else { u8::from(i < 6) };
+            csv.push_str(&format!("{v},small,{},{pred}\n", i % 2));
+        }
+    }
+    let log = h.join("log.csv");
+    std::fs::write(&log, csv).unwrap();
+    let policy = h.join("p.toml");
+    let gate = |min: u32| {
+        format!(
+            "[[gate]]\nkind = \"fairness\"\nmeasure = \"demographic_parity_difference\"\ngroups = [\"grp\"]\nmax_worsening = 0.05\nmin_group_size = {min}\nlog = \"{}\"\n",
+            log.display()
+        )
+    };
+    for (min, why) in [(30, "smaller than 30 rows"), (1, "inside the 95% interval")] {
+        std::fs::write(&policy, gate(min)).unwrap();
+        let (code, g) = gates_json(h, &["--policy", policy.to_str().unwrap()]);
+        assert_eq!(code, Some(8), "{g}");
+        let r = &g["gates"]["results"][0];
+        assert_eq!(r["verdict"], "inconclusive", "{r}");
+        assert!(r["detail"].as_str().unwrap().contains(why), "{r}");
+        // The point estimate alone would have failed: v3's difference is 0.25 against v2's 0.0.
+        assert!(r["change"]["value"].as_f64().unwrap() > 0.05, "{r}");
+    }
+}
