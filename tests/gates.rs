@@ -154,3 +154,54 @@ fn a_small_group_makes_the_fairness_gate_inconclusive() {
         assert!(r["change"]["value"].as_f64().unwrap() > 0.05, "{r}");
     }
 }
+
+/// (rows, correct, predicted positive) per version and sex, recounted from the sample log with plain
+/// string handling: the oracle for the live and four-fifths gates.
+fn recount(home: &std::path::Path) -> std::collections::BTreeMap<(String, String), (u64, u64, u64)> {
+    let text = std::fs::read_to_string(home.join("data/sample/predictions.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |n: &str| header.iter().position(|h| *h == n).unwrap();
+    let (v, sex, label, pred) = (col("model_version"), col("sex"), col("label"), col("prediction"));
+    let mut out = std::collections::BTreeMap::new();
+    for l in lines {
+        let f: Vec<&str> = l.split(',').collect();
+        let e = out.entry((f[v].to_string(), f[sex].to_string())).or_insert((0, 0, 0));
+        e.0 += 1;
+        e.1 += u64::from(f[label] == f[pred]);
+        e.2 += u64::from(f[pred] == "1");
+    }
+    out
+}
+
+#[test]
+fn the_live_comparison_and_the_four_fifths_rule_equal_a_recount_of_the_log() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let (_, g) = gates_json(h, &[]);
+    let live = g["gates"]["results"].as_array().unwrap().iter().find(|r| r["kind"] == "live").unwrap().clone();
+    let counts = recount(h);
+    let acc = |v: &str| {
+        let (n, ok) = counts.iter().filter(|((ver, _), _)| ver == v).fold((0, 0), |a, (_, c)| (a.0 + c.0, a.1 + c.1));
+        ok as f64 / n as f64
+    };
+    assert!((live["target"]["value"].as_f64().unwrap() - acc("3")).abs() < 1e-12, "{live}");
+    assert!((live["current"]["value"].as_f64().unwrap() - acc("2")).abs() < 1e-12, "{live}");
+    assert_eq!(live["verdict"], "pass", "v3 is more accurate on the live rows: {live}");
+    assert_eq!(live["required"], false, "advisory in the sample policy");
+
+    let policy = h.join("ff.toml");
+    std::fs::write(&policy, "[[gate]]\nkind = \"four_fifths\"\ngroups = [\"sex\"]\n").unwrap();
+    let (code, g) = gates_json(h, &["--policy", policy.to_str().unwrap()]);
+    let ff = &g["gates"]["results"][0];
+    let sr = |s: &str| {
+        let c = counts[&("3".to_string(), s.to_string())];
+        c.2 as f64 / c.0 as f64
+    };
+    // Male is the larger group, so the reference: the ratio is Female's selection rate over Male's.
+    let ratio = sr("Female") / sr("Male");
+    assert!((ff["target"]["value"].as_f64().unwrap() - ratio).abs() < 1e-12, "{ff} vs {ratio}");
+    assert_eq!((code, ff["verdict"].as_str()), (Some(3), Some("fail")), "a ratio of {ratio:.3} is far below 0.8: {ff}");
+    let hi = ff["target"]["interval"][1].as_f64().unwrap();
+    assert!(hi < 0.8, "the whole interval is below the bound: {ff}");
+}

@@ -342,3 +342,32 @@ fn the_promote_and_rollback_dialogs_show_each_endpoint_step_and_the_endpoint_fol
     let (_, answer) = infer(stack, &b.served, Some("2"), &example(stack, 2));
     assert_eq!(answer["outputs"][0]["data"], expected_outputs(stack, 2)[0]["data"]);
 }
+
+/// A bound endpoint that is down stops promote and rollback before the alias moves: the serving gate
+/// sees it first (it used to be move, fail, put back). MLflow's alias never changes.
+#[test]
+fn a_dead_bound_endpoint_refuses_the_move_and_mlflow_never_changes() {
+    let stack = stack();
+    let home = tempfile::tempdir().unwrap();
+    let alias = "ep-dead";
+    mlflow_alias_request(&stack, reqwest::Method::POST, json!({"name": MODEL, "alias": alias, "version": "2"}));
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let h = home.path();
+    assert!(steward(h, &["--registry", &stack.mlflow, "profile", "add", "stack", "--activate"]).status.success());
+    let target = format!("{MODEL}@{alias}");
+    let (settings, versions) = (h.join("served"), format!("{}/v{{version}}", h.display()));
+    std::fs::create_dir_all(&settings).unwrap();
+    let bind = ["profile", "bind", "stack", &target, "--endpoint", &format!("http://{dead}"), "--settings-dir", settings.to_str().unwrap(), "--version-dir", &versions];
+    assert!(steward(h, &bind).status.success());
+    for args in [
+        vec!["--timeout", "2", "promote", MODEL, "3", "--alias", alias, "--reason", "try", "--yes", "--override-gates"],
+        vec!["--timeout", "2", "rollback", MODEL, "--alias", alias, "--to", "1", "--reason", "try", "--yes"],
+    ] {
+        let out = steward(h, &args);
+        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+        assert!(stderr(&out).contains("is down") || stderr(&out).contains("is fail"), "{}", stderr(&out));
+        assert!(stdout(&out).contains("endpoint") && stdout(&out).contains("FAIL"), "the plan shows the serving gate:\n{}", stdout(&out));
+    }
+    assert_eq!(mlflow_alias(&stack, alias), Some(2), "MLflow's alias never moved");
+    mlflow_alias_request(&stack, reqwest::Method::DELETE, json!({"name": MODEL, "alias": alias}));
+}

@@ -208,7 +208,7 @@ fn gates_decide_which_promotions_reach_mlflow() {
     let promote = |v: &str| run(home.path(), &stack, &["--policy", p, "promote", MODEL, v, "--alias", alias, "--reason", "gated", "--yes"]);
     let refused = promote("1");
     assert_eq!(refused.status.code(), Some(3), "{}", stderr(&refused));
-    assert!(stderr(&refused).contains("accuracy (registry metric) is fail"), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("accuracy (registry metric) fails"), "{}", stderr(&refused));
     assert_eq!(mlflow_alias(&stack, alias), Some(2), "a failing gate moved nothing in MLflow");
     let allowed = promote("3");
     assert!(allowed.status.success(), "{}", stderr(&allowed));

@@ -40,7 +40,10 @@ impl Direction {
     /// better lower; anything else higher.
     pub fn guess(metric: &str) -> Direction {
         let m = metric.to_ascii_lowercase();
-        let lower = ["loss", "error", "mse", "mae", "rmse", "latency", "brier", "log_loss", "logloss", "fpr", "fnr", "disparity", "difference", "perplexity"];
+        let lower = [
+            "loss", "error", "mse", "mae", "rmse", "latency", "brier", "logloss", "fpr", "fnr", "false_positive", "false_negative",
+            "disparity", "difference", "perplexity",
+        ];
         if lower.iter().any(|w| m.contains(w)) { Direction::Lower } else { Direction::Higher }
     }
 }
@@ -97,6 +100,42 @@ pub enum GateKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         log: Option<PathBuf>,
     },
+    /// The four-fifths rule on the target: every group's rate over the reference (largest) group's
+    /// within `bounds` (default [0.8, 1.25]), by the ratio's 95% interval.
+    FourFifths {
+        groups: Vec<String>,
+        /// A rate name (default selection_rate).
+        #[serde(default = "default_rate")]
+        metric: String,
+        #[serde(default = "default_bounds")]
+        bounds: [f64; 2],
+        #[serde(default = "default_min_group")]
+        min_group_size: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        log: Option<PathBuf>,
+    },
+    /// Live comparison where the log holds both versions' decisions with labels: the target's rate
+    /// minus the current holder's, with its interval, worsened by at most `max_worsening`.
+    LiveComparison {
+        /// A rate name: accuracy (default), precision, true_positive_rate, ...
+        #[serde(default = "default_live")]
+        metric: String,
+        max_worsening: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        log: Option<PathBuf>,
+    },
+}
+
+fn default_rate() -> String {
+    "selection_rate".into()
+}
+
+fn default_live() -> String {
+    "accuracy".into()
+}
+
+fn default_bounds() -> [f64; 2] {
+    [0.8, 1.25]
 }
 
 fn default_min_group() -> u64 {
@@ -131,6 +170,8 @@ impl Gate {
         match &self.check {
             GateKind::Metric { metric, .. } => format!("{metric} (registry metric)"),
             GateKind::Fairness { measure, groups, .. } => format!("{} by {}", measure.name(), groups.join(" x ")),
+            GateKind::FourFifths { metric, groups, .. } => format!("four-fifths rule on {metric} by {}", groups.join(" x ")),
+            GateKind::LiveComparison { metric, .. } => format!("live {metric} vs the current version (log)"),
         }
     }
 }
@@ -218,6 +259,10 @@ impl GatePolicy {
                     min_group_size: 30,
                     log: None,
                 }),
+                Gate {
+                    required: false,
+                    ..gate(GateKind::LiveComparison { metric: "accuracy".into(), max_worsening: 0.0, log: None })
+                },
             ],
             source: None,
         }
@@ -252,9 +297,32 @@ impl Gate {
                     return Err("bounds must be finite numbers".into());
                 }
             }
+            GateKind::FourFifths { groups, metric, bounds, .. } => {
+                if groups.is_empty() {
+                    return Err("name at least one group column".into());
+                }
+                if !(bounds[0] > 0.0 && bounds[0] <= bounds[1] && bounds[1].is_finite()) {
+                    return Err("bounds must satisfy 0 < low <= high".into());
+                }
+                rate_name(metric)?;
+            }
+            GateKind::LiveComparison { metric, max_worsening, .. } => {
+                if !max_worsening.is_finite() {
+                    return Err("max_worsening must be a finite number".into());
+                }
+                rate_name(metric)?;
+            }
         }
         Ok(())
     }
+}
+
+/// The rate names a gate may use (the fairness engine's).
+pub const RATE_NAMES: [&str; 7] =
+    ["base_rate", "selection_rate", "true_positive_rate", "false_positive_rate", "false_negative_rate", "precision", "accuracy"];
+
+fn rate_name(m: &str) -> Result<(), String> {
+    if RATE_NAMES.contains(&m) { Ok(()) } else { Err(format!("'{m}' is not a rate (one of {})", RATE_NAMES.join(", "))) }
 }
 
 #[cfg(test)]
@@ -271,7 +339,7 @@ mod tests {
         let back = GatePolicy::load(&f).unwrap();
         assert_eq!(back.gates, p.gates, "{text}");
         assert_eq!(back.digest(), p.digest());
-        assert_eq!(back.for_move("income-classifier", "champion").len(), 2);
+        assert_eq!(back.for_move("income-classifier", "champion").len(), 3);
         assert!(back.for_move("income-classifier", "canary").is_empty());
         assert!(back.for_move("other", "champion").is_empty());
     }

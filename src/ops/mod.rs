@@ -358,8 +358,9 @@ impl<'a, R: Registry> Ops<'a, R> {
             .into_iter()
             // A rollback must stay fast: only a dead bound endpoint stops it. Serving gates are never overridden.
             .filter(|g| g.kind == "serving" || (plan.kind == MoveKind::Promote && !overridden))
-            .map(|g| format!("{} is {}", g.name, g.verdict.word()))
+            .map(|g| if g.kind == "serving" { g.detail.clone() } else { format!("{} {}", g.name, g.verdict.phrase()) })
             .collect();
+        let overridable = plan.kind == MoveKind::Promote && plan.gates.blocking().iter().any(|g| g.kind != "serving");
         if reason.is_empty() {
             Some("a reason is required".to_string())
         } else if self.policy.read_only {
@@ -367,10 +368,12 @@ impl<'a, R: Registry> Ops<'a, R> {
         } else if plan.protected && confirmation.map(str::trim) != Some(plan.model.as_str()) {
             Some(format!("'{}' is a protected alias: type the model name '{}' to confirm", plan.alias, plan.model))
         } else if !blocking.is_empty() {
-            Some(format!(
-                "required gates did not pass: {}; nothing was changed (override with a reason: --override-gates, or Override... in the dialog)",
-                blocking.join("; ")
-            ))
+            let hint = if overridable && !overridden {
+                " (override with a reason: --override-gates, or Override... in the dialog)"
+            } else {
+                ""
+            };
+            Some(format!("required gates did not pass: {}; nothing was changed{hint}", blocking.join("; ")))
         } else {
             None
         }

@@ -198,6 +198,15 @@ pub fn move_dialog(app: &mut StewardApp, ui: &mut Ui) {
                 }
             });
         }
+        // The versions to pick from come first, so the plan below them never moves the row just clicked.
+        if d.kind == MoveKind::Rollback
+            && matches!(d.stage, Stage::Planning | Stage::Editing)
+            && let Some(v) = rollback_picker(ui, d)
+        {
+            d.version = Some(v);
+            d.stage = Stage::Planning;
+            commands.push(d.plan_command());
+        }
         match (&d.stage, &d.plan, &d.plan_error) {
             (Stage::Planning, _, _) => {
                 ui.horizontal(|ui| {
@@ -224,14 +233,6 @@ pub fn move_dialog(app: &mut StewardApp, ui: &mut Ui) {
                 }
             }
             _ => {}
-        }
-        if d.kind == MoveKind::Rollback
-            && matches!(d.stage, Stage::Planning | Stage::Editing)
-            && let Some(v) = rollback_picker(ui, d)
-        {
-            d.version = Some(v);
-            d.stage = Stage::Planning;
-            commands.push(d.plan_command());
         }
         ui.add_space(6.0);
         let l = ui.label("Reason (required, recorded in the audit log)");
@@ -340,6 +341,7 @@ fn rollback_picker(ui: &mut Ui, d: &MoveDialog) -> Option<VersionNumber> {
                 let metrics: Vec<String> = v
                     .metrics
                     .iter()
+                    .filter(|(k, _)| !k.starts_with("n_"))
                     .take(3)
                     .map(|(k, x)| format!("{k} {}", super::views::models::format_metric(*x)))
                     .collect();
@@ -417,7 +419,13 @@ fn checks(ui: &mut Ui, d: &mut MoveDialog, plan: &MovePlan) {
     if let Some(first) = blocking.first() {
         ui.colored_label(
             if first.verdict == Verdict::Fail { RED } else { AMBER },
-            format!("{} is disabled: {} is {}: {}", d.act_label(), first.name, first.verdict.word(), first.detail),
+            format!("{} is disabled: {} {}: {}", d.act_label(), first.name, first.verdict.phrase(), first.detail),
+        );
+    }
+    if d.kind == MoveKind::Rollback && blocking.is_empty() && !plan.gates.blocking().is_empty() {
+        ui.label(
+            RichText::new("A rollback does not wait on metric or fairness gates (shown for information); only a dead bound endpoint stops it.")
+                .weak(),
         );
     }
     let overridable = d.kind == MoveKind::Promote && plan.gates.blocking().iter().any(|g| g.kind != "serving");

@@ -109,7 +109,9 @@ pub struct LogEvidence {
 pub fn read_log(path: &Path, groups: &[String]) -> Result<LogEvidence, String> {
     let (columns, _) = crate::fairness::columns(path).map_err(|e| e.to_string())?;
     let mut mapping = crate::fairness::mapping::Mapping::guess(&columns);
-    mapping.group = groups.to_vec();
+    if !groups.is_empty() {
+        mapping.group = groups.to_vec();
+    }
     if mapping.version.is_empty() {
         return Err(format!("{}: no model_version (or version) column to tell versions apart", path.display()));
     }
@@ -218,3 +220,187 @@ pub fn fairness_gate(
     r
 }
 
+
+/// The engine's rate named `name`.
+fn rate(name: &str) -> Option<Metric> {
+    Metric::ALL.into_iter().find(|m| m.name() == name)
+}
+
+/// A rate of one group (or overall) with its Wilson interval.
+fn rate_estimate(g: &GroupRates, m: Metric) -> Option<Estimate> {
+    let (x, n) = g.confusion.parts(m);
+    let (lo, hi) = wilson(x, n, Z95)?;
+    Some(Estimate { value: g.rate(m)?, interval: Some([lo, hi]) })
+}
+
+/// The ratio a / b with its 95% interval by MOVER on the log scale from the two Wilson intervals
+/// (Zou & Donner 2008); when a rate is 0 the interval is the conservative [lo_a/hi_b, hi_a/lo_b].
+pub fn ratio_interval(a: Estimate, b: Estimate) -> Option<Estimate> {
+    let ([la, ua], [lb, ub]) = (a.interval?, b.interval?);
+    if b.value <= 0.0 {
+        return None;
+    }
+    let r = a.value / b.value;
+    let interval = if a.value > 0.0 && la > 0.0 && lb > 0.0 {
+        let (ln_a, ln_b) = (a.value.ln(), b.value.ln());
+        let lo = (ln_a - ln_b - ((ln_a - la.ln()).powi(2) + (ub.ln() - ln_b).powi(2)).sqrt()).exp();
+        let hi = (ln_a - ln_b + ((ua.ln() - ln_a).powi(2) + (ln_b - lb.ln()).powi(2)).sqrt()).exp();
+        [lo, hi]
+    } else {
+        [la / ub, if lb > 0.0 { ua / lb } else { f64::INFINITY }]
+    };
+    Some(Estimate { value: r, interval: Some(interval) })
+}
+
+fn blank(gate: &Gate, kind: &str, bound: String) -> GateResult {
+    GateResult {
+        name: gate.name(),
+        kind: kind.into(),
+        required: gate.required,
+        current: None,
+        target: None,
+        change: None,
+        bound,
+        verdict: Verdict::Inconclusive,
+        detail: String::new(),
+        inputs: BTreeMap::new(),
+    }
+}
+
+fn log_inputs(r: &mut GateResult, ev: &LogEvidence) {
+    r.inputs.insert("log".into(), ev.path.display().to_string());
+    r.inputs.insert("log bytes".into(), ev.size.to_string());
+    r.inputs.insert("log sha256".into(), ev.sha256.clone());
+}
+
+fn version_section(ev: &LogEvidence, v: VersionNumber) -> Option<&Section> {
+    ev.report.versions.iter().find(|s| s.version == v.to_string()).map(|s| &s.section)
+}
+
+/// The four-fifths rule on the target version: each group's rate over the reference group's (the
+/// largest), with the ratio's interval, inside the bounds.
+pub fn four_fifths_gate(gate: &Gate, evidence: Result<&LogEvidence, &String>, target: VersionNumber) -> GateResult {
+    let GateKind::FourFifths { metric, bounds, min_group_size, .. } = &gate.check else {
+        unreachable!("four_fifths_gate is called for four-fifths gates")
+    };
+    let mut r = blank(gate, "fairness", format!("every ratio to the reference in [{:.2}, {:.2}]", bounds[0], bounds[1]));
+    let ev = match evidence {
+        Ok(ev) => ev,
+        Err(e) => {
+            r.detail = format!("the prediction log could not be read: {e}");
+            return r;
+        }
+    };
+    log_inputs(&mut r, ev);
+    r.inputs.insert("interval".into(), "ratio of Wilson intervals by MOVER on the log scale (Zou & Donner 2008)".into());
+    let (Some(m), Some(sec)) = (rate(metric), version_section(ev, target)) else {
+        r.detail = format!("the log has no rows of v{target}");
+        return r;
+    };
+    let Some(reference) = sec.groups.iter().max_by_key(|g| g.count) else {
+        r.detail = "no groups".into();
+        return r;
+    };
+    let small: Vec<String> = sec.groups.iter().filter(|g| g.count < *min_group_size).map(|g| format!("{} ({} rows)", g.key, g.count)).collect();
+    let Some(base) = rate_estimate(reference, m) else {
+        r.detail = format!("{metric} of the reference group {} is undefined", reference.key);
+        return r;
+    };
+    let mut worst: Option<(Estimate, String)> = None;
+    let (mut fails, mut unsure) = (Vec::new(), Vec::new());
+    for g in sec.groups.iter().filter(|g| g.key != reference.key) {
+        let Some(ratio) = rate_estimate(g, m).and_then(|e| ratio_interval(e, base)) else {
+            unsure.push(format!("{}: undefined", g.key));
+            continue;
+        };
+        let [lo, hi] = ratio.interval.unwrap_or([ratio.value, ratio.value]);
+        if hi < bounds[0] || lo > bounds[1] {
+            fails.push(format!("{} {}", g.key, ratio.show()));
+        } else if lo < bounds[0] || hi > bounds[1] {
+            unsure.push(format!("{} {}", g.key, ratio.show()));
+        }
+        let off = |e: &Estimate| (e.value.ln()).abs();
+        if worst.as_ref().is_none_or(|(w, _)| off(&ratio) > off(w)) {
+            worst = Some((ratio, g.key.clone()));
+        }
+    }
+    r.target = worst.as_ref().map(|(e, _)| *e);
+    let refd = format!("reference {} ({metric} {})", reference.key, base.show());
+    (r.verdict, r.detail) = if !small.is_empty() {
+        (Verdict::Inconclusive, format!("groups smaller than {min_group_size} rows cannot be judged: {}", small.join(", ")))
+    } else if !fails.is_empty() {
+        (Verdict::Fail, format!("outside the bounds: {}; {refd}", fails.join(", ")))
+    } else if !unsure.is_empty() {
+        (Verdict::Inconclusive, format!("bounds inside the interval: {}; {refd}", unsure.join(", ")))
+    } else {
+        (Verdict::Pass, format!("every group within the bounds, intervals included; {refd}"))
+    };
+    r
+}
+
+/// The live comparison: the target's rate minus the current holder's on the log's rows of each, with
+/// Newcombe's interval (versions treated as independent).
+pub fn live_gate(
+    gate: &Gate,
+    evidence: Result<&LogEvidence, &String>,
+    current: Option<VersionNumber>,
+    target: VersionNumber,
+) -> GateResult {
+    let GateKind::LiveComparison { metric, max_worsening, .. } = &gate.check else {
+        unreachable!("live_gate is called for live comparison gates")
+    };
+    let dir = crate::config::Direction::guess(metric);
+    let higher = dir == crate::config::Direction::Higher;
+    let bound = if higher { format!("change >= -{max_worsening:.4}") } else { format!("change <= +{max_worsening:.4}") };
+    let mut r = blank(gate, "live", bound);
+    let ev = match evidence {
+        Ok(ev) => ev,
+        Err(e) => {
+            r.detail = format!("the prediction log could not be read: {e}");
+            return r;
+        }
+    };
+    log_inputs(&mut r, ev);
+    r.inputs.insert("interval".into(), "Wilson per version; Newcombe for the change, versions treated as independent".into());
+    let Some(m) = rate(metric) else {
+        r.detail = format!("'{metric}' is not a rate");
+        return r;
+    };
+    let est = |v: VersionNumber| version_section(ev, v).and_then(|s| rate_estimate(&s.overall, m));
+    let Some(t) = est(target) else {
+        r.detail = format!("the log has no labelled rows of v{target}");
+        return r;
+    };
+    r.target = Some(t);
+    let Some(cv) = current else {
+        (r.verdict, r.detail) = (Verdict::Pass, "no current version to compare with".into());
+        return r;
+    };
+    let Some(c) = est(cv) else {
+        r.detail = format!("the log has no labelled rows of the current version v{cv}");
+        return r;
+    };
+    r.current = Some(c);
+    let ([lt, ut], [lc, uc]) = (t.interval.unwrap_or([t.value; 2]), c.interval.unwrap_or([c.value; 2]));
+    let change = Estimate { value: t.value - c.value, interval: Some(newcombe(t.value, [lt, ut], c.value, [lc, uc])) };
+    r.change = Some(change);
+    // Worsening = the change against the metric's direction; it must stay below max_worsening.
+    let worsening = if higher {
+        Estimate { value: -change.value, interval: change.interval.map(|[lo, hi]| [-hi, -lo]) }
+    } else {
+        change
+    };
+    r.verdict = against_upper(&worsening, *max_worsening);
+    r.detail = format!(
+        "v{target} {metric} {} vs v{cv} {} on the log ({} is better): {}",
+        t.show(),
+        c.show(),
+        if higher { "higher" } else { "lower" },
+        match r.verdict {
+            Verdict::Pass => "within the bound, interval included",
+            Verdict::Fail => "worse than the bound, interval included",
+            Verdict::Inconclusive => "the bound lies inside the interval",
+        }
+    );
+    r
+}

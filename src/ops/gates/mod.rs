@@ -26,7 +26,7 @@ use crate::domain::{ModelVersion, VersionNumber};
 
 mod fairness;
 
-pub use fairness::{LogEvidence, fairness_gate, measure_of, mover_difference, newcombe, read_log};
+pub use fairness::{LogEvidence, fairness_gate, four_fifths_gate, live_gate, measure_of, mover_difference, newcombe, ratio_interval, read_log};
 
 /// A gate's verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +40,15 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// "passes", "fails", "is inconclusive": for sentences.
+    pub fn phrase(self) -> &'static str {
+        match self {
+            Verdict::Pass => "passes",
+            Verdict::Fail => "fails",
+            Verdict::Inconclusive => "is inconclusive",
+        }
+    }
+
     pub fn word(self) -> &'static str {
         match self {
             Verdict::Pass => "pass",
@@ -243,7 +252,7 @@ pub async fn serving_gate(binding: &crate::config::Binding, timeout: std::time::
     let (verdict, detail) = match state.health {
         crate::serving::oip::Health::Down => (
             Verdict::Fail,
-            format!("{shown} is down: {}", state.last_error.map(|e| e.message).unwrap_or_else(|| "no answer".into())),
+            format!("endpoint {shown} is down: {}", state.last_error.map(|e| e.message).unwrap_or_else(|| "no answer".into())),
         ),
         h => (Verdict::Pass, format!("{shown} answers ({h:?}); {} will be loaded there after the alias moves", binding.served_model).to_lowercase()),
     };
@@ -261,6 +270,17 @@ pub async fn serving_gate(binding: &crate::config::Binding, timeout: std::time::
     }
 }
 
+type Logs = BTreeMap<(PathBuf, Vec<String>), Result<LogEvidence, String>>;
+
+/// The log's evidence for `groups` (read once per log and groups; empty groups: the guessed column).
+fn evidence<'a>(logs: &'a mut Logs, log: Option<&PathBuf>, prediction_log: Option<&str>, groups: &[String]) -> Result<&'a LogEvidence, String> {
+    let Some(path) = log.cloned().or_else(|| prediction_log.map(PathBuf::from)) else {
+        return Err("no log: set the model's prediction_log tag or the gate's log".to_string());
+    };
+    let e = logs.entry((path.clone(), groups.to_vec())).or_insert_with(|| read_log(&path, groups));
+    e.as_ref().map_err(|e| e.clone())
+}
+
 /// Every gate of `policy` that applies to moving `model@alias` from `current` to `target`, except the
 /// serving gate (see `Ops::serving_gate`). `prediction_log` is the model's tag. Blocking (reads logs).
 pub fn evaluate(
@@ -273,7 +293,7 @@ pub fn evaluate(
     prediction_log: Option<&str>,
 ) -> GateReport {
     let find = |v: VersionNumber| versions.iter().find(|x| x.version == v);
-    let mut logs: BTreeMap<(PathBuf, Vec<String>), Result<LogEvidence, String>> = BTreeMap::new();
+    let mut logs = Logs::new();
     let mut results = Vec::new();
     for gate in policy.for_move(model, alias) {
         match &gate.check {
@@ -281,15 +301,17 @@ pub fn evaluate(
                 Some(t) => results.push(metric_gate(gate, current.and_then(find), t)),
                 None => continue,
             },
-            GateKind::Fairness { groups, log, .. } => {
-                let path = log.clone().or_else(|| prediction_log.map(PathBuf::from));
-                let Some(path) = path else {
-                    let none = Err("no log: set the model's prediction_log tag or the gate's log".to_string());
-                    results.push(fairness_gate(gate, none.as_ref(), current, target));
-                    continue;
-                };
-                let ev = logs.entry((path.clone(), groups.clone())).or_insert_with(|| read_log(&path, groups));
-                results.push(fairness_gate(gate, ev.as_ref(), current, target));
+            GateKind::Fairness { groups, log, .. } | GateKind::FourFifths { groups, log, .. } => {
+                let ev = evidence(&mut logs, log.as_ref(), prediction_log, groups);
+                let ev = ev.as_ref().map(|e| *e);
+                results.push(match &gate.check {
+                    GateKind::Fairness { .. } => fairness_gate(gate, ev, current, target),
+                    _ => four_fifths_gate(gate, ev, target),
+                });
+            }
+            GateKind::LiveComparison { log, .. } => {
+                let ev = evidence(&mut logs, log.as_ref(), prediction_log, &[]);
+                results.push(live_gate(gate, ev.as_ref().map(|e| *e), current, target));
             }
         }
     }
