@@ -205,3 +205,20 @@ fn the_live_comparison_and_the_four_fifths_rule_equal_a_recount_of_the_log() {
     let hi = ff["target"]["interval"][1].as_f64().unwrap();
     assert!(hi < 0.8, "the whole interval is below the bound: {ff}");
 }
+
+/// With a Prometheus in the profile, a promotion is also judged by the profile's alert rules: an
+/// unreachable Prometheus makes the alerts gate inconclusive (never a silent pass).
+#[test]
+fn an_unreachable_prometheus_makes_the_alerts_gate_inconclusive() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    assert!(steward(h, &["profile", "add", "local", "--prometheus", &format!("http://{dead}"), "--activate"]).status.success());
+    let policy = h.join("none.toml");
+    std::fs::write(&policy, "").unwrap();
+    let (code, g) = gates_json(h, &["--timeout", "2", "--policy", policy.to_str().unwrap()]);
+    let alerts = g["gates"]["results"].as_array().unwrap().iter().find(|r| r["kind"] == "alerts").cloned().unwrap_or_default();
+    assert_eq!(alerts["verdict"], "inconclusive", "{g}");
+    assert!(alerts["detail"].as_str().unwrap().contains("could not be asked"), "{alerts}");
+    assert_eq!(code, Some(8));
+}

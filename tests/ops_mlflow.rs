@@ -214,3 +214,43 @@ fn gates_decide_which_promotions_reach_mlflow() {
     assert!(allowed.status.success(), "{}", stderr(&allowed));
     assert_eq!(mlflow_alias(&stack, alias), Some(3));
 }
+
+/// The alerts gate against the real Prometheus of the stack: a rule that cannot fire passes, naming the
+/// series it checked; a rule that fires wherever there is data fails and stops the promotion.
+#[test]
+fn the_alerts_gate_asks_the_real_prometheus() {
+    let stack = stack();
+    let home = tempfile::tempdir().unwrap();
+    let alias = "gate-alerts";
+    let _cleanup = AliasGuard(&stack, alias);
+    mlflow_set_alias(&stack, alias, 2);
+    let profiles = |rule: &str| {
+        let dir = home.path().join("config");
+        std::fs::create_dir_all(&dir).unwrap();
+        let text = format!(
+            "active = \"stack\"\n[[profile]]\nname = \"stack\"\nregistry = \"{}\"\nprometheus = \"{}\"\nalerts = [\"{rule}\"]\n",
+            stack.mlflow, stack.prometheus
+        );
+        std::fs::write(dir.join("profiles.toml"), text).unwrap();
+    };
+    let empty = home.path().join("none.toml");
+    std::fs::write(&empty, "").unwrap();
+    let gates = || {
+        let out = steward(home.path(), &["--policy", empty.to_str().unwrap(), "gates", MODEL, "3", "--alias", alias, "--json"]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+        (out.status.code(), v["gates"]["results"].as_array().unwrap().iter().find(|r| r["kind"] == "alerts").unwrap().clone())
+    };
+    profiles("request_rate > 1000000 for 1m");
+    let (code, quiet) = gates();
+    assert_eq!((code, quiet["verdict"].as_str()), (Some(0), Some("pass")), "{quiet}");
+    // The stack's start sends an inference to income-classifier on MLServer, which Prometheus scrapes
+    // every second: its request-rate series exist, and any value is above -1.
+    profiles("request_rate > -1");
+    let (code, firing) = gates();
+    assert_eq!((code, firing["verdict"].as_str()), (Some(3), Some("fail")), "{firing}");
+    assert!(firing["detail"].as_str().unwrap().contains(MODEL), "{firing}");
+    let out = steward(home.path(), &["--policy", empty.to_str().unwrap(), "promote", MODEL, "3", "--alias", alias, "--reason", "r", "--yes"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("alert rules (Prometheus) fails"), "{}", stderr(&out));
+    assert_eq!(mlflow_alias(&stack, alias), Some(2), "a firing alert stopped the promotion");
+}

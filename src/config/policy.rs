@@ -18,6 +18,10 @@ pub struct Policy {
     pub forced_read_only: bool,
     /// Where the promotion gates in force are read from (None: no gates).
     pub gates: Option<GateSource>,
+    /// The profile's Prometheus and alert rules: with a Prometheus, a promotion is judged by whether an
+    /// alert fires for the model (the alerts gate).
+    pub prometheus: Option<String>,
+    pub alert_rules: Vec<String>,
 }
 
 impl Default for Policy {
@@ -29,6 +33,8 @@ impl Default for Policy {
             bindings: Vec::new(),
             endpoint_timeout: super::DEFAULT_TIMEOUT,
             gates: None,
+            prometheus: None,
+            alert_rules: Vec::new(),
         }
     }
 }
@@ -42,6 +48,8 @@ impl Policy {
             policy.read_only = p.read_only;
             policy.protected_aliases = p.protected_aliases.clone();
             policy.bindings = p.bindings.clone();
+            policy.prometheus = p.prometheus.clone();
+            policy.alert_rules = p.alerts.clone();
         }
         policy.read_only |= read_only;
         policy.forced_read_only = read_only;

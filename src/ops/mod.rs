@@ -252,8 +252,14 @@ impl<'a, R: Registry> Ops<'a, R> {
         } else {
             GateReport { policy: policy.source.as_ref().map(|p| p.display().to_string()), digest: policy.digest(), results: Vec::new() }
         };
-        if let Some(b) = self.policy.binding(&plan.model, &plan.alias) {
+        let binding = self.policy.binding(&plan.model, &plan.alias);
+        if let Some(b) = binding {
             report.results.push(gates::serving_gate(b, self.policy.endpoint_timeout).await);
+        }
+        if let Some(prom) = &self.policy.prometheus {
+            let mut names = vec![plan.model.as_str()];
+            names.extend(binding.map(|b| b.served_model.as_str()));
+            report.results.push(gates::alerts_gate(prom, &self.policy.alert_rules, &names, self.policy.endpoint_timeout).await);
         }
         plan.gates = report;
         Ok(plan)

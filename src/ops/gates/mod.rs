@@ -281,6 +281,48 @@ fn evidence<'a>(logs: &'a mut Logs, log: Option<&PathBuf>, prediction_log: Optio
     e.as_ref().map_err(|e| e.clone())
 }
 
+/// The alerts gate: no alert rule of the profile (the window's rules, or Steward's defaults) fires for
+/// the model (or its served name) in Prometheus now. Unreachable Prometheus or bad rules: inconclusive.
+pub async fn alerts_gate(prometheus: &str, rules: &[String], names: &[&str], timeout: std::time::Duration) -> GateResult {
+    let shown = crate::connect::http::redact_url(prometheus);
+    let mut r = GateResult {
+        name: "alert rules (Prometheus)".into(),
+        kind: "alerts".into(),
+        required: true,
+        current: None,
+        target: None,
+        change: None,
+        bound: "no rule firing for the model".into(),
+        verdict: Verdict::Inconclusive,
+        detail: String::new(),
+        inputs: BTreeMap::from([("prometheus".to_string(), shown.clone())]),
+    };
+    let texts = crate::serving::alerts::rules_or_default(rules);
+    let parsed: Result<Vec<_>, String> = texts.iter().map(|t| crate::serving::alerts::Rule::parse(t)).collect();
+    let rules = match parsed {
+        Ok(r) => r,
+        Err(e) => {
+            r.detail = format!("the alert rules do not parse: {e}");
+            return r;
+        }
+    };
+    r.inputs.insert("rules".into(), texts.join("; "));
+    let mine = |series: &str| names.iter().any(|n| series == *n || series.starts_with(&format!("{n} v")));
+    match crate::serving::monitor::check_alerts(prometheus, timeout, &rules, crate::serving::unix_now()).await {
+        Err(e) => r.detail = format!("Prometheus at {shown} could not be asked: {e}"),
+        Ok(statuses) => {
+            let checked: Vec<_> = statuses.iter().filter(|s| mine(&s.series)).collect();
+            let firing: Vec<String> = checked.iter().filter(|s| s.firing).map(|s| format!("{}: {}", s.series, s.rule)).collect();
+            (r.verdict, r.detail) = if firing.is_empty() {
+                (Verdict::Pass, format!("no alert fires ({} series of {} checked)", checked.len(), names.join(", ")))
+            } else {
+                (Verdict::Fail, format!("firing: {}", firing.join("; ")))
+            };
+        }
+    }
+    r
+}
+
 /// Every gate of `policy` that applies to moving `model@alias` from `current` to `target`, except the
 /// serving gate (see `Ops::serving_gate`). `prediction_log` is the model's tag. Blocking (reads logs).
 pub fn evaluate(
