@@ -201,7 +201,7 @@ fn a_bound_rollback_moves_the_mlflow_alias_and_the_served_version_verified_by_in
 }
 
 #[test]
-fn a_load_the_server_rejects_reverts_the_alias_and_the_old_version_keeps_serving() {
+fn a_load_the_server_rejects_leaves_the_alias_untouched_and_the_old_version_keeps_serving() {
     let b = Bound::new("steward-ep-badload", "ep-badload");
     let stack = &b.stack;
     // v1's folder (outside the server's repository) holds a corrupt artifact: MLServer refuses the load.
@@ -220,10 +220,10 @@ fn a_load_the_server_rejects_reverts_the_alias_and_the_old_version_keeps_serving
     eprintln!("failed bound rollback took {took:?}\n{}{err}", stdout(&out));
     assert!(err.contains("endpoint load"), "{err}");
     assert!(err.contains(&format!("{} serves v2 again (ready)", b.served)), "{err}");
-    assert!(err.contains("alias moved back to v2 (verified)"), "{err}");
-    assert!(stdout(&out).contains("revert alias ok"), "{}", stdout(&out));
+    assert!(err.contains("the alias was not touched"), "{err}");
+    assert!(!stdout(&out).contains("alias set"), "the endpoint goes first: the alias never moved\n{}", stdout(&out));
 
-    assert_eq!(mlflow_alias(stack, &b.alias), Some(2), "alias back where it was");
+    assert_eq!(mlflow_alias(stack, &b.alias), Some(2), "the alias never moved");
     assert_eq!(b.settings(), before, "settings restored byte for byte");
     assert_eq!(ready(stack, &b.served, "2"), 200);
     let (status, answer) = infer(stack, &b.served, Some("2"), &example(stack, 2));
@@ -233,11 +233,11 @@ fn a_load_the_server_rejects_reverts_the_alias_and_the_old_version_keeps_serving
     let records = b.audit();
     let last = records.last().unwrap();
     assert_eq!(last["outcome"], "failed");
-    assert!(last["error"].as_str().unwrap().contains("alias moved back to v2 (verified)"), "{last}");
+    assert!(last["error"].as_str().unwrap().contains("the alias was not touched"), "{last}");
     let s = steps(last);
     assert!(s.iter().any(|l| l.starts_with("endpoint load FAILED")), "{s:?}");
     assert!(s.iter().any(|l| l.starts_with("revert endpoint ok")), "{s:?}");
-    assert!(s.iter().any(|l| l.starts_with("revert alias ok")), "{s:?}");
+    assert!(!s.iter().any(|l| l.starts_with("alias set")), "{s:?}");
     // A failed move is not a move: history shows no rollback having happened.
     let hist = json(&steward(b.home.path(), &["history", MODEL, "--alias", &b.alias, "--json"]));
     let last_event = hist["events"].as_array().unwrap().iter().rev().find(|e| e["kind"] == "action").unwrap().clone();
@@ -255,7 +255,7 @@ fn a_failing_smoke_inference_after_a_good_load_swaps_the_old_version_back() {
     assert_eq!(out.status.code(), Some(1), "{}\n{}", stderr(&out), stdout(&out));
     let printed = stdout(&out);
     assert!(printed.contains("endpoint ready ok") && printed.contains("smoke inference FAILED"), "{printed}");
-    assert!(stderr(&out).contains("alias moved back to v2 (verified)"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("the alias was not touched"), "{}", stderr(&out));
     assert_eq!(mlflow_alias(stack, &b.alias), Some(2));
     assert_eq!(ready(stack, &b.served, "2"), 200, "v2 loaded again");
     assert_eq!(ready(stack, &b.served, "1"), 404, "v1 swapped out again");

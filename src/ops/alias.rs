@@ -204,37 +204,4 @@ impl<R: Registry> Ops<'_, R> {
             (false, e) => Settled::Unreadable(e.unwrap_or_else(|| "no answer".into())),
         }
     }
-
-    /// Moves the alias back to `plan.from` (or deletes it if it was unset) and reads it back. Returns a
-    /// sentence for the outcome record.
-    pub(super) async fn revert_alias(&self, plan: &MovePlan, rep: &mut Reporter<'_>) -> String {
-        let (model, alias) = (&plan.model, &plan.alias);
-        rep.running(Step::RevertAlias, format!("{model}@{alias} -> {}", show_version(plan.from)));
-        let undo = match plan.from {
-            Some(v) => self.registry.set_alias(model, alias, v).await,
-            None => self.registry.delete_alias(model, alias).await,
-        };
-        let back = match undo {
-            Ok(()) => self.registry.get_alias(model, alias).await,
-            Err(e) => Err(e),
-        };
-        match back {
-            Ok(now) if now == plan.from => {
-                let msg = match plan.from {
-                    Some(v) => format!("alias moved back to v{v} (verified)"),
-                    None => "alias removed again (verified)".to_string(),
-                };
-                rep.ok(Step::RevertAlias, msg.clone());
-                msg
-            }
-            Ok(now) => rep.failed(
-                Step::RevertAlias,
-                format!("ALIAS NOT MOVED BACK: {model}@{alias} points to {} (wanted {})", show_version(now), show_version(plan.from)),
-            ),
-            Err(e) => rep.failed(
-                Step::RevertAlias,
-                format!("ALIAS NOT MOVED BACK: {model}@{alias} probably still points to v{} ({e})", plan.to),
-            ),
-        }
-    }
 }

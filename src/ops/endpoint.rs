@@ -27,7 +27,6 @@ pub enum Step {
     EndpointReady,
     SmokeInference,
     RevertEndpoint,
-    RevertAlias,
     Done,
 }
 
@@ -43,7 +42,6 @@ impl Step {
             Step::EndpointReady => "endpoint ready",
             Step::SmokeInference => "smoke inference",
             Step::RevertEndpoint => "revert endpoint",
-            Step::RevertAlias => "revert alias",
             Step::Done => "done",
         }
     }

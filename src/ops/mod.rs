@@ -316,23 +316,19 @@ impl<'a, R: Registry> Ops<'a, R> {
         if let Some(ms) = std::env::var(PAUSE_ENV).ok().and_then(|v| v.parse::<u64>().ok()) {
             tokio::time::sleep(Duration::from_millis(ms)).await;
         }
-        let remark = match self.move_alias(plan, &mut rep).await {
-            Ok(remark) => remark,
-            Err((e, why)) => {
-                let outcome = match e {
-                    OpError::Refused(_) => Outcome::Refused,
-                    OpError::Unknown(_) => Outcome::Unknown,
-                    _ => Outcome::Failed,
-                };
-                closer.close(outcome, Some(why), None)?;
-                return Err(e);
+        if let Some(binding) = self.policy.binding(&plan.model, &plan.alias) {
+            return self.move_bound(plan, binding, rep, &closer).await;
+        }
+        match self.move_alias(plan, &mut rep).await {
+            Ok(remark) => {
+                rep.ok(Step::Done, format!("{}@{} -> v{}", plan.model, plan.alias, plan.to));
+                Ok(closer.close(Outcome::Succeeded, remark, None)?)
             }
-        };
-        let Some(binding) = self.policy.binding(&plan.model, &plan.alias) else {
-            rep.ok(Step::Done, format!("{}@{} -> v{}", plan.model, plan.alias, plan.to));
-            return Ok(closer.close(Outcome::Succeeded, remark, None)?);
-        };
-        self.move_endpoint(plan, binding, rep, &closer).await
+            Err((e, why)) => {
+                closer.close(outcome_of(&e), Some(why), None)?;
+                Err(e)
+            }
+        }
     }
 
     /// Why no move may run on `registry` now: an earlier operation on it is not settled (interrupted, or
@@ -385,9 +381,11 @@ impl<'a, R: Registry> Ops<'a, R> {
         }
     }
 
-    /// The endpoint step; on failure the endpoint and then the alias are put back, and the outcome
-    /// record says what state everything is in.
-    async fn move_endpoint(
+    /// A bound alias: the endpoint first (settings, load, ready, smoke inference: the target must serve
+    /// before anything points to it), then the alias. If the endpoint step fails it is put back and the
+    /// alias is never touched; if the alias cannot be moved the endpoint is put back; if the alias's state
+    /// is unknown the endpoint is left serving the target and the record says so.
+    async fn move_bound(
         &self,
         plan: &MovePlan,
         binding: &Binding,
@@ -412,22 +410,51 @@ impl<'a, R: Registry> Ops<'a, R> {
             steps: rep.lines.clone(),
             answer: answer.clone(),
         };
-        let err = match result {
-            Ok(()) => {
+        let untouched = format!("the alias was not touched ({}@{} is still {})", plan.model, plan.alias, show_version(plan.from));
+        if let Err(err) = result {
+            let endpoint_state = match mv.as_ref() {
+                Some(m) => m.revert(&mut rep).await.unwrap_or_else(|e| format!("ENDPOINT NOT RESTORED: {e}")),
+                None => "endpoint untouched".to_string(),
+            };
+            let why = format!("endpoint step failed: {err}; {endpoint_state}; {untouched}");
+            rep.failed(Step::Done, format!("not moved: {endpoint_state}; alias untouched"));
+            closer.close(Outcome::Failed, Some(why.clone()), Some(note(&rep)))?;
+            return Err(OpError::Failed(why));
+        }
+        match self.move_alias(plan, &mut rep).await {
+            Ok(remark) => {
                 rep.ok(Step::Done, format!("{}@{} -> v{}, {} serves v{}", plan.model, plan.alias, plan.to, binding.served_model, plan.to));
-                return Ok(closer.close(Outcome::Succeeded, None, Some(note(&rep)))?);
+                Ok(closer.close(Outcome::Succeeded, remark, Some(note(&rep)))?)
             }
-            Err(e) => e,
-        };
-        let endpoint_state = match mv.as_ref() {
-            Some(m) => m.revert(&mut rep).await.unwrap_or_else(|e| format!("ENDPOINT NOT RESTORED: {e}")),
-            None => "endpoint untouched".to_string(),
-        };
-        let alias_state = self.revert_alias(plan, &mut rep).await;
-        let why = format!("endpoint step failed: {err}; {endpoint_state}; {alias_state}");
-        rep.failed(Step::Done, format!("not moved: {endpoint_state}; {alias_state}"));
-        closer.close(Outcome::Failed, Some(why.clone()), Some(note(&rep)))?;
-        Err(OpError::Failed(why))
+            Err((OpError::Unknown(_), why)) => {
+                let why = format!("{why}; {} serves v{} (left as it is until the alias's state is known)", binding.served_model, plan.to);
+                closer.close(Outcome::Unknown, Some(why.clone()), Some(note(&rep)))?;
+                Err(OpError::Unknown(why))
+            }
+            Err((e, why)) => {
+                let endpoint_state = match mv.as_ref() {
+                    Some(m) => m.revert(&mut rep).await.unwrap_or_else(|e| format!("ENDPOINT NOT RESTORED: {e}")),
+                    None => "endpoint untouched".to_string(),
+                };
+                let why = format!("{why}; {endpoint_state}");
+                rep.failed(Step::Done, format!("not moved: {endpoint_state}"));
+                closer.close(outcome_of(&e), Some(why.clone()), Some(note(&rep)))?;
+                Err(match e {
+                    OpError::Refused(_) => OpError::Refused(why),
+                    OpError::Failed(_) => OpError::Failed(why),
+                    other => other,
+                })
+            }
+        }
+    }
+}
+
+/// The outcome record's word for how an operation ended.
+fn outcome_of(e: &OpError) -> Outcome {
+    match e {
+        OpError::Refused(_) => Outcome::Refused,
+        OpError::Unknown(_) => Outcome::Unknown,
+        _ => Outcome::Failed,
     }
 }
 

@@ -223,8 +223,8 @@ pub fn move_dialog(app: &mut StewardApp, ui: &mut Ui) {
                 checks(ui, d, &plan);
                 if let Some(b) = bindings.iter().find(|b| b.model == plan.model && b.alias == plan.alias) {
                     ui.label(format!(
-                        "Also moves the endpoint: {} on {} will serve v{} (settings, load, ready check{}). If a step fails, \
-                         the endpoint and the alias are put back.",
+                        "Also moves the endpoint: {} on {} will serve v{} (settings, load, ready check{}) before the alias \
+                         moves. If a step fails, the endpoint is put back and the alias is not touched.",
                         b.served_model,
                         crate::connect::http::redact_url(&b.endpoint),
                         plan.to,
