@@ -28,6 +28,9 @@ fn a_rollback_with_no_history_offers_the_versions_and_moves_to_the_one_picked() 
     assert!(!ui.has_exact("Roll back to v2"), "the current version is not a choice");
     assert!(!ui.has("choose one with --to"), "no command-line flag in the window");
     assert!(ui.has("challenger"), "each version shows its aliases");
+    // Each choice shows the gates of moving champion there (for information: a rollback does not wait on them).
+    assert!(ui.has("inconclusive: demographic_parity_difference by sex"), "v3's gates: {:?}", ui.labels());
+    assert!(ui.has("fail: accuracy (registry metric)"), "v1's gates: {:?}", ui.labels());
     assert!(ui.harness.get_by_label("Roll back").accesskit_node().is_disabled(), "nothing to act on before a pick");
     ui.click("Roll back to v1");
     ui.wait_for("champion: v2 -> v1");

@@ -88,6 +88,9 @@ pub struct RollbackChoices {
     pub proposal: Option<VersionNumber>,
     /// Every version but the current one, newest first.
     pub versions: Vec<crate::domain::ModelVersion>,
+    /// The policy's gates for moving the alias to each of `versions` (for information: a rollback only
+    /// stops on a dead bound endpoint, which the plan checks).
+    pub gates: BTreeMap<VersionNumber, GateReport>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -166,9 +169,25 @@ impl<'a, R: Registry> Ops<'a, R> {
         let records = self.audit.read_all()?;
         let proposal = last_known_good(&records, &self.registry.describe(), model, alias, current)
             .filter(|p| versions.iter().any(|v| v.version == *p));
+        let policy = match &self.policy.gates {
+            Some(source) => source.load().map_err(OpError::Refused)?,
+            None => crate::config::GatePolicy::default(),
+        };
+        let targets: Vec<VersionNumber> = versions.iter().map(|v| v.version).filter(|v| Some(*v) != current).collect();
+        let gates = if policy.for_move(model, alias).is_empty() {
+            BTreeMap::new()
+        } else {
+            let log = self.registry.get_model(model).await?.tags.get("prediction_log").cloned();
+            let (m, a, all) = (model.to_string(), alias.to_string(), versions.clone());
+            tokio::task::spawn_blocking(move || gates::evaluate_each(&policy, &m, &a, &all, current, &targets, log.as_deref()))
+                .await
+                .map_err(|e| OpError::Failed(format!("gate evaluation stopped: {e}")))?
+                .into_iter()
+                .collect()
+        };
         versions.retain(|v| Some(v.version) != current);
         versions.sort_by(|a, b| b.version.cmp(&a.version));
-        Ok(RollbackChoices { model: model.to_string(), alias: alias.to_string(), current, proposal, versions })
+        Ok(RollbackChoices { model: model.to_string(), alias: alias.to_string(), current, proposal, versions, gates })
     }
 
     /// Proposes the last known good version (where the alias pointed before its most recent move),

@@ -321,9 +321,9 @@ fn rollback_picker(ui: &mut Ui, d: &MoveDialog) -> Option<VersionNumber> {
         return None;
     }
     let mut picked = None;
-    egui::ScrollArea::vertical().id_salt("rollback_versions").max_height(180.0).show(ui, |ui| {
-        egui::Grid::new("rollback_versions_grid").num_columns(4).striped(true).spacing([10.0, 4.0]).show(ui, |ui| {
-            for h in ["version", "aliases", "created", "metrics"] {
+    egui::ScrollArea::vertical().id_salt("rollback_versions").max_height(240.0).show(ui, |ui| {
+        egui::Grid::new("rollback_versions_grid").num_columns(5).striped(true).spacing([10.0, 4.0]).show(ui, |ui| {
+            for h in ["version", "aliases", "created", "metrics", "gates"] {
                 ui.strong(h);
             }
             ui.end_row();
@@ -348,11 +348,39 @@ fn rollback_picker(ui: &mut Ui, d: &MoveDialog) -> Option<VersionNumber> {
                 let all: Vec<String> =
                     v.metrics.iter().map(|(k, x)| format!("{k} {}", super::views::models::format_metric(*x))).collect();
                 ui.label(if metrics.is_empty() { "-".to_string() } else { metrics.join(", ") }).on_hover_text(all.join("\n"));
+                gates_cell(ui, c.gates.get(&v.version));
                 ui.end_row();
             }
         });
     });
     picked
+}
+
+/// One version's gate results in the rollback picker: the worst verdict and which gates gave it.
+fn gates_cell(ui: &mut Ui, report: Option<&crate::ops::GateReport>) {
+    use crate::ops::Verdict;
+    let Some(r) = report.filter(|r| !r.results.is_empty()) else {
+        ui.label("-");
+        return;
+    };
+    let worst = r.results.iter().map(|g| g.verdict).max_by_key(|v| match v {
+        Verdict::Pass => 0,
+        Verdict::Inconclusive => 1,
+        Verdict::Fail => 2,
+    });
+    let (color, word) = match worst {
+        Some(Verdict::Fail) => (RED, "fail"),
+        Some(Verdict::Inconclusive) => (AMBER, "inconclusive"),
+        _ => (GREEN, "pass"),
+    };
+    let which: Vec<&str> = r.results.iter().filter(|g| g.verdict != Verdict::Pass).map(|g| g.name.as_str()).collect();
+    let text = match which.as_slice() {
+        [] => word.to_string(),
+        [one] => format!("{word}: {one}"),
+        [first, rest @ ..] => format!("{word}: {first} +{}", rest.len()),
+    };
+    let lines: Vec<String> = r.results.iter().map(|g| g.line()).collect();
+    ui.colored_label(color, text).on_hover_text(lines.join("\n"));
 }
 
 /// Each step of the move with its state: running, ok or failed (with the reason).

@@ -75,7 +75,10 @@ impl Ui {
         self.harness.query_all_by_label(label).next().is_some()
     }
 
+    /// Clicks the widget labelled `label` once the layout has settled (grids and modals size themselves
+    /// over the first frames; a click at a position from an earlier frame can miss).
     pub fn click(&mut self, label: &str) {
+        self.settle();
         self.harness.get_by_label(label).click();
         self.settle();
     }

@@ -334,8 +334,35 @@ pub fn evaluate(
     target: VersionNumber,
     prediction_log: Option<&str>,
 ) -> GateReport {
-    let find = |v: VersionNumber| versions.iter().find(|x| x.version == v);
+    evaluate_with(&mut Logs::new(), policy, model, alias, versions, current, target, prediction_log)
+}
+
+/// `evaluate` for several targets (a rollback's choices), reading each log once.
+pub fn evaluate_each(
+    policy: &GatePolicy,
+    model: &str,
+    alias: &str,
+    versions: &[ModelVersion],
+    current: Option<VersionNumber>,
+    targets: &[VersionNumber],
+    prediction_log: Option<&str>,
+) -> Vec<(VersionNumber, GateReport)> {
     let mut logs = Logs::new();
+    targets.iter().map(|t| (*t, evaluate_with(&mut logs, policy, model, alias, versions, current, *t, prediction_log))).collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn evaluate_with(
+    logs: &mut Logs,
+    policy: &GatePolicy,
+    model: &str,
+    alias: &str,
+    versions: &[ModelVersion],
+    current: Option<VersionNumber>,
+    target: VersionNumber,
+    prediction_log: Option<&str>,
+) -> GateReport {
+    let find = |v: VersionNumber| versions.iter().find(|x| x.version == v);
     let mut results = Vec::new();
     for gate in policy.for_move(model, alias) {
         match &gate.check {
@@ -344,7 +371,7 @@ pub fn evaluate(
                 None => continue,
             },
             GateKind::Fairness { groups, log, .. } | GateKind::FourFifths { groups, log, .. } => {
-                let ev = evidence(&mut logs, log.as_ref(), prediction_log, groups);
+                let ev = evidence(logs, log.as_ref(), prediction_log, groups);
                 let ev = ev.as_ref().map(|e| *e);
                 results.push(match &gate.check {
                     GateKind::Fairness { .. } => fairness_gate(gate, ev, current, target),
@@ -352,7 +379,7 @@ pub fn evaluate(
                 });
             }
             GateKind::LiveComparison { log, .. } => {
-                let ev = evidence(&mut logs, log.as_ref(), prediction_log, &[]);
+                let ev = evidence(logs, log.as_ref(), prediction_log, &[]);
                 results.push(live_gate(gate, ev.as_ref().map(|e| *e), current, target));
             }
         }
