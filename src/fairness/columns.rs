@@ -39,14 +39,19 @@ pub fn columns(path: &Path) -> Result<(Vec<String>, Format), FairnessError> {
     Ok((names, format))
 }
 
-/// The first non-blank line of a JSON Lines stream (a JSON value holds no raw newline).
+/// The first non-blank line of a JSON Lines stream (a JSON value holds no raw newline), without a
+/// UTF-8 byte-order mark at the start of the file.
 fn first_line(reader: Box<dyn Read + Send + '_>, file: &str) -> Result<Vec<u8>, FairnessError> {
     let mut lines = std::io::BufReader::new(reader.take(HEAD_LIMIT as u64 + 1));
+    let mut first = true;
     loop {
         let mut line = Vec::new();
         let n = std::io::BufRead::read_until(&mut lines, b'\n', &mut line).map_err(|e| FairnessError::io(file, format!("cannot read: {e}")))?;
         if n == 0 {
             return Err(FairnessError::input(file, None, None, "empty file (no first object)"));
+        }
+        if std::mem::take(&mut first) && line.starts_with(super::jsonl::BOM) {
+            line.drain(..super::jsonl::BOM.len());
         }
         if line.len() > HEAD_LIMIT {
             return Err(FairnessError::input(file, Some(super::Location::Line(1)), None, "the first line is longer than 4 MB"));

@@ -2,9 +2,10 @@
 //! inside quotes, CRLF or LF). Two paths: records without any quote are split in place (no copy, no
 //! allocation; see `csv::Csv::plain_block`); records with quotes are unquoted into a reused buffer.
 //!
-//! The quote rule is the one the block splitter uses: every '"' toggles the quoted state, and '""' in
-//! quoted state is a literal quote (two toggles). So a block cut at a newline with an even number of
-//! quotes before it is always cut between records.
+//! The quote rule, the same here and in the block splitter, is the one Python's csv module, pandas,
+//! polars and the Rust csv crate read by: a '"' opens a quoted field only as the field's first byte;
+//! inside quotes '""' is a literal quote and a lone '"' closes; any other '"' (`a"b`) is an ordinary
+//! character. So a bare quote inside an unquoted field never swallows the next record.
 
 use memchr::{memchr, memchr2_iter, memrchr};
 
@@ -34,6 +35,7 @@ pub(crate) fn parse_quoted(b: &[u8], pos: usize, text: &mut Vec<u8>, bounds: &mu
     let mut newlines = 0u64;
     let mut cr_last = false; // the last text byte is an unquoted '\r'
     let mut quoted_any = false;
+    let mut at_field_start = true; // no raw byte of this field read yet
     while i < n {
         let c = b[i];
         if in_q {
@@ -53,7 +55,7 @@ pub(crate) fn parse_quoted(b: &[u8], pos: usize, text: &mut Vec<u8>, bounds: &mu
             cr_last = false;
         } else {
             match c {
-                b'"' => {
+                b'"' if at_field_start => {
                     in_q = true;
                     quoted_any = true;
                     cr_last = false;
@@ -62,6 +64,9 @@ pub(crate) fn parse_quoted(b: &[u8], pos: usize, text: &mut Vec<u8>, bounds: &mu
                     bounds.push((field_start, text.len() as u32));
                     field_start = text.len() as u32;
                     cr_last = false;
+                    at_field_start = true;
+                    i += 1;
+                    continue;
                 }
                 b'\n' => {
                     if cr_last {
@@ -77,6 +82,7 @@ pub(crate) fn parse_quoted(b: &[u8], pos: usize, text: &mut Vec<u8>, bounds: &mu
                 }
             }
         }
+        at_field_start = false;
         i += 1;
     }
     if cr_last {
@@ -87,34 +93,52 @@ pub(crate) fn parse_quoted(b: &[u8], pos: usize, text: &mut Vec<u8>, bounds: &mu
     Quoted { end: n, newlines, unterminated: in_q, blank }
 }
 
+/// Calls `at_newline(i)` for every newline outside quotes in `buf` (which starts at a record's start),
+/// by the module's quote rule, until it returns true.
+fn record_ends(buf: &[u8], mut at_newline: impl FnMut(usize) -> bool) {
+    let mut in_q = false;
+    let mut skip = usize::MAX; // the second quote of a '""' pair inside quotes
+    for i in memchr2_iter(b'"', b'\n', buf) {
+        if i == skip {
+            continue;
+        }
+        if buf[i] == b'"' {
+            if in_q {
+                if buf.get(i + 1) == Some(&b'"') {
+                    skip = i + 1;
+                } else {
+                    in_q = false;
+                }
+            } else if i == 0 || matches!(buf[i - 1], b',' | b'\n') {
+                in_q = true;
+            }
+        } else if !in_q && at_newline(i) {
+            return;
+        }
+    }
+}
+
 /// Length of the longest prefix of `buf` ending just after a newline that is outside quotes.
 pub(crate) fn split_point(buf: &[u8]) -> usize {
     if memchr(b'"', buf).is_none() {
         return memrchr(b'\n', buf).map_or(0, |i| i + 1);
     }
-    let mut in_q = false;
     let mut last = 0;
-    for i in memchr2_iter(b'"', b'\n', buf) {
-        if buf[i] == b'"' {
-            in_q = !in_q;
-        } else if !in_q {
-            last = i + 1;
-        }
-    }
+    record_ends(buf, |i| {
+        last = i + 1;
+        false
+    });
     last
 }
 
 /// Index just past the first record's newline (outside quotes), if the buffer holds a whole record.
 pub(crate) fn first_record_end(buf: &[u8]) -> Option<usize> {
-    let mut in_q = false;
-    for i in memchr2_iter(b'"', b'\n', buf) {
-        if buf[i] == b'"' {
-            in_q = !in_q;
-        } else if !in_q {
-            return Some(i + 1);
-        }
-    }
-    None
+    let mut end = None;
+    record_ends(buf, |i| {
+        end = Some(i + 1);
+        true
+    });
+    end
 }
 
 #[cfg(test)]
@@ -139,6 +163,19 @@ mod tests {
         assert_eq!(f.len(), 1);
         assert!(fields("\r\n").1.blank);
         assert!(!fields("\"\"\n").1.blank);
+    }
+
+    #[test]
+    fn a_quote_inside_an_unquoted_field_is_an_ordinary_character() {
+        // As Python's csv, pandas, polars and the csv crate read it.
+        let (f, q) = fields("a\"b,1,1\nc\"d,0,0\n");
+        assert_eq!(f, vec!["a\"b", "1", "1"]);
+        assert_eq!(q.end, 8);
+        assert_eq!(split_point(b"g,l\na\"b,1\nc\"d,0\n"), 16);
+        assert_eq!(first_record_end(b"a\"b,1\nc\"d,0\n"), Some(6));
+        // After a closing quote, the rest of the field is read literally.
+        assert_eq!(fields("\"ab\"c,d\n").0, vec!["abc", "d"]);
+        assert_eq!(fields("x,\"q\"\"r\"\n").0, vec!["x", "q\"r"]);
     }
 
     #[test]

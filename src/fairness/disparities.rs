@@ -147,7 +147,8 @@ pub const FLAGGED_METRICS: [Metric; 5] = [
 pub struct ToReference {
     pub difference: Option<f64>,
     pub ratio: Option<f64>,
-    /// True when the ratio is outside the bounds; null when the ratio is undefined.
+    /// True when the ratio is outside the bounds (also when the reference's rate is 0 and this group's is
+    /// not: an infinite ratio); null when it cannot be judged (both 0, or a rate undefined).
     pub outside_bounds: Option<bool>,
 }
 
@@ -196,14 +197,14 @@ pub fn reference(
             let v = Summarized::Rate(m).value(c, compat);
             let rv = Summarized::Rate(m).value(&r.1, compat);
             let ratio = finite(v / rv);
-            metrics.insert(
-                m.name(),
-                ToReference {
-                    difference: finite(v - rv),
-                    ratio,
-                    outside_bounds: ratio.map(|x| x < bounds.0 || x > bounds.1),
-                },
-            );
+            // Against a reference at 0, any positive rate is outside every bound (the ratio is infinite);
+            // only when both are 0 can the rule not judge.
+            let outside_bounds = match ratio {
+                Some(x) => Some(x < bounds.0 || x > bounds.1),
+                None if rv == 0.0 && v > 0.0 => Some(true),
+                None => None,
+            };
+            metrics.insert(m.name(), ToReference { difference: finite(v - rv), ratio, outside_bounds });
         }
         let flagged = metrics.get(Metric::SelectionRate.name()).and_then(|t| t.outside_bounds).unwrap_or(false);
         if flagged {

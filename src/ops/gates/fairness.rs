@@ -351,7 +351,13 @@ pub fn live_gate(
     };
     let dir = crate::config::Direction::guess(metric);
     let higher = dir == crate::config::Direction::Higher;
-    let bound = if higher { format!("change >= -{max_worsening:.4}") } else { format!("change <= +{max_worsening:.4}") };
+    let w = *max_worsening;
+    let bound = match (higher, w == 0.0) {
+        (true, true) => "change >= 0".to_string(),
+        (false, true) => "change <= 0".to_string(),
+        (true, false) => format!("change >= -{w:.4}"),
+        (false, false) => format!("change <= +{w:.4}"),
+    };
     let mut r = blank(gate, "live", bound);
     let ev = match evidence {
         Ok(ev) => ev,

@@ -215,15 +215,15 @@ pub fn metric_gate(gate: &Gate, current: Option<&ModelVersion>, target: &ModelVe
     if let Some(w) = max_worsening {
         match (dir, c) {
             (Direction::Higher, Some(c)) => {
-                rules.push(format!("target >= current - {w:.4}"));
+                rules.push(if *w == 0.0 { "target >= current".into() } else { format!("target >= current - {w:.4}") });
                 if t < c - w {
-                    fails.push(format!("{t:.4} < {c:.4} - {w:.4}"));
+                    fails.push(if *w == 0.0 { format!("{t:.4} < {c:.4}") } else { format!("{t:.4} < {c:.4} - {w:.4}") });
                 }
             }
             (Direction::Lower, Some(c)) => {
-                rules.push(format!("target <= current + {w:.4}"));
+                rules.push(if *w == 0.0 { "target <= current".into() } else { format!("target <= current + {w:.4}") });
                 if t > c + w {
-                    fails.push(format!("{t:.4} > {c:.4} + {w:.4}"));
+                    fails.push(if *w == 0.0 { format!("{t:.4} > {c:.4}") } else { format!("{t:.4} > {c:.4} + {w:.4}") });
                 }
             }
             (_, None) if current.is_some() => {

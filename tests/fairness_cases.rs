@@ -1,0 +1,105 @@
+//! Inputs Steward once read wrong (tests/fixtures/cases, issue 12), each with the right answer: the
+//! value pandas / Python's csv / Fairlearn give, worked out by hand from the few rows of each file.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+fn case(name: &str) -> String {
+    repo().join("tests/fixtures/cases").join(name).to_string_lossy().into_owned()
+}
+
+fn fairness(args: &[&str]) -> Value {
+    let home = tempfile::tempdir().unwrap();
+    let mut all = vec!["fairness"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--format", "json"]);
+    json(&steward(home.path(), &all))
+}
+
+fn group<'a>(r: &'a Value, key: &str) -> &'a Value {
+    r["groups"].as_array().unwrap().iter().find(|g| g["key"] == key).unwrap_or_else(|| panic!("no group {key}: {r}"))
+}
+
+#[test]
+fn a_bare_quote_inside_an_unquoted_field_is_an_ordinary_character() {
+    // pandas, Python's csv, polars and the csv crate: two rows, groups `a"b` and `c"d`.
+    let r = fairness(&[&case("bare-quote.csv"), "--group", "group", "--label", "label", "--prediction", "prediction"]);
+    assert_eq!(r["rows"], 2, "{r}");
+    let (ab, cd) = (group(&r, "a\"b"), group(&r, "c\"d"));
+    assert_eq!((ab["count"].as_u64(), ab["tp"].as_u64()), (Some(1), Some(1)), "{ab}");
+    assert_eq!((cd["count"].as_u64(), cd["tn"].as_u64()), (Some(1), Some(1)), "{cd}");
+    // One bare quote alone reads the same way (it used to be "never closed").
+    let dir = tempfile::tempdir().unwrap();
+    let one = dir.path().join("one.csv");
+    std::fs::write(&one, "group,label,prediction\na\"b,1,1\nc,0,0\n").unwrap();
+    let r = fairness(&[one.to_str().unwrap(), "--group", "group", "--label", "label", "--prediction", "prediction"]);
+    assert_eq!(r["rows"], 2, "{r}");
+    assert_eq!(group(&r, "a\"b")["count"], 1);
+}
+
+#[test]
+fn a_score_one_ulp_below_the_threshold_reads_the_same_from_csv_and_json_lines() {
+    // 0.9899999999999999 < 0.99: a false negative in every format (Python's float() agrees).
+    for f in ["score-ulp.csv", "score-ulp.jsonl"] {
+        let r = fairness(&[&case(f), "--group", "group", "--label", "label", "--score", "score", "--threshold", "0.99"]);
+        let a = group(&r, "A");
+        assert_eq!((a["tp"].as_u64(), a["fn"].as_u64()), (Some(0), Some(1)), "{f}: {a}");
+    }
+    // The whole kind: every double just below k/100 stays below it in JSON Lines too.
+    let dir = tempfile::tempdir().unwrap();
+    let (mut jsonl, mut csv) = (String::new(), String::from("group,label,score\n"));
+    for k in 1..100 {
+        let below = f64::from_bits((k as f64 / 100.0).to_bits() - 1);
+        jsonl.push_str(&format!("{{\"group\":\"g{k}\",\"label\":1,\"score\":{below:?}}}\n"));
+        csv.push_str(&format!("g{k},1,{below:?}\n"));
+    }
+    let (j, c) = (dir.path().join("b.jsonl"), dir.path().join("b.csv"));
+    std::fs::write(&j, jsonl).unwrap();
+    std::fs::write(&c, csv).unwrap();
+    for k in [10u32, 33, 57, 99] {
+        let t = format!("{}", k as f64 / 100.0);
+        for f in [&j, &c] {
+            let r = fairness(&[f.to_str().unwrap(), "--group", "group", "--label", "label", "--score", "score", "--threshold", &t]);
+            let g = group(&r, &format!("g{k}"));
+            assert_eq!(g["fn"].as_u64(), Some(1), "{}: the score just below {t} is below it: {g}", f.display());
+        }
+    }
+}
+
+#[test]
+fn a_reference_group_selected_at_zero_flags_every_group_selected_at_all() {
+    // A (3 rows, the reference) selects 0%, B selects 100%: B is outside any four-fifths bound.
+    let r = fairness(&[&case("four-fifths-zero-reference.csv"), "--group", "group", "--label", "label", "--prediction", "prediction"]);
+    assert_eq!(r["reference"]["key"], "A");
+    assert_eq!(r["reference"]["flagged"], serde_json::json!(["B"]), "{}", r["reference"]);
+    let b = r["reference"]["groups"].as_array().unwrap().iter().find(|g| g["key"] == "B").unwrap();
+    assert_eq!(b["metrics"]["selection_rate"]["outside_bounds"], true);
+    assert_eq!(b["metrics"]["selection_rate"]["ratio"], Value::Null, "an infinite ratio has no number");
+    // Both at 0: the rule cannot judge, and says so with null.
+    let dir = tempfile::tempdir().unwrap();
+    let zero = dir.path().join("z.csv");
+    std::fs::write(&zero, "group,label,prediction\nA,1,0\nA,0,0\nB,1,0\n").unwrap();
+    let r = fairness(&[zero.to_str().unwrap(), "--group", "group", "--label", "label", "--prediction", "prediction"]);
+    let b = r["reference"]["groups"].as_array().unwrap().iter().find(|g| g["key"] == "B").unwrap();
+    assert_eq!(b["metrics"]["selection_rate"]["outside_bounds"], Value::Null);
+    assert_eq!(r["reference"]["flagged"], serde_json::json!([]));
+}
+
+#[test]
+fn a_byte_order_mark_before_json_lines_is_skipped() {
+    let r = fairness(&[&case("bom.jsonl"), "--group", "group", "--label", "label", "--prediction", "prediction"]);
+    assert_eq!(r["rows"], 2, "the first record is read: {r}");
+    assert_eq!(group(&r, "A")["tp"], 1);
+    // Compressed too, and the column list (the Fairness view's mapping) sees the first key.
+    let dir = tempfile::tempdir().unwrap();
+    let gz = dir.path().join("bom.jsonl.gz");
+    let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), flate2::Compression::default());
+    std::io::Write::write_all(&mut enc, &std::fs::read(case("bom.jsonl")).unwrap()).unwrap();
+    enc.finish().unwrap();
+    let r = fairness(&[gz.to_str().unwrap(), "--group", "group", "--label", "label", "--prediction", "prediction"]);
+    assert_eq!(r["rows"], 2, "{r}");
+    let (cols, _) = steward::fairness::columns(std::path::Path::new(&case("bom.jsonl"))).unwrap();
+    assert_eq!(cols, vec!["group", "label", "prediction"]);
+}
