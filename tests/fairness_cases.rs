@@ -103,3 +103,60 @@ fn a_byte_order_mark_before_json_lines_is_skipped() {
     let (cols, _) = steward::fairness::columns(std::path::Path::new(&case("bom.jsonl"))).unwrap();
     assert_eq!(cols, vec!["group", "label", "prediction"]);
 }
+
+#[test]
+fn compat_equalized_odds_with_no_actual_positive_is_nan_as_in_fairlearn() {
+    // Fairlearn 0.15: min(Series[tpr_ratio=NaN, fpr_ratio]) is NaN (the builtin min keeps a NaN first
+    // item); JSON has no NaN, so null. The default mode takes the defined FPR ratio (documented).
+    let args = [case("compat-eo-no-positives.csv"), "--group".into(), "group".into(), "--label".into(), "label".into(), "--prediction".into(), "prediction".into()];
+    let mut compat: Vec<&str> = args.iter().map(String::as_str).collect();
+    compat.push("--fairlearn-compat");
+    let r = fairness(&compat);
+    assert_eq!(r["disparities"]["equalized_odds_ratio"], Value::Null, "{}", r["disparities"]);
+    assert_eq!(r["disparities"]["equalized_odds_ratio_agg_mean"], 1.0, "pandas' mean skips the NaN");
+    let r = fairness(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(r["disparities"]["equalized_odds_ratio"], 1.0, "{}", r["disparities"]);
+}
+
+#[test]
+fn every_csv_steward_writes_neutralises_formulas() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("f.csv");
+    std::fs::write(&log, "group,label,prediction\n\"=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",1,1\n@SUM(1),0,0\nplain,1,0\n").unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let out = steward(home.path(), &["fairness", log.to_str().unwrap(), "--group", "group", "--label", "label", "--prediction", "prediction", "--format", "csv"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\""), "{text}");
+    assert!(text.contains(",'@SUM(1),"), "{text}");
+    assert!(!text.lines().any(|l| l.split(',').any(|c| c.starts_with('=') || c.starts_with('@'))), "{text}");
+}
+
+#[test]
+fn negative_values_are_accepted_as_users_type_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("neg.csv");
+    std::fs::write(&log, "group,label,score\n-0,1,0.2\n-0,-1,-0.7\nb,1,0.9\n").unwrap();
+    let r = fairness(&[log.to_str().unwrap(), "--group", "group", "--label", "label", "--positive-label", "1", "--score", "score", "--threshold", "-0.5", "--reference", "-0"]);
+    let g = group(&r, "-0");
+    // Scores 0.2 and -0.7 against -0.5: one positive decision; labels 1 and -1 with 1 positive.
+    assert_eq!((g["tp"].as_u64(), g["tn"].as_u64()), (Some(1), Some(1)), "{g}");
+    assert_eq!(r["reference"]["key"], "-0");
+    let r = fairness(&[log.to_str().unwrap(), "--group", "group", "--label", "label", "--positive-label", "-1", "--score", "score", "--threshold", "0.5"]);
+    assert_eq!(group(&r, "-0")["fn"].as_u64(), Some(1), "label -1 is the positive one here: {r}");
+}
+
+#[test]
+fn the_cli_report_takes_the_prediction_log_from_the_models_tag_as_the_window_does() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let out = h.join("r.json");
+    let r = steward(h, &["report", "income-classifier", "--format", "json", "--out", out.to_str().unwrap()]);
+    assert!(r.status.success(), "{}", stderr(&r));
+    let data: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert!(data["fairness"].is_object(), "the tag's log fills the fairness section: {}", data["fairness"]);
+    let r = steward(h, &["report", "income-classifier", "--format", "json", "--out", out.to_str().unwrap(), "--no-fairness-log"]);
+    assert!(r.status.success(), "{}", stderr(&r));
+    let data: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert!(data["fairness"].is_null(), "{}", data["fairness"]);
+}

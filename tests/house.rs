@@ -14,7 +14,7 @@ const RULES: &[(&str, &[&str])] = &[
     ("domain", &[]),
     ("connect", &["domain"]),
     ("audit", &["domain"]),
-    ("fairness", &[]),
+    ("fairness", &["domain"]),
     ("config", &["connect", "domain"]),
     ("serving", &["audit", "config", "connect", "domain"]),
     ("ops", &["audit", "config", "connect", "domain", "fairness", "serving"]),

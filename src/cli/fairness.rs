@@ -25,22 +25,25 @@ pub struct FairnessArgs {
     /// Label (actual outcome) column.
     #[arg(long, value_name = "COL")]
     pub label: String,
-    /// Label value meaning the positive outcome (default: 1/true, labels must then be 0/1).
-    #[arg(long, value_name = "V")]
+    /// Label value meaning the positive outcome (default: 1/true, labels must then be 0/1). Negative
+    /// values are fine as typed (`--positive-label -1`).
+    #[arg(long, value_name = "V", allow_hyphen_values = true)]
     pub positive_label: Option<String>,
     /// Prediction (decision) column.
     #[arg(long, value_name = "COL", required_unless_present = "score", conflicts_with = "score")]
     pub prediction: Option<String>,
     /// Prediction value(s) meaning a positive decision (default: 1/true).
-    #[arg(long, value_delimiter = ',', value_name = "V[,V]", requires = "prediction")]
+    #[arg(long, value_delimiter = ',', value_name = "V[,V]", requires = "prediction", allow_hyphen_values = true)]
     pub positive_prediction: Vec<String>,
     /// Score column; positive iff score >= --threshold. Adds a threshold sweep.
     #[arg(long, value_name = "COL", requires = "threshold")]
     pub score: Option<String>,
-    #[arg(long, value_name = "T", requires = "score")]
+    /// A score >= T is a positive decision (as scikit-learn's roc_curve counts it; note that
+    /// LogisticRegression.predict and Fairlearn's ThresholdOptimizer use >).
+    #[arg(long, value_name = "T", requires = "score", allow_hyphen_values = true)]
     pub threshold: Option<f64>,
     /// Reference group key for the four-fifths comparison ('Female', or 'Female|White'); default: the largest.
-    #[arg(long, value_name = "GROUP")]
+    #[arg(long, value_name = "GROUP", allow_hyphen_values = true)]
     pub reference: Option<String>,
     /// Timestamp column (ISO 8601 or epoch seconds), for per-window results.
     #[arg(long, value_name = "COL")]

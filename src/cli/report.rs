@@ -8,6 +8,7 @@ use clap::{Args, Subcommand};
 
 use crate::report::{Format, Options};
 use crate::audit::AuditLog;
+use crate::connect::Registry;
 use super::{Failure, Global, Outcome, context, runtime};
 
 #[derive(Args, Debug)]
@@ -29,9 +30,13 @@ pub struct ReportArgs {
     /// End of the period: YYYY-MM-DD (end of that day, UTC) or RFC 3339 (default: now).
     #[arg(long, value_name = "DATE")]
     pub until: Option<String>,
-    /// A prediction log (CSV, JSON Lines, Parquet) for quality and fairness by group.
+    /// A prediction log (CSV, JSON Lines, Parquet) for quality and fairness by group (default: the
+    /// model's `prediction_log` tag, as the window's export fills it in).
     #[arg(long, value_name = "FILE")]
     pub fairness_log: Option<PathBuf>,
+    /// Leave out the quality and fairness sections even when the model names a prediction log.
+    #[arg(long, conflicts_with = "fairness_log")]
+    pub no_fairness_log: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -68,9 +73,19 @@ pub fn run(g: &Global, a: ReportArgs) -> Outcome {
     let ctx = context(g)?;
     opts.timeout = ctx.timeout;
     let reg = ctx.open()?;
+    let rt = runtime()?;
+    if opts.fairness_log.is_none() && !a.no_fairness_log {
+        // The window's twin: the model's prediction_log tag fills the log in, when the file is here.
+        let tagged = rt.block_on(reg.get_model(&model))?.tags.get("prediction_log").map(PathBuf::from);
+        match tagged {
+            Some(p) if p.is_file() => opts.fairness_log = Some(p),
+            Some(p) => eprintln!("note: the model's prediction_log tag names {}, which is not a file here; no fairness section", p.display()),
+            None => {}
+        }
+    }
     let audit = AuditLog::new(ctx.home.audit_log());
     let progress = crate::report::Progress::with_listener(|f, step| eprintln!("[{:>3.0}%] {step}", f * 100.0));
-    let data = runtime()?
+    let data = rt
         .block_on(crate::report::gather(&reg, &audit, ctx.profile.as_ref(), &opts, &progress))
         .map_err(|e| Failure { code: e.exit_code(), message: e.to_string() })?;
     let files = crate::report::render(&data, format, &out).map_err(|e| Failure { code: e.exit_code(), message: e.to_string() })?;

@@ -113,22 +113,29 @@ fn mean(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     }
 }
 
-pub fn disparities(s: &BTreeMap<&'static str, MetricSummary>) -> Disparities {
+/// Fairlearn 0.15's worst case over [TPR, FPR] is Python's builtin `min`/`max` over that Series: when the
+/// TPR value (the first) is NaN the answer is NaN, whatever the FPR value. `--fairlearn-compat` gives that;
+/// the default takes the defined one (pandas' NaN-skipping), documented in the README.
+fn worst(compat: bool, tpr: Option<f64>, fpr: Option<f64>, pick: fn(Option<f64>, Option<f64>) -> Option<f64>) -> Option<f64> {
+    if compat && tpr.is_none() { None } else { pick(tpr, fpr) }
+}
+
+pub fn disparities(s: &BTreeMap<&'static str, MetricSummary>, compat: bool) -> Disparities {
     let get = |m: Metric| s.get(m.name()).copied().unwrap_or_default();
     let (sr, tpr, fpr) = (get(Metric::SelectionRate), get(Metric::TruePositiveRate), get(Metric::FalsePositiveRate));
     Disparities {
         demographic_parity_difference: sr.difference_between_groups,
         demographic_parity_ratio: sr.ratio_between_groups,
-        equalized_odds_difference: worst_max(tpr.difference_between_groups, fpr.difference_between_groups),
-        equalized_odds_ratio: worst_min(tpr.ratio_between_groups, fpr.ratio_between_groups),
+        equalized_odds_difference: worst(compat, tpr.difference_between_groups, fpr.difference_between_groups, worst_max),
+        equalized_odds_ratio: worst(compat, tpr.ratio_between_groups, fpr.ratio_between_groups, worst_min),
         equalized_odds_difference_agg_mean: mean(tpr.difference_between_groups, fpr.difference_between_groups),
         equalized_odds_ratio_agg_mean: mean(tpr.ratio_between_groups, fpr.ratio_between_groups),
         equal_opportunity_difference: tpr.difference_between_groups,
         equal_opportunity_ratio: tpr.ratio_between_groups,
         demographic_parity_difference_to_overall: sr.difference_to_overall,
         demographic_parity_ratio_to_overall: sr.ratio_to_overall,
-        equalized_odds_difference_to_overall: worst_max(tpr.difference_to_overall, fpr.difference_to_overall),
-        equalized_odds_ratio_to_overall: worst_min(tpr.ratio_to_overall, fpr.ratio_to_overall),
+        equalized_odds_difference_to_overall: worst(compat, tpr.difference_to_overall, fpr.difference_to_overall, worst_max),
+        equalized_odds_ratio_to_overall: worst(compat, tpr.ratio_to_overall, fpr.ratio_to_overall, worst_min),
         equal_opportunity_difference_to_overall: tpr.difference_to_overall,
         equal_opportunity_ratio_to_overall: tpr.ratio_to_overall,
     }

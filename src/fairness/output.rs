@@ -140,12 +140,10 @@ pub fn table(r: &Report) -> String {
     out
 }
 
+/// A text cell: quoted when needed and never executed by a spreadsheet (`=HYPERLINK(...)` as a group
+/// value is written `'=HYPERLINK(...)`).
 fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
+    crate::domain::csv_cell(s)
 }
 
 fn csv_rows(out: &mut String, section: &str, window: &str, version: &str, s: &Section) {

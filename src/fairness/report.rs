@@ -151,7 +151,7 @@ fn section(columns: &[String], groups: &BTreeMap<Vec<String>, Confusion>, opts: 
     Section {
         overall: group_rates(GroupKey(Vec::new()), "overall".into(), &overall_c, opts),
         groups: gr,
-        disparities: disparities::disparities(&metrics),
+        disparities: disparities::disparities(&metrics, opts.compat),
         metrics,
         reference,
         warnings,

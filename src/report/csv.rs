@@ -8,18 +8,15 @@ use super::document::{Block, blocks};
 use super::text::visible;
 use super::{ReportData, ReportError};
 
-/// Makes a cell inert in spreadsheets and quotes it when needed.
+/// Makes a cell inert in spreadsheets and quotes it when needed (`domain::csv_cell`), after showing
+/// invisible characters.
 pub fn cell(raw: &str) -> String {
-    let dangerous = raw.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    let mut v = visible(raw);
-    if dangerous {
-        v.insert(0, '\'');
+    // A formula prefix hidden behind an invisible character is still a formula prefix: judge the raw text.
+    let v = visible(raw);
+    if raw.starts_with(['=', '+', '-', '@', '\t', '\r']) && !v.starts_with(['=', '+', '-', '@']) {
+        return crate::domain::csv_cell(&format!("'{v}"));
     }
-    if v.contains([',', '"', '\n', '\r']) || v.starts_with(' ') || v.ends_with(' ') {
-        format!("\"{}\"", v.replace('"', "\"\""))
-    } else {
-        v
-    }
+    crate::domain::csv_cell(&v)
 }
 
 fn file(header: &[String], rows: &[Vec<String>]) -> String {
