@@ -234,7 +234,7 @@ fn timeline(records: &[Record], registry: &str, opts: &Options, until: DateTime<
                 match &judged {
                     Some((r, None)) if r.all_passed() => gates.push("checks passed; alias read back".into()),
                     Some(_) => {}
-                    None if gates.is_empty() => gates.push("no gates ran; alias re-read before the move and read back after it".into()),
+                    None if gates.is_empty() => gates.push("no gates ran; alias read back".into()),
                     None => {}
                 }
             }
