@@ -172,7 +172,7 @@ impl Backend {
 
 }
 
-/// Starts the backend thread. `repaint` is called after every event (egui's `request_repaint`).
+/// Starts the backend thread. `repaint` is called after every event (the window's repaint request).
 pub fn start(home: Home, timeout: Duration, policy: Policy, repaint: Repaint) -> BackendHandle {
     let (cmd_tx, mut cmd_rx) = tmpsc::unbounded_channel::<Command>();
     let (ev_tx, ev_rx) = mpsc::channel::<Event>();

@@ -1,4 +1,4 @@
-//! Plain data types shared by every layer. No I/O, no egui.
+//! Plain data types shared by every layer. No I/O, no window code.
 
 use std::collections::BTreeMap;
 
@@ -135,11 +135,16 @@ pub fn format_metric(x: f64) -> String {
     if x.fract() == 0.0 && x.abs() < 1e15 { format!("{x:.0}") } else { format!("{x:.4}") }
 }
 
+/// Whether a spreadsheet would run `cell` as a formula (it starts with `=`, `+`, `-`, `@`, tab or CR).
+pub fn is_formula(cell: &str) -> bool {
+    cell.starts_with(['=', '+', '-', '@', '\t', '\r'])
+}
+
 /// One CSV cell (RFC 4180) that a spreadsheet will not execute: a value starting with `=`, `+`, `-`, `@`,
 /// a tab or a carriage return is prefixed with `'` (OWASP's advice against CSV injection); cells with a
 /// comma, quote, line break or edge spaces are quoted, quotes doubled. Every CSV Steward writes uses it.
 pub fn csv_cell(raw: &str) -> String {
-    let v = if raw.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{raw}") } else { raw.to_string() };
+    let v = if is_formula(raw) { format!("'{raw}") } else { raw.to_string() };
     if v.contains([',', '"', '\n', '\r']) || v.starts_with(' ') || v.ends_with(' ') {
         format!("\"{}\"", v.replace('"', "\"\""))
     } else {

@@ -50,8 +50,8 @@ fn first_line(reader: Box<dyn Read + Send + '_>, file: &str) -> Result<Vec<u8>, 
         if n == 0 {
             return Err(FairnessError::input(file, None, None, "empty file (no first object)"));
         }
-        if std::mem::take(&mut first) && line.starts_with(super::jsonl::BOM) {
-            line.drain(..super::jsonl::BOM.len());
+        if std::mem::take(&mut first) && line.starts_with(super::source::BOM) {
+            line.drain(..super::source::BOM.len());
         }
         if line.len() > HEAD_LIMIT {
             return Err(FairnessError::input(file, Some(super::Location::Line(1)), None, "the first line is longer than 4 MB"));

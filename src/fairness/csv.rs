@@ -183,7 +183,7 @@ pub(crate) fn read_header(reader: &mut dyn Read, file: &str) -> Result<Header, F
     let mut bom_checked = false;
     let (header_end, eof) = loop {
         if !bom_checked && head.len() >= 3 {
-            if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
+            if head.starts_with(super::source::BOM) {
                 head.drain(..3);
             }
             bom_checked = true;

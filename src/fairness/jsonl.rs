@@ -166,9 +166,6 @@ impl JsonLines {
     }
 }
 
-/// The UTF-8 byte-order mark some tools write at the start of a file; skipped like the CSV reader does.
-pub(crate) const BOM: &[u8] = &[0xEF, 0xBB, 0xBF];
-
 impl Records for JsonLines {
     type Scratch = ();
 
@@ -183,7 +180,7 @@ impl Records for JsonLines {
             let end = memchr(b'\n', &block[pos..]).map_or(n, |i| pos + i);
             let mut rec = block[pos..end].trim_ascii();
             if major == 0 && pos == 0 {
-                rec = rec.strip_prefix(BOM).unwrap_or(rec).trim_ascii();
+                rec = rec.strip_prefix(super::source::BOM).unwrap_or(rec).trim_ascii();
             }
             let at = Pos { major, minor: line };
             line += 1;

@@ -1,5 +1,6 @@
 //! Human table and flat CSV renderings of a report (JSON is the report itself, through serde).
 
+use crate::domain::csv_cell;
 use std::fmt::Write;
 
 use super::rates::Metric;
@@ -140,21 +141,16 @@ pub fn table(r: &Report) -> String {
     out
 }
 
-/// A text cell: quoted when needed and never executed by a spreadsheet (`=HYPERLINK(...)` as a group
-/// value is written `'=HYPERLINK(...)`).
-fn csv_field(s: &str) -> String {
-    crate::domain::csv_cell(s)
-}
 
 fn csv_rows(out: &mut String, section: &str, window: &str, version: &str, s: &Section) {
     for g in std::iter::once(&s.overall).chain(&s.groups) {
         let c = &g.confusion;
         let mut line = format!(
             "{},{},{},{},{},{},{},{},{}",
-            csv_field(section),
-            csv_field(window),
-            csv_field(version),
-            csv_field(&g.key),
+            csv_cell(section),
+            csv_cell(window),
+            csv_cell(version),
+            csv_cell(&g.key),
             g.count,
             c.tp,
             c.fp,

@@ -9,6 +9,9 @@ use std::sync::atomic::Ordering;
 
 use super::{FairnessError, Progress};
 
+/// The UTF-8 byte-order mark some tools write at the start of a file; CSV and JSON Lines skip it.
+pub(crate) const BOM: &[u8] = &[0xEF, 0xBB, 0xBF];
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Compression {
     None,

@@ -169,22 +169,8 @@ impl<'a, R: Registry> Ops<'a, R> {
         let records = self.audit.read_all()?;
         let proposal = last_known_good(&records, &self.registry.describe(), model, alias, current)
             .filter(|p| versions.iter().any(|v| v.version == *p));
-        let policy = match &self.policy.gates {
-            Some(source) => source.load().map_err(OpError::Refused)?,
-            None => crate::config::GatePolicy::default(),
-        };
         let targets: Vec<VersionNumber> = versions.iter().map(|v| v.version).filter(|v| Some(*v) != current).collect();
-        let gates = if policy.for_move(model, alias).is_empty() {
-            BTreeMap::new()
-        } else {
-            let log = self.registry.get_model(model).await?.tags.get("prediction_log").cloned();
-            let (m, a, all) = (model.to_string(), alias.to_string(), versions.clone());
-            tokio::task::spawn_blocking(move || gates::evaluate_each(&policy, &m, &a, &all, current, &targets, log.as_deref()))
-                .await
-                .map_err(|e| OpError::Failed(format!("gate evaluation stopped: {e}")))?
-                .into_iter()
-                .collect()
-        };
+        let gates = self.judge(model, alias, versions.clone(), current, targets).await?.into_iter().collect();
         versions.retain(|v| Some(v.version) != current);
         versions.sort_by(|a, b| b.version.cmp(&a.version));
         Ok(RollbackChoices { model: model.to_string(), alias: alias.to_string(), current, proposal, versions, gates })
@@ -252,36 +238,6 @@ impl<'a, R: Registry> Ops<'a, R> {
             gates: GateReport::default(),
             override_gates: None,
         }
-    }
-
-    /// Evaluates the gates in force for `plan` (the policy file is read now, so edits count at once);
-    /// with a bound alias, also the serving gate. Reading the prediction log runs on the blocking pool.
-    async fn with_gates(&self, mut plan: MovePlan, versions: Vec<crate::domain::ModelVersion>) -> Result<MovePlan, OpError> {
-        let policy = match &self.policy.gates {
-            Some(source) => source.load().map_err(OpError::Refused)?,
-            None => crate::config::GatePolicy::default(),
-        };
-        let applies = !policy.for_move(&plan.model, &plan.alias).is_empty();
-        let mut report = if applies {
-            let log = self.registry.get_model(&plan.model).await?.tags.get("prediction_log").cloned();
-            let (model, alias, from, to) = (plan.model.clone(), plan.alias.clone(), plan.from, plan.to);
-            tokio::task::spawn_blocking(move || gates::evaluate(&policy, &model, &alias, &versions, from, to, log.as_deref()))
-                .await
-                .map_err(|e| OpError::Failed(format!("gate evaluation stopped: {e}")))?
-        } else {
-            GateReport { policy: policy.source.as_ref().map(|p| p.display().to_string()), digest: policy.digest(), results: Vec::new() }
-        };
-        let binding = self.policy.binding(&plan.model, &plan.alias);
-        if let Some(b) = binding {
-            report.results.push(gates::serving_gate(b, self.policy.endpoint_timeout).await);
-        }
-        if let Some(prom) = &self.policy.prometheus {
-            let mut names = vec![plan.model.as_str()];
-            names.extend(binding.map(|b| b.served_model.as_str()));
-            report.results.push(gates::alerts_gate(prom, &self.policy.alert_rules, &names, self.policy.endpoint_timeout).await);
-        }
-        plan.gates = report;
-        Ok(plan)
     }
 
     fn entry(&self, plan: &MovePlan, phase: Phase, reason: &str) -> Entry {
@@ -374,14 +330,11 @@ impl<'a, R: Registry> Ops<'a, R> {
     fn precheck(&self, plan: &MovePlan, reason: &str, confirmation: Option<&str>) -> Option<String> {
         let overridden = plan.override_gates.as_deref().is_some_and(|r| !r.trim().is_empty());
         let blocking: Vec<String> = plan
-            .gates
-            .blocking()
+            .blocking_gates(overridden)
             .into_iter()
-            // A rollback must stay fast: only a dead bound endpoint stops it. Serving gates are never overridden.
-            .filter(|g| g.kind == "serving" || (plan.kind == MoveKind::Promote && !overridden))
             .map(|g| if g.kind == "serving" { g.detail.clone() } else { format!("{} {}", g.name, g.verdict.phrase()) })
             .collect();
-        let overridable = plan.kind == MoveKind::Promote && plan.gates.blocking().iter().any(|g| g.kind != "serving");
+        let overridable = plan.gates_overridable();
         if reason.is_empty() {
             Some("a reason is required".to_string())
         } else if self.policy.read_only {
@@ -431,10 +384,7 @@ impl<'a, R: Registry> Ops<'a, R> {
         };
         let untouched = format!("the alias was not touched ({}@{} is still {})", plan.model, plan.alias, show_version(plan.from));
         if let Err(err) = result {
-            let endpoint_state = match mv.as_ref() {
-                Some(m) => m.revert(&mut rep).await.unwrap_or_else(|e| format!("ENDPOINT NOT RESTORED: {e}")),
-                None => "endpoint untouched".to_string(),
-            };
+            let endpoint_state = put_back(mv.as_ref(), &mut rep).await;
             let why = format!("endpoint step failed: {err}; {endpoint_state}; {untouched}");
             rep.failed(Step::Done, format!("not moved: {endpoint_state}; alias untouched"));
             closer.close(Outcome::Failed, Some(why.clone()), Some(note(&rep)))?;
@@ -451,10 +401,7 @@ impl<'a, R: Registry> Ops<'a, R> {
                 Err(OpError::Unknown(why))
             }
             Err((e, why)) => {
-                let endpoint_state = match mv.as_ref() {
-                    Some(m) => m.revert(&mut rep).await.unwrap_or_else(|e| format!("ENDPOINT NOT RESTORED: {e}")),
-                    None => "endpoint untouched".to_string(),
-                };
+                let endpoint_state = put_back(mv.as_ref(), &mut rep).await;
                 let why = format!("{why}; {endpoint_state}");
                 rep.failed(Step::Done, format!("not moved: {endpoint_state}"));
                 closer.close(outcome_of(&e), Some(why.clone()), Some(note(&rep)))?;
@@ -465,6 +412,14 @@ impl<'a, R: Registry> Ops<'a, R> {
                 })
             }
         }
+    }
+}
+
+/// Puts the endpoint back as it was before the move; a sentence for the outcome record.
+async fn put_back(mv: Option<&endpoint::EndpointMove<'_>>, rep: &mut endpoint::Reporter<'_>) -> String {
+    match mv {
+        Some(m) => m.revert(rep).await.unwrap_or_else(|e| format!("ENDPOINT NOT RESTORED: {e}")),
+        None => "endpoint untouched".to_string(),
     }
 }
 

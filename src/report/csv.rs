@@ -13,7 +13,7 @@ use super::{ReportData, ReportError};
 pub fn cell(raw: &str) -> String {
     // A formula prefix hidden behind an invisible character is still a formula prefix: judge the raw text.
     let v = visible(raw);
-    if raw.starts_with(['=', '+', '-', '@', '\t', '\r']) && !v.starts_with(['=', '+', '-', '@']) {
+    if crate::domain::is_formula(raw) && !crate::domain::is_formula(&v) {
         return crate::domain::csv_cell(&format!("'{v}"));
     }
     crate::domain::csv_cell(&v)

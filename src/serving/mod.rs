@@ -1,7 +1,7 @@
 //! Serving endpoints and live metrics: the Open Inference Protocol client and endpoint probe (oip),
 //! the one table of server metric names (names), the Prometheus text format and scrape rates
 //! (exposition), the Prometheus HTTP API (prom), per-version metrics from either source (metrics), and a
-//! bounded loopback load generator (load). No egui here: the window and the CLI both call this.
+//! bounded loopback load generator (load). No window code here: the window and the CLI both call this.
 
 pub mod alerts;
 pub mod exposition;

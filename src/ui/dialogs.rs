@@ -143,15 +143,9 @@ impl MoveDialog {
             && self.gates_allow(plan)
     }
 
-    /// The gates that stop this move now: serving gates always; for a promotion, every required gate
-    /// that did not pass unless overridden with a reason. A rollback never waits on fairness or metrics.
+    /// The gates that stop this move now (`MovePlan::blocking_gates`), with the override as typed so far.
     pub fn blocking_gates<'p>(&self, plan: &'p MovePlan) -> Vec<&'p crate::ops::GateResult> {
-        let overridden = self.overriding && !self.override_reason.trim().is_empty();
-        plan.gates
-            .blocking()
-            .into_iter()
-            .filter(|g| g.kind == "serving" || (self.kind == MoveKind::Promote && !overridden))
-            .collect()
+        plan.blocking_gates(self.overriding && !self.override_reason.trim().is_empty())
     }
 
     fn gates_allow(&self, plan: &MovePlan) -> bool {

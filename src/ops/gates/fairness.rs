@@ -2,7 +2,6 @@
 //! per-version report, with Newcombe's interval per version and the MOVER interval of the change (see
 //! the parent module's doc for the sources and what the intervals assume).
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::{Estimate, GateResult, Verdict};
@@ -10,6 +9,7 @@ use crate::config::{FairnessMeasure, Gate, GateKind};
 use crate::domain::VersionNumber;
 use crate::fairness::report::{GroupRates, Section};
 use crate::fairness::{Metric, Report, Z95, wilson};
+use sha2::{Digest, Sha256};
 
 /// Newcombe's hybrid score interval (method 10) for p1 - p2 from the two proportions and their Wilson
 /// intervals. Source: Newcombe RG (1998), Stat Med 17:873-890.
@@ -35,21 +35,15 @@ pub fn mover_difference(a: Estimate, b: Estimate) -> Estimate {
 /// The largest minus the smallest group rate of `m`, with Newcombe's interval from those two groups'
 /// Wilson intervals, and the two groups' keys. None when fewer than two groups have the rate.
 fn rate_difference(groups: &[GroupRates], m: Metric) -> Option<(Estimate, String, String)> {
-    let rated: Vec<(&GroupRates, f64, [f64; 2])> = groups
-        .iter()
-        .filter_map(|g| {
-            let (x, n) = g.confusion.parts(m);
-            let (lo, hi) = wilson(x, n, Z95)?;
-            Some((g, g.rate(m)?, [lo, hi]))
-        })
-        .collect();
-    let hi = rated.iter().max_by(|a, b| a.1.total_cmp(&b.1))?;
-    let lo = rated.iter().min_by(|a, b| a.1.total_cmp(&b.1))?;
+    let rated: Vec<(&GroupRates, Estimate)> = groups.iter().filter_map(|g| Some((g, rate_estimate(g, m)?))).collect();
+    let hi = rated.iter().max_by(|a, b| a.1.value.total_cmp(&b.1.value))?;
+    let lo = rated.iter().min_by(|a, b| a.1.value.total_cmp(&b.1.value))?;
     if rated.len() < 2 {
         return None;
     }
-    let interval = newcombe(hi.1, hi.2, lo.1, lo.2);
-    Some((Estimate { value: hi.1 - lo.1, interval: Some(interval) }, hi.0.key.clone(), lo.0.key.clone()))
+    let [(p1, w1), (p2, w2)] = [hi, lo].map(|(_, e)| (e.value, e.interval.unwrap_or([e.value; 2])));
+    let interval = newcombe(p1, w1, p2, w2);
+    Some((Estimate { value: p1 - p2, interval: Some(interval) }, hi.0.key.clone(), lo.0.key.clone()))
 }
 
 /// A version's value of `measure` in `section` (the engine's disparity, with Newcombe's interval) and
@@ -122,8 +116,11 @@ pub fn read_log(path: &Path, groups: &[String]) -> Result<LogEvidence, String> {
     }
     let spec = mapping.spec()?;
     let report = crate::fairness::analyze(path, &spec, &crate::fairness::Progress::new()).map_err(|e| e.to_string())?;
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(LogEvidence { path: path.to_path_buf(), report, size: bytes.len() as u64, sha256: crate::audit::sha256_hex(&bytes) })
+    // Hashed as a stream: memory stays bounded whatever the log's size.
+    let io = |e: std::io::Error| format!("{}: {e}", path.display());
+    let mut hasher = Sha256::new();
+    let size = std::io::copy(&mut std::fs::File::open(path).map_err(io)?, &mut hasher).map_err(io)?;
+    Ok(LogEvidence { path: path.to_path_buf(), report, size, sha256: hex::encode(hasher.finalize()) })
 }
 
 /// The fairness gate on evidence already read (or the reason it could not be read).
@@ -136,34 +133,11 @@ pub fn fairness_gate(
     let GateKind::Fairness { measure, max, max_worsening, min_group_size, .. } = &gate.check else {
         unreachable!("fairness_gate is called for fairness gates")
     };
-    let mut r = GateResult {
-        name: gate.name(),
-        kind: "fairness".into(),
-        required: gate.required,
-        current: None,
-        target: None,
-        change: None,
-        bound: [max.map(|m| format!("target <= {m:.4}")), max_worsening.map(|w| format!("change <= +{w:.4}"))]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" and "),
-        verdict: Verdict::Inconclusive,
-        detail: String::new(),
-        inputs: BTreeMap::new(),
-    };
-    let ev = match evidence {
-        Ok(ev) => ev,
-        Err(e) => {
-            r.detail = format!("the prediction log could not be read: {e}");
-            return r;
-        }
-    };
-    r.inputs.insert("log".into(), ev.path.display().to_string());
-    r.inputs.insert("log bytes".into(), ev.size.to_string());
-    r.inputs.insert("log sha256".into(), ev.sha256.clone());
-    r.inputs.insert("interval".into(), "Newcombe (Wilson) per version; MOVER for the change, versions treated as independent".into());
-    let section = |v: VersionNumber| ev.report.versions.iter().find(|s| s.version == v.to_string()).map(|s| &s.section);
+    let bound = [max.map(|m| format!("target <= {m:.4}")), max_worsening.map(|w| format!("change <= +{w:.4}"))];
+    let mut r = GateResult::open(gate, "fairness", bound.into_iter().flatten().collect::<Vec<_>>().join(" and "));
+    let interval = "Newcombe (Wilson) per version; MOVER for the change, versions treated as independent";
+    let Some(ev) = with_log(&mut r, evidence, interval) else { return r };
+    let section = |v: VersionNumber| version_section(ev, v);
     let Some(t_sec) = section(target) else {
         r.detail = format!("the log has no rows of v{target}");
         return r;
@@ -252,25 +226,22 @@ pub fn ratio_interval(a: Estimate, b: Estimate) -> Option<Estimate> {
     Some(Estimate { value: r, interval: Some(interval) })
 }
 
-fn blank(gate: &Gate, kind: &str, bound: String) -> GateResult {
-    GateResult {
-        name: gate.name(),
-        kind: kind.into(),
-        required: gate.required,
-        current: None,
-        target: None,
-        change: None,
-        bound,
-        verdict: Verdict::Inconclusive,
-        detail: String::new(),
-        inputs: BTreeMap::new(),
+/// The log's evidence for a gate: on success its path, size and SHA-256 (and how intervals were made)
+/// go into the result's inputs; otherwise the result says why the log could not be read (inconclusive).
+fn with_log<'a>(r: &mut GateResult, evidence: Result<&'a LogEvidence, &String>, interval: &str) -> Option<&'a LogEvidence> {
+    match evidence {
+        Ok(ev) => {
+            r.inputs.insert("log".into(), ev.path.display().to_string());
+            r.inputs.insert("log bytes".into(), ev.size.to_string());
+            r.inputs.insert("log sha256".into(), ev.sha256.clone());
+            r.inputs.insert("interval".into(), interval.into());
+            Some(ev)
+        }
+        Err(e) => {
+            r.detail = format!("the prediction log could not be read: {e}");
+            None
+        }
     }
-}
-
-fn log_inputs(r: &mut GateResult, ev: &LogEvidence) {
-    r.inputs.insert("log".into(), ev.path.display().to_string());
-    r.inputs.insert("log bytes".into(), ev.size.to_string());
-    r.inputs.insert("log sha256".into(), ev.sha256.clone());
 }
 
 fn version_section(ev: &LogEvidence, v: VersionNumber) -> Option<&Section> {
@@ -283,16 +254,9 @@ pub fn four_fifths_gate(gate: &Gate, evidence: Result<&LogEvidence, &String>, ta
     let GateKind::FourFifths { metric, bounds, min_group_size, .. } = &gate.check else {
         unreachable!("four_fifths_gate is called for four-fifths gates")
     };
-    let mut r = blank(gate, "fairness", format!("every ratio to the reference in [{:.2}, {:.2}]", bounds[0], bounds[1]));
-    let ev = match evidence {
-        Ok(ev) => ev,
-        Err(e) => {
-            r.detail = format!("the prediction log could not be read: {e}");
-            return r;
-        }
-    };
-    log_inputs(&mut r, ev);
-    r.inputs.insert("interval".into(), "ratio of Wilson intervals by MOVER on the log scale (Zou & Donner 2008)".into());
+    let mut r = GateResult::open(gate, "fairness", format!("every ratio to the reference in [{:.2}, {:.2}]", bounds[0], bounds[1]));
+    let interval = "ratio of Wilson intervals by MOVER on the log scale (Zou & Donner 2008)";
+    let Some(ev) = with_log(&mut r, evidence, interval) else { return r };
     let (Some(m), Some(sec)) = (rate(metric), version_section(ev, target)) else {
         r.detail = format!("the log has no rows of v{target}");
         return r;
@@ -358,16 +322,9 @@ pub fn live_gate(
         (true, false) => format!("change >= -{w:.4}"),
         (false, false) => format!("change <= +{w:.4}"),
     };
-    let mut r = blank(gate, "live", bound);
-    let ev = match evidence {
-        Ok(ev) => ev,
-        Err(e) => {
-            r.detail = format!("the prediction log could not be read: {e}");
-            return r;
-        }
-    };
-    log_inputs(&mut r, ev);
-    r.inputs.insert("interval".into(), "Wilson per version; Newcombe for the change, versions treated as independent".into());
+    let mut r = GateResult::open(gate, "live", bound);
+    let interval = "Wilson per version; Newcombe for the change, versions treated as independent";
+    let Some(ev) = with_log(&mut r, evidence, interval) else { return r };
     let Some(m) = rate(metric) else {
         r.detail = format!("'{metric}' is not a rate");
         return r;

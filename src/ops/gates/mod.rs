@@ -21,7 +21,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::{MoveKind, MovePlan, OpError, Ops};
 use crate::config::{Direction, Gate, GateKind, GatePolicy};
+use crate::connect::Registry;
 use crate::domain::{ModelVersion, VersionNumber};
 
 mod fairness;
@@ -105,6 +107,27 @@ pub struct GateResult {
 }
 
 impl GateResult {
+    /// A result not yet judged (inconclusive, no values) for a gate named `name` of `kind`.
+    fn new(name: String, kind: &str, required: bool, bound: String) -> GateResult {
+        GateResult {
+            name,
+            kind: kind.into(),
+            required,
+            current: None,
+            target: None,
+            change: None,
+            bound,
+            verdict: Verdict::Inconclusive,
+            detail: String::new(),
+            inputs: BTreeMap::new(),
+        }
+    }
+
+    /// `new` for a gate of the policy.
+    fn open(gate: &Gate, kind: &str, bound: String) -> GateResult {
+        GateResult::new(gate.name(), kind, gate.required, bound)
+    }
+
     /// Whether it stops a promotion: required and not passed.
     pub fn blocks(&self) -> bool {
         self.required && self.verdict != Verdict::Pass
@@ -170,18 +193,7 @@ pub fn metric_gate(gate: &Gate, current: Option<&ModelVersion>, target: &ModelVe
         unreachable!("metric_gate is called for metric gates")
     };
     let dir = direction.unwrap_or_else(|| Direction::guess(metric));
-    let mut r = GateResult {
-        name: gate.name(),
-        kind: "metric".into(),
-        required: gate.required,
-        current: None,
-        target: None,
-        change: None,
-        bound: String::new(),
-        verdict: Verdict::Pass,
-        detail: String::new(),
-        inputs: BTreeMap::new(),
-    };
+    let mut r = GateResult::open(gate, "metric", String::new());
     let t = target.metrics.get(metric).copied();
     let c = current.and_then(|c| c.metrics.get(metric).copied());
     r.target = t.map(Estimate::exact);
@@ -256,18 +268,10 @@ pub async fn serving_gate(binding: &crate::config::Binding, timeout: std::time::
         ),
         h => (Verdict::Pass, format!("{shown} answers ({h:?}); {} will be loaded there after the alias moves", binding.served_model).to_lowercase()),
     };
-    GateResult {
-        name: format!("endpoint {} serving {}", shown, binding.served_model),
-        kind: "serving".into(),
-        required: true,
-        current: None,
-        target: None,
-        change: None,
-        bound: "endpoint live".into(),
-        verdict,
-        detail,
-        inputs: BTreeMap::from([("endpoint".to_string(), shown)]),
-    }
+    let mut r = GateResult::new(format!("endpoint {} serving {}", shown, binding.served_model), "serving", true, "endpoint live".into());
+    (r.verdict, r.detail) = (verdict, detail);
+    r.inputs.insert("endpoint".into(), shown);
+    r
 }
 
 type Logs = BTreeMap<(PathBuf, Vec<String>), Result<LogEvidence, String>>;
@@ -285,18 +289,8 @@ fn evidence<'a>(logs: &'a mut Logs, log: Option<&PathBuf>, prediction_log: Optio
 /// the model (or its served name) in Prometheus now. Unreachable Prometheus or bad rules: inconclusive.
 pub async fn alerts_gate(prometheus: &str, rules: &[String], names: &[&str], timeout: std::time::Duration) -> GateResult {
     let shown = crate::connect::http::redact_url(prometheus);
-    let mut r = GateResult {
-        name: "alert rules (Prometheus)".into(),
-        kind: "alerts".into(),
-        required: true,
-        current: None,
-        target: None,
-        change: None,
-        bound: "no rule firing for the model".into(),
-        verdict: Verdict::Inconclusive,
-        detail: String::new(),
-        inputs: BTreeMap::from([("prometheus".to_string(), shown.clone())]),
-    };
+    let mut r = GateResult::new("alert rules (Prometheus)".into(), "alerts", true, "no rule firing for the model".into());
+    r.inputs.insert("prometheus".into(), shown.clone());
     let texts = crate::serving::alerts::rules_or_default(rules);
     let parsed: Result<Vec<_>, String> = texts.iter().map(|t| crate::serving::alerts::Rule::parse(t)).collect();
     let rules = match parsed {
@@ -323,21 +317,9 @@ pub async fn alerts_gate(prometheus: &str, rules: &[String], names: &[&str], tim
     r
 }
 
-/// Every gate of `policy` that applies to moving `model@alias` from `current` to `target`, except the
-/// serving gate (see `Ops::serving_gate`). `prediction_log` is the model's tag. Blocking (reads logs).
-pub fn evaluate(
-    policy: &GatePolicy,
-    model: &str,
-    alias: &str,
-    versions: &[ModelVersion],
-    current: Option<VersionNumber>,
-    target: VersionNumber,
-    prediction_log: Option<&str>,
-) -> GateReport {
-    evaluate_with(&mut Logs::new(), policy, model, alias, versions, current, target, prediction_log)
-}
-
-/// `evaluate` for several targets (a rollback's choices), reading each log once.
+/// Every gate of `policy` that applies to moving `model@alias` from `current` to each of `targets`
+/// (one for a plan, several for a rollback's choices), reading each log once; the serving and alerts
+/// gates are separate (`serving_gate`, `alerts_gate`). `prediction_log` is the model's tag. Blocking.
 pub fn evaluate_each(
     policy: &GatePolicy,
     model: &str,
@@ -348,11 +330,12 @@ pub fn evaluate_each(
     prediction_log: Option<&str>,
 ) -> Vec<(VersionNumber, GateReport)> {
     let mut logs = Logs::new();
-    targets.iter().map(|t| (*t, evaluate_with(&mut logs, policy, model, alias, versions, current, *t, prediction_log))).collect()
+    targets.iter().map(|&target| (target, report_for(&mut logs, policy, model, alias, versions, current, target, prediction_log))).collect()
 }
 
+/// One target's report, with logs read through `logs`.
 #[allow(clippy::too_many_arguments)]
-fn evaluate_with(
+fn report_for(
     logs: &mut Logs,
     policy: &GatePolicy,
     model: &str,
@@ -385,6 +368,69 @@ fn evaluate_with(
         }
     }
     GateReport { policy: policy.source.as_ref().map(|p| p.display().to_string()), digest: policy.digest(), results }
+}
+
+impl MovePlan {
+    /// The gates that stop this move: serving gates always; for a promotion, every required gate that
+    /// did not pass unless `overridden` (with a reason). A rollback must stay fast: it never waits on
+    /// metric, fairness or alert gates. The one rule for `execute` and the dialogs.
+    pub fn blocking_gates(&self, overridden: bool) -> Vec<&GateResult> {
+        self.gates
+            .blocking()
+            .into_iter()
+            .filter(|g| g.kind == "serving" || (self.kind == MoveKind::Promote && !overridden))
+            .collect()
+    }
+
+    /// Whether an override could let this move go: a promotion stopped by a gate other than serving.
+    pub fn gates_overridable(&self) -> bool {
+        self.kind == MoveKind::Promote && self.gates.blocking().iter().any(|g| g.kind != "serving")
+    }
+}
+
+impl<R: Registry> Ops<'_, R> {
+    /// Evaluates the gates in force for `plan` (the policy file is read now, so edits count at once);
+    /// with a bound alias, also the serving gate. Reading the prediction log runs on the blocking pool.
+    pub(in crate::ops) async fn with_gates(&self, mut plan: MovePlan, versions: Vec<crate::domain::ModelVersion>) -> Result<MovePlan, OpError> {
+        let judged = self.judge(&plan.model, &plan.alias, versions, plan.from, vec![plan.to]).await?;
+        let mut report = judged.into_iter().next().map(|(_, r)| r).unwrap_or_default();
+        let binding = self.policy.binding(&plan.model, &plan.alias);
+        if let Some(b) = binding {
+            report.results.push(serving_gate(b, self.policy.endpoint_timeout).await);
+        }
+        if let Some(prom) = &self.policy.prometheus {
+            let mut names = vec![plan.model.as_str()];
+            names.extend(binding.map(|b| b.served_model.as_str()));
+            report.results.push(alerts_gate(prom, &self.policy.alert_rules, &names, self.policy.endpoint_timeout).await);
+        }
+        plan.gates = report;
+        Ok(plan)
+    }
+
+    /// The policy's gates for moving `model@alias` from `current` to each of `targets`. The policy file is
+    /// read now; the model's `prediction_log` tag is looked up and logs are read (on the blocking pool)
+    /// only when a gate applies.
+    pub(in crate::ops) async fn judge(
+        &self,
+        model: &str,
+        alias: &str,
+        versions: Vec<crate::domain::ModelVersion>,
+        current: Option<VersionNumber>,
+        targets: Vec<VersionNumber>,
+    ) -> Result<Vec<(VersionNumber, GateReport)>, OpError> {
+        let policy = match &self.policy.gates {
+            Some(source) => source.load().map_err(OpError::Refused)?,
+            None => crate::config::GatePolicy::default(),
+        };
+        let log = match policy.for_move(model, alias).is_empty() {
+            true => None,
+            false => self.registry.get_model(model).await?.tags.get("prediction_log").cloned(),
+        };
+        let (model, alias) = (model.to_string(), alias.to_string());
+        tokio::task::spawn_blocking(move || evaluate_each(&policy, &model, &alias, &versions, current, &targets, log.as_deref()))
+            .await
+            .map_err(|e| OpError::Failed(format!("gate evaluation stopped: {e}")))
+    }
 }
 
 #[cfg(test)]

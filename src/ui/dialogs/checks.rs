@@ -52,7 +52,7 @@ pub(super) fn checks(ui: &mut Ui, d: &mut MoveDialog, plan: &MovePlan) {
                 .weak(),
         );
     }
-    let overridable = d.kind == MoveKind::Promote && plan.gates.blocking().iter().any(|g| g.kind != "serving");
+    let overridable = plan.gates_overridable();
     if overridable && !d.overriding && ui.button("Override...").on_hover_text("Act although required gates did not pass; the reason is recorded with the gate results").clicked() {
         d.overriding = true;
     }
