@@ -160,3 +160,115 @@ fn the_cli_report_takes_the_prediction_log_from_the_models_tag_as_the_window_doe
     let data: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert!(data["fairness"].is_null(), "{}", data["fairness"]);
 }
+
+fn fails(args: &[&str]) -> String {
+    let home = tempfile::tempdir().unwrap();
+    let mut all = vec!["fairness"];
+    all.extend_from_slice(args);
+    let out = steward(home.path(), &all);
+    assert!(!out.status.success(), "should fail: {}", stdout(&out));
+    stderr(&out)
+}
+
+#[test]
+fn distinct_bytes_stay_distinct_groups_latin_1_or_a_clear_error() {
+    // Café (E9) and Cafè (E8) in Latin-1: pandas with encoding="latin-1" has two groups of one row.
+    let base = [case("latin1-groups.csv"), "--group".into(), "group".into(), "--label".into(), "label".into(), "--prediction".into(), "prediction".into()];
+    let base: Vec<&str> = base.iter().map(String::as_str).collect();
+    let e = fails(&base);
+    assert!(e.contains("latin1-groups.csv:2: column 'group': value 'Caf\\xE9' is not UTF-8") && e.contains("--encoding latin-1"), "{e}");
+    let mut latin = base.clone();
+    latin.extend_from_slice(&["--encoding", "latin-1"]);
+    let r = fairness(&latin);
+    let (e9, e8) = (group(&r, "Caf\u{e9}"), group(&r, "Caf\u{e8}"));
+    assert_eq!((e9["count"].as_u64(), e9["tp"].as_u64()), (Some(1), Some(1)), "{e9}");
+    assert_eq!((e8["count"].as_u64(), e8["fp"].as_u64()), (Some(1), Some(1)), "{e8}");
+    // The whole kind: versions and a positive label typed in UTF-8 match Latin-1 bytes too.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("l.csv");
+    std::fs::write(&p, b"g,y,p,v\nA,s\xED,1,v\xE9\nA,no,0,v\xE8\n").unwrap();
+    let r = fairness(&[p.to_str().unwrap(), "--group", "g", "--label", "y", "--positive-label", "s\u{ed}", "--prediction", "p", "--version", "v", "--encoding", "latin1"]);
+    assert_eq!(group(&r, "A")["tp"], 1, "{r}");
+    let versions: Vec<&str> = r["versions"].as_array().unwrap().iter().map(|v| v["version"].as_str().unwrap()).collect();
+    assert_eq!(versions, ["v\u{e8}", "v\u{e9}"]);
+}
+
+#[test]
+fn a_repeated_column_name_is_fine_unless_asked_for_and_then_addressed_by_position() {
+    // pandas reads it (score, score.1); the unused repeat does not matter.
+    let r = fairness(&[&case("duplicate-header.csv"), "--group", "group", "--label", "label", "--prediction", "prediction"]);
+    assert_eq!(r["rows"], 3, "{r}");
+    assert_eq!((group(&r, "A")["count"].as_u64(), group(&r, "B")["fp"].as_u64()), (Some(2), Some(1)));
+    let e = fails(&[&case("duplicate-header.csv"), "--group", "group", "--label", "label", "--score", "score", "--threshold", "5"]);
+    assert!(e.contains("'score#1' or 'score#2'"), "{e}");
+    // score#2 (the 4th column: 3, 8, 2) against 5: only id 2 (label 0) is positive.
+    let r = fairness(&[&case("duplicate-header.csv"), "--group", "group", "--label", "label", "--score", "score#2", "--threshold", "5"]);
+    assert_eq!((group(&r, "B")["fp"].as_u64(), group(&r, "A")["fn"].as_u64()), (Some(1), Some(1)), "{r}");
+    let (cols, _) = steward::fairness::columns(std::path::Path::new(&case("duplicate-header.csv"))).unwrap();
+    assert_eq!(cols, ["id", "score#1", "group", "score#2", "label", "prediction"]);
+}
+
+#[test]
+fn a_separator_inside_group_values_never_merges_two_groups() {
+    let args = [case("pipe-in-groups.csv"), "--group".into(), "g1,g2".into(), "--label".into(), "label".into(), "--prediction".into(), "prediction".into()];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = fairness(&args);
+    let keys: Vec<&str> = r["groups"].as_array().unwrap().iter().map(|g| g["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["a|b\\|c", "a\\|b|c"]);
+    assert_eq!(group(&r, "a\\|b|c")["group"], serde_json::json!({"g1": "a|b", "g2": "c"}));
+    // --reference: the escaped key picks one; the plain join is ambiguous here and says so.
+    let mut with_ref = args.clone();
+    with_ref.extend_from_slice(&["--reference", "a|b\\|c"]);
+    assert_eq!(fairness(&with_ref)["reference"]["key"], "a|b\\|c");
+    let mut plain = args.clone();
+    plain.extend_from_slice(&["--reference", "a|b|c"]);
+    assert!(fails(&plain).contains("could be 2 groups"));
+    // The CSV has two rows, one per group.
+    let home = tempfile::tempdir().unwrap();
+    let mut csv = vec!["fairness"];
+    csv.extend_from_slice(&args);
+    csv.extend_from_slice(&["--format", "csv"]);
+    let text = stdout(&steward(home.path(), &csv));
+    assert_eq!(text.lines().filter(|l| l.starts_with("groups,")).count(), 3, "overall and two groups: {text}");
+}
+
+#[test]
+fn the_same_value_is_spelled_the_same_from_every_format() {
+    for f in ["bool-label-negative-spelling.csv", "bool-label-negative-spelling.jsonl"] {
+        let r = fairness(&[&case(f), "--group", "group", "--label", "label", "--positive-label", "true", "--prediction", "prediction"]);
+        assert_eq!(r["label"]["negative"], "false", "{f}: {}", r["label"]);
+    }
+    for f in ["float-group-value.csv", "float-group-value.jsonl"] {
+        let r = fairness(&[&case(f), "--group", "group", "--label", "label", "--prediction", "prediction"]);
+        assert_eq!(group(&r, "1.0")["count"], 1, "{f}");
+    }
+    // A Parquet float NaN group is missing, as in pandas: an error naming the row, or skipped.
+    let nan = case("parquet-nan-group.parquet");
+    let e = fails(&[&nan, "--group", "group", "--label", "label", "--prediction", "prediction"]);
+    assert!(e.contains("missing group value"), "{e}");
+    let r = fairness(&[&nan, "--group", "group", "--label", "label", "--prediction", "prediction", "--skip-bad-rows"]);
+    assert_eq!(r["skipped_rows"], 1, "{r}");
+    assert!(r["groups"].as_array().unwrap().iter().all(|g| g["key"] != "NaN"), "{r}");
+}
+
+#[test]
+fn strict_threshold_and_label_conventions_are_stated() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("t.csv");
+    std::fs::write(&log, "group,label,score\nA,1,0.5\nA,0,0.25\n").unwrap();
+    let p = log.to_str().unwrap();
+    // 0.5 >= 0.5 is positive (roc_curve); 0.5 > 0.5 is not (LogisticRegression.predict).
+    let r = fairness(&[p, "--group", "group", "--label", "label", "--score", "score", "--threshold", "0.5"]);
+    assert_eq!(group(&r, "A")["tp"], 1);
+    let r = fairness(&[p, "--group", "group", "--label", "label", "--score", "score", "--threshold", "0.5", "--strict"]);
+    assert_eq!((group(&r, "A")["tp"].as_u64(), group(&r, "A")["fn"].as_u64()), (Some(0), Some(1)), "{r}");
+    assert_eq!(r["decision"]["strict"], true);
+    // The sweep follows: at 0.25 the strict rule selects only the 0.5 row.
+    let a = r["threshold_sweep"]["groups"].as_array().unwrap().iter().find(|c| c["key"] == "A").unwrap();
+    assert_eq!((a["selection_rate"][25].as_f64(), a["selection_rate"][24].as_f64()), (Some(0.5), Some(1.0)), "{a}");
+    // --positive-label true on 1/0 labels: the message names the values the column holds.
+    let l = dir.path().join("l.csv");
+    std::fs::write(&l, "g,label,prediction\nA,1,1\nA,0,1\n").unwrap();
+    let e = fails(&[l.to_str().unwrap(), "--group", "g", "--label", "label", "--prediction", "prediction", "--positive-label", "true"]);
+    assert!(e.contains("'0' is a second value besides '1' that is not the positive label 'true'"), "{e}");
+}

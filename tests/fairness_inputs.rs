@@ -204,7 +204,7 @@ fn bad_rows_name_file_line_and_column() {
         "ragged.csv:3: 2 fields, the header has 3",
         "score.csv:3: column 's': score 'high' is not a finite number",
         "pred.csv:3: column 'prediction': prediction 'yes' is not 0 or 1 (give --positive-prediction)",
-        "third.csv:4: column 'y': label '>50K.' is a second non-positive value (the first was '<=50K'); labels must be binary",
+        "third.csv:4: column 'y': label '>50K.' is a second value besides '<=50K' that is not the positive label '>50K'; labels must be binary (--positive-label must be one of the values the column holds)",
         "time.csv:3: column 't': '2024-13-01': not an ISO 8601 date or date-time (e.g. 2024-03-01T12:00:00Z)",
     ];
     for ((name, text, spec), want) in cases.iter().zip(want) {
@@ -250,7 +250,7 @@ fn skip_bad_rows_counts_and_reports_them() {
     assert_eq!(r.skipped_examples.len(), 3);
     assert!(r.skipped_examples[0].ends_with("skip.csv:3: column 'g': missing group value"));
     assert!(r.skipped_examples[1].ends_with("skip.csv:4: 2 fields, the header has 3"));
-    assert!(r.skipped_examples[2].contains("skip.csv:7: column 'y': label 'x' is a second non-positive value"));
+    assert!(r.skipped_examples[2].contains("skip.csv:7: column 'y': label 'x' is a second value besides '0'"));
     let out = Command::new(env!("CARGO_BIN_EXE_steward"))
         .args(["fairness", p.to_str().unwrap(), "--group", "g", "--label", "y", "--prediction", "prediction"])
         .args(["--skip-bad-rows", "--format", "json"])

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use crate::fairness::{Decision, ErrorKind, FairnessError, Progress, SmallGroupRule, Spec, Window};
+use crate::fairness::{Decision, Encoding, ErrorKind, FairnessError, Progress, SmallGroupRule, Spec, Window};
 use super::{Failure, exit};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -39,9 +39,17 @@ pub struct FairnessArgs {
     #[arg(long, value_name = "COL", requires = "threshold")]
     pub score: Option<String>,
     /// A score >= T is a positive decision (as scikit-learn's roc_curve counts it; note that
-    /// LogisticRegression.predict and Fairlearn's ThresholdOptimizer use >).
+    /// LogisticRegression.predict and Fairlearn's ThresholdOptimizer use >: give --strict for that).
     #[arg(long, value_name = "T", requires = "score", allow_hyphen_values = true)]
     pub threshold: Option<f64>,
+    /// A score > T (strictly) is positive, as LogisticRegression.predict and ThresholdOptimizer decide;
+    /// the threshold sweep then uses > too.
+    #[arg(long, requires = "score")]
+    pub strict: bool,
+    /// Encoding of the file's text values: utf-8 (default; other bytes are an error naming the line)
+    /// or latin-1 (ISO-8859-1, as pandas' encoding="latin-1").
+    #[arg(long, value_name = "ENC", default_value = "utf-8")]
+    pub encoding: String,
     /// Reference group key for the four-fifths comparison ('Female', or 'Female|White'); default: the largest.
     #[arg(long, value_name = "GROUP", allow_hyphen_values = true)]
     pub reference: Option<String>,
@@ -100,6 +108,9 @@ impl FairnessArgs {
             skip_bad_rows: self.skip_bad_rows,
             four_fifths: bounds,
             small_groups: SmallGroupRule { min_group_size: self.min_group_size, ..SmallGroupRule::default() },
+            strict_threshold: self.strict,
+            encoding: Encoding::parse(&self.encoding)
+                .ok_or_else(|| usage(format!("--encoding '{}': use utf-8 or latin-1", self.encoding)))?,
         })
     }
 }

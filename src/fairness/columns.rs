@@ -30,13 +30,60 @@ pub fn columns(path: &Path) -> Result<(Vec<String>, Format), FairnessError> {
                     .map_err(|e| FairnessError::input(&file, Some(super::Location::Line(1)), None, format!("not a JSON object: {e}")))?;
                 obj.keys().cloned().collect()
             }
-            _ => super::csv::read_header(&mut reader, &file)?.names,
+            _ => addressable(&super::csv::read_header(&mut reader, &file, super::Encoding::Utf8)?.names),
         },
     };
     if names.iter().all(|n| n.is_empty()) {
         return Err(FairnessError::input(&file, None, None, "no header (the first line has no column names)"));
     }
     Ok((names, format))
+}
+
+/// Header names as they can be asked for: a name that appears more than once becomes `name#1`,
+/// `name#2`, ... in header order (see [`resolve`]); the others stay as they are.
+pub(crate) fn addressable(names: &[String]) -> Vec<String> {
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let total = names.iter().filter(|m| *m == n).count();
+            if total > 1 {
+                format!("{n}#{}", names[..i].iter().filter(|m| *m == n).count() + 1)
+            } else {
+                n.clone()
+            }
+        })
+        .collect()
+}
+
+/// The index of the column asked for as `col` in a header that may repeat names. A name that appears
+/// once is found as written; a repeated one must be asked for as `name#k` (the k-th, counted from 1 in
+/// header order), and asking for it by the bare name is an error that says so. Only the columns asked
+/// for matter: a repeated name nobody uses is fine (pandas and polars read such files too).
+pub(crate) fn resolve(names: &[String], col: &str) -> Result<usize, String> {
+    let found: Vec<usize> = names.iter().enumerate().filter(|(_, n)| *n == col).map(|(i, _)| i).collect();
+    match found.as_slice() {
+        [i] => return Ok(*i),
+        [] => {}
+        many => {
+            let how: Vec<String> = (1..=many.len()).map(|k| format!("'{col}#{k}'")).collect();
+            return Err(format!(
+                "appears {} times in the header (columns {}); ask for one as {}",
+                many.len(),
+                many.iter().map(|i| (i + 1).to_string()).collect::<Vec<_>>().join(", "),
+                how.join(" or ")
+            ));
+        }
+    }
+    if let Some((base, k)) = col.rsplit_once('#')
+        && let Ok(k) = k.parse::<usize>()
+    {
+        let same: Vec<usize> = names.iter().enumerate().filter(|(_, n)| *n == base).map(|(i, _)| i).collect();
+        if same.len() > 1 && k >= 1 && k <= same.len() {
+            return Ok(same[k - 1]);
+        }
+    }
+    Err(format!("not in the header (columns: {})", addressable(names).join(", ")))
 }
 
 /// The first non-blank line of a JSON Lines stream (a JSON value holds no raw newline), without a
@@ -86,6 +133,19 @@ mod tests {
         let (_d, p) = write("a.jsonl", b"\n{\"sex\":\"F \\\" x\",\"label\":1}\n{\"x\":2}\n");
         let (cols, _) = columns(&p).expect("columns");
         assert_eq!(cols, ["label", "sex"]);
+    }
+
+    #[test]
+    fn repeated_names_are_addressed_by_position() {
+        let names: Vec<String> = ["id", "score", "group", "score"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(addressable(&names), ["id", "score#1", "group", "score#2"]);
+        assert_eq!(resolve(&names, "group"), Ok(2));
+        assert_eq!(resolve(&names, "score#2"), Ok(3));
+        assert_eq!(resolve(&names, "score#1"), Ok(1));
+        let e = resolve(&names, "score").unwrap_err();
+        assert!(e.contains("appears 2 times") && e.contains("'score#2'"), "{e}");
+        assert!(resolve(&names, "score#3").is_err());
+        assert!(resolve(&names, "group#1").is_err());
     }
 
     #[test]

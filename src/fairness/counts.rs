@@ -107,8 +107,15 @@ pub(crate) fn merge(
     }
     let label_col = plan.columns[plan.label_index()].as_str();
     let neg_shown = negative.as_ref().map(|n| n.2.clone()).unwrap_or_default();
+    let positive = match &plan.label {
+        LabelRule::Positive(w) => String::from_utf8_lossy(&w.text).into_owned(),
+        LabelRule::Binary => String::new(),
+    };
     let bad_label = |shown: &str| {
-        format!("label {shown} is a second non-positive value (the first was {neg_shown}); labels must be binary")
+        format!(
+            "label {shown} is a second value besides {neg_shown} that is not the positive label '{positive}'; labels must \
+             be binary (--positive-label must be one of the values the column holds)"
+        )
     };
 
     let mut errors: Vec<(Pos, Option<String>, String)> = Vec::new();

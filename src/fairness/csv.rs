@@ -177,7 +177,7 @@ pub(crate) struct Header {
 
 /// Skips a byte-order mark and blank lines, reads until the header record is complete (quoted newlines
 /// allowed), and splits it.
-pub(crate) fn read_header(reader: &mut dyn Read, file: &str) -> Result<Header, FairnessError> {
+pub(crate) fn read_header(reader: &mut dyn Read, file: &str, encoding: super::Encoding) -> Result<Header, FairnessError> {
     let mut head: Vec<u8> = Vec::new();
     let mut line = 1u64;
     let mut bom_checked = false;
@@ -213,7 +213,13 @@ pub(crate) fn read_header(reader: &mut dyn Read, file: &str) -> Result<Header, F
     if q.unterminated {
         return Err(FairnessError::input(file, Some(Location::Line(line)), None, "the header has an unclosed quote"));
     }
-    let names = bounds.iter().map(|&(a, b)| String::from_utf8_lossy(&text[a as usize..b as usize]).trim().to_string()).collect();
+    let names = bounds
+        .iter()
+        .map(|&(a, b)| {
+            let raw = &text[a as usize..b as usize];
+            encoding.decode(raw).unwrap_or_else(|| String::from_utf8_lossy(raw).into_owned()).trim().to_string()
+        })
+        .collect();
     let carry = if eof { Vec::new() } else { head[header_end..].to_vec() };
     Ok(Header { names, line, newlines: q.newlines, carry })
 }
@@ -221,24 +227,12 @@ pub(crate) fn read_header(reader: &mut dyn Read, file: &str) -> Result<Header, F
 /// Reads the header and counts the rest.
 pub(crate) fn count(mut reader: Box<dyn Read + Send + '_>, plan: &Plan, progress: &Progress) -> Result<Counts, FairnessError> {
     let file = plan.file.as_str();
-    let Header { names, line, newlines, carry } = read_header(&mut reader, file)?;
+    let Header { names, line, newlines, carry } = read_header(&mut reader, file, plan.encoding)?;
     let mut index = Vec::with_capacity(MAX_ROLES);
     for col in &plan.columns {
-        let found: Vec<usize> = names.iter().enumerate().filter(|(_, n)| *n == col).map(|(i, _)| i).collect();
-        match found.as_slice() {
-            [i] => index.push(*i),
-            [] => {
-                return Err(FairnessError::input(
-                    file,
-                    Some(Location::Line(line)),
-                    Some(col),
-                    format!("not in the header (columns: {})", names.join(", ")),
-                ));
-            }
-            _ => {
-                return Err(FairnessError::input(file, Some(Location::Line(line)), Some(col), "appears twice in the header"));
-            }
-        }
+        let i = super::columns::resolve(&names, col)
+            .map_err(|m| FairnessError::input(file, Some(Location::Line(line)), Some(col), m))?;
+        index.push(i);
     }
     let first_line = line + newlines.max(1);
     let csv = Csv { index, n_columns: names.len() };

@@ -107,7 +107,14 @@ impl RowError {
 
 /// Shows a value from the file in an error message: quoted, cut to 40 characters, lossy UTF-8.
 pub(crate) fn show_value(bytes: &[u8]) -> String {
-    let s = String::from_utf8_lossy(bytes);
+    // Bytes that are not UTF-8 are shown as \xNN, so that the message says what the file holds.
+    let mut s = String::new();
+    for chunk in bytes.utf8_chunks() {
+        s.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            s.push_str(&format!("\\x{b:02X}"));
+        }
+    }
     let mut out: String = s.chars().take(40).collect();
     if s.chars().count() > 40 {
         out.push_str("...");

@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use super::Encoding;
+
 /// A fast multiplicative hasher for small keys (the FxHash idea); keys here are not attacker-chosen in
 /// any way that matters (a slow file, at worst).
 #[derive(Default, Clone, Copy)]
@@ -61,7 +63,18 @@ fn slot(k: u64) -> usize {
     (k.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize
 }
 
-/// Distinct values of one column. Short values (<= 7 bytes, up to 32 of them) live in a small
+/// Why a value could not be interned.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// More than 65535 distinct values.
+    TooMany,
+    /// Not valid text in the plan's encoding (only UTF-8 refuses).
+    NotText,
+}
+
+/// Distinct values of one column, as byte strings: two values are one key only when their bytes are
+/// equal, and every value is checked to be text in the encoding when first seen, so that the names
+/// handed over (decoded, never lossily) are as distinct as the bytes. Short values (<= 7 bytes, up to 32 of them) live in a small
 /// open-addressing table of packed words; every value is also in a hash map of byte strings.
 pub(crate) struct Interner {
     values: Vec<Box<[u8]>>,
@@ -70,17 +83,16 @@ pub(crate) struct Interner {
     small_len: usize,
     packed: Vec<u64>,
     map: FxMap<Box<[u8]>, u32>,
-}
-
-impl Default for Interner {
-    fn default() -> Self {
-        Interner { values: Vec::new(), small: [0; SLOTS], small_len: 0, packed: Vec::new(), map: FxMap::default() }
-    }
+    encoding: Encoding,
 }
 
 impl Interner {
+    pub fn new(encoding: Encoding) -> Interner {
+        Interner { values: Vec::new(), small: [0; SLOTS], small_len: 0, packed: Vec::new(), map: FxMap::default(), encoding }
+    }
+
     #[inline]
-    pub fn get(&mut self, v: &[u8]) -> Option<u32> {
+    pub fn get(&mut self, v: &[u8]) -> Result<u32, Refused> {
         let key = pack(v);
         if let Some(k) = key {
             let mut h = slot(k);
@@ -90,7 +102,7 @@ impl Interner {
                     break;
                 }
                 if self.packed[e - 1] == k {
-                    return Some(e as u32 - 1);
+                    return Ok(e as u32 - 1);
                 }
                 h = (h + 1) % SLOTS;
             }
@@ -98,12 +110,15 @@ impl Interner {
         self.get_slow(v, key)
     }
 
-    fn get_slow(&mut self, v: &[u8], key: Option<u64>) -> Option<u32> {
+    fn get_slow(&mut self, v: &[u8], key: Option<u64>) -> Result<u32, Refused> {
         if let Some(&i) = self.map.get(v) {
-            return Some(i);
+            return Ok(i);
         }
         if self.values.len() >= MAX_DISTINCT {
-            return None;
+            return Err(Refused::TooMany);
+        }
+        if self.encoding == Encoding::Utf8 && std::str::from_utf8(v).is_err() {
+            return Err(Refused::NotText);
         }
         let i = self.values.len() as u32;
         self.values.push(v.into());
@@ -119,11 +134,15 @@ impl Interner {
             self.small[h] = i + 1;
             self.small_len += 1;
         }
-        Some(i)
+        Ok(i)
     }
 
+    /// The value decoded in the encoding (checked when it was interned, so nothing is lost).
     pub fn name(&self, i: u32) -> String {
-        self.values.get(i as usize).map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default()
+        self.values
+            .get(i as usize)
+            .map(|b| self.encoding.decode(b).unwrap_or_else(|| String::from_utf8_lossy(b).into_owned()))
+            .unwrap_or_default()
     }
 }
 
@@ -133,16 +152,26 @@ mod tests {
 
     #[test]
     fn interns_short_long_and_many_values() {
-        let mut n = Interner::default();
+        let mut n = Interner::new(Encoding::Utf8);
         let vals: Vec<String> = (0..200).map(|i| if i % 3 == 0 { format!("long value {i}") } else { format!("v{i}") }).collect();
         for (i, v) in vals.iter().enumerate() {
-            assert_eq!(n.get(v.as_bytes()), Some(i as u32));
+            assert_eq!(n.get(v.as_bytes()), Ok(i as u32));
         }
         for (i, v) in vals.iter().enumerate().rev() {
-            assert_eq!(n.get(v.as_bytes()), Some(i as u32));
+            assert_eq!(n.get(v.as_bytes()), Ok(i as u32));
             assert_eq!(n.name(i as u32), *v);
         }
-        assert_eq!(n.get(b""), Some(200));
-        assert_eq!(n.get(b"\0"), Some(201)); // not confused with "" by the packing
+        assert_eq!(n.get(b""), Ok(200));
+        assert_eq!(n.get(b"\0"), Ok(201)); // not confused with "" by the packing
+    }
+
+    #[test]
+    fn distinct_bytes_stay_distinct_names() {
+        let mut utf8 = Interner::new(Encoding::Utf8);
+        assert_eq!(utf8.get(b"Caf\xe9"), Err(Refused::NotText));
+        let mut latin = Interner::new(Encoding::Latin1);
+        let (a, b) = (latin.get(b"Caf\xe9"), latin.get(b"Caf\xe8"));
+        assert_eq!((a, b), (Ok(0), Ok(1)));
+        assert_eq!((latin.name(0).as_str(), latin.name(1).as_str()), ("Caf\u{e9}", "Caf\u{e8}"));
     }
 }

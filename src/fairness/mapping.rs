@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Decision, Spec, Window};
+use super::{Decision, Encoding, Spec, Window};
 
 /// How a log's columns are read; remembered between runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -19,6 +19,10 @@ pub struct Mapping {
     pub positive_prediction: String,
     pub score: String,
     pub threshold: f64,
+    /// Positive iff score > threshold (default >=); see `Spec::strict_threshold`.
+    pub strict_threshold: bool,
+    /// Text encoding of the log's values (default UTF-8).
+    pub encoding: Encoding,
     /// Empty: none.
     pub time: String,
     pub weekly: bool,
@@ -39,6 +43,8 @@ impl Default for Mapping {
             positive_prediction: String::new(),
             score: String::new(),
             threshold: 0.5,
+            strict_threshold: false,
+            encoding: Encoding::Utf8,
             time: String::new(),
             weekly: false,
             version: String::new(),
@@ -127,11 +133,14 @@ impl Mapping {
         spec.window = if self.weekly { Window::Week } else { Window::Day };
         spec.version = Some(self.version.clone()).filter(|s| !s.is_empty());
         spec.four_fifths = (self.lower_bound, self.upper_bound);
+        spec.strict_threshold = self.strict_threshold;
+        spec.encoding = self.encoding;
         Ok(spec)
     }
 
     /// The threshold explorer's analysis: the score decides; with `version`, groups are prefixed by the
-    /// version column so that the sweep can be read for one version (keys 'VERSION|GROUP').
+    /// version column so that the sweep can be read for one version (keys 'VERSION|GROUP', the version
+    /// escaped as in `report::group_key`).
     pub fn sweep_spec(&self, by_version: bool) -> Result<Spec, String> {
         if self.score.is_empty() {
             return Err("map a score column to explore thresholds".into());

@@ -33,7 +33,7 @@ pub use counts::{CellKey, Counts, Hist, LabelValues};
 pub use error::{ErrorKind, FairnessError, Location};
 pub use plan::MAX_GROUP_COLUMNS;
 pub use rates::{Confusion, Metric, SmallGroupRule, Z95, wilson};
-pub use report::{GroupRates, Report, Section};
+pub use report::{GroupRates, Report, Section, group_key};
 pub use source::Format;
 pub use timeparse::Window;
 pub use values::SWEEP_STEPS;
@@ -43,7 +43,7 @@ pub use values::SWEEP_STEPS;
 pub enum Decision {
     /// A prediction column; values in `positive` are positive decisions (empty: 1/true).
     Prediction { column: String, positive: Vec<String> },
-    /// A score column; positive iff score >= threshold.
+    /// A score column; positive iff score >= threshold (> with `Spec::strict_threshold`).
     Score { column: String, threshold: f64 },
 }
 
@@ -68,6 +68,51 @@ pub struct Spec {
     /// Four-fifths bounds on the ratio to the reference group.
     pub four_fifths: (f64, f64),
     pub small_groups: SmallGroupRule,
+    /// With a score: positive iff score > threshold (strictly), as scikit-learn's
+    /// `LogisticRegression.predict` and Fairlearn's `ThresholdOptimizer` decide; default false: >=, as
+    /// scikit-learn's `roc_curve` counts. The threshold sweep follows the same rule.
+    pub strict_threshold: bool,
+    /// How text values (group, version, label) are decoded. Default UTF-8: a value that is not valid
+    /// UTF-8 is an error naming the line, never a lossy merge; Latin-1 maps each byte to one character.
+    pub encoding: Encoding,
+}
+
+/// Text encoding of a log's values (CSV and the strings of JSON Lines/Parquet, which are UTF-8 anyway).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Encoding {
+    #[default]
+    Utf8,
+    /// ISO-8859-1: every byte is the character with that code (pandas' `encoding="latin-1"`).
+    Latin1,
+}
+
+impl Encoding {
+    /// `utf-8`/`utf8`, `latin-1`/`latin1`/`iso-8859-1` (any case).
+    pub fn parse(s: &str) -> Option<Encoding> {
+        match s.to_ascii_lowercase().replace('_', "-").as_str() {
+            "utf-8" | "utf8" => Some(Encoding::Utf8),
+            "latin-1" | "latin1" | "iso-8859-1" | "iso8859-1" | "l1" => Some(Encoding::Latin1),
+            _ => None,
+        }
+    }
+
+    /// Bytes as text: `None` when they are not valid in this encoding (only UTF-8 can refuse).
+    pub fn decode(self, b: &[u8]) -> Option<String> {
+        match self {
+            Encoding::Utf8 => std::str::from_utf8(b).ok().map(str::to_string),
+            Encoding::Latin1 => Some(b.iter().map(|&c| c as char).collect()),
+        }
+    }
+
+    /// Text as the bytes a file in this encoding holds (for matching user-given values); `None` when
+    /// a character has no code in it.
+    pub fn encode(self, s: &str) -> Option<Vec<u8>> {
+        match self {
+            Encoding::Utf8 => Some(s.as_bytes().to_vec()),
+            Encoding::Latin1 => s.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect(),
+        }
+    }
 }
 
 impl Spec {
@@ -85,6 +130,8 @@ impl Spec {
             skip_bad_rows: false,
             four_fifths: (0.8, 1.25),
             small_groups: SmallGroupRule::default(),
+            strict_threshold: false,
+            encoding: Encoding::Utf8,
         }
     }
 

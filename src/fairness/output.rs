@@ -88,7 +88,7 @@ pub fn table(r: &Report) -> String {
         let _ = writeln!(out, "  skipped: {e}");
     }
     let dec = match (&r.decision.positive, r.decision.threshold) {
-        (_, Some(t)) => format!("score '{}' >= {t}", r.decision.column),
+        (_, Some(t)) => format!("score '{}' {} {t}", r.decision.column, if r.decision.strict { ">" } else { ">=" }),
         (Some(p), _) => format!("prediction '{}' in {{{}}}", r.decision.column, p.join(", ")),
         _ => r.decision.column.clone(),
     };
@@ -170,7 +170,9 @@ fn csv_rows(out: &mut String, section: &str, window: &str, version: &str, s: &Se
             }
         }
         let flag = s.reference.flagged.contains(&g.key);
-        let _ = writeln!(out, "{line},{}", if g.key == "overall" { "" } else if flag { "true" } else { "false" });
+        // The overall row has an empty flag; a group that is itself called "overall" has true/false.
+        let overall = std::ptr::eq(g, &s.overall);
+        let _ = writeln!(out, "{line},{}", if overall { "" } else if flag { "true" } else { "false" });
     }
 }
 

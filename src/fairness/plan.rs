@@ -21,8 +21,8 @@ pub(crate) enum DecisionRule {
     Binary,
     /// Prediction in this set is positive, anything else negative.
     Positive(Vec<Wanted>),
-    /// Positive iff score >= threshold.
-    Score(f64),
+    /// Positive iff score >= threshold (score > threshold when the flag, "strict", is set).
+    Score(f64, bool),
 }
 
 pub(crate) struct Plan {
@@ -37,6 +37,7 @@ pub(crate) struct Plan {
     pub window: Window,
     pub version: Option<usize>,
     pub skip_bad_rows: bool,
+    pub encoding: super::Encoding,
 }
 
 impl Plan {
@@ -55,7 +56,7 @@ impl Plan {
                 if positive.is_empty() {
                     DecisionRule::Binary
                 } else {
-                    DecisionRule::Positive(positive.iter().map(|p| Wanted::new(p)).collect())
+                    DecisionRule::Positive(positive.iter().map(|p| Wanted::new(p, spec.encoding)).collect())
                 }
             }
             Decision::Score { column, threshold } => {
@@ -63,7 +64,7 @@ impl Plan {
                     return Err(FairnessError::usage("--threshold must be a finite number"));
                 }
                 columns.push(column.clone());
-                DecisionRule::Score(*threshold)
+                DecisionRule::Score(*threshold, spec.strict_threshold)
             }
         };
         let time = spec.time.as_ref().map(|t| {
@@ -84,7 +85,7 @@ impl Plan {
         }
         let label = match &spec.positive_label {
             None => LabelRule::Binary,
-            Some(p) => LabelRule::Positive(Wanted::new(p)),
+            Some(p) => LabelRule::Positive(Wanted::new(p, spec.encoding)),
         };
         Ok(Plan {
             file: file.to_string(),
@@ -96,6 +97,7 @@ impl Plan {
             window: spec.window,
             version,
             skip_bad_rows: spec.skip_bad_rows,
+            encoding: spec.encoding,
         })
     }
 
@@ -108,6 +110,6 @@ impl Plan {
     }
 
     pub fn is_score(&self) -> bool {
-        matches!(self.decision, DecisionRule::Score(_))
+        matches!(self.decision, DecisionRule::Score(..))
     }
 }

@@ -31,7 +31,8 @@ impl Serialize for GroupKey {
 #[derive(Clone, Debug, Serialize)]
 pub struct GroupRates {
     pub group: GroupKey,
-    /// Values joined with '|' ('Female|White'), as in Fairlearn's multi-index.
+    /// Values joined with '|' ('Female|White'), as in Fairlearn's multi-index; a '|' or '\\' inside a
+    /// value is escaped with '\\' (see [`group_key`]), so two different groups never share a key.
     pub key: String,
     pub count: u64,
     #[serde(flatten)]
@@ -123,7 +124,7 @@ pub(crate) struct Options {
 
 fn section(columns: &[String], groups: &BTreeMap<Vec<String>, Confusion>, opts: &Options) -> Section {
     let overall_c = groups.values().fold(Confusion::default(), |a, c| a.add(c));
-    let key_of = |vals: &[String]| vals.join("|");
+    let key_of = |vals: &[String]| group_key(vals);
     let rows: Vec<(String, Confusion)> = groups.iter().map(|(k, c)| (key_of(k), *c)).collect();
     let gr: Vec<GroupRates> = groups
         .iter()
@@ -186,7 +187,8 @@ pub struct SweepCurve {
     pub false_positive_rate: Vec<Option<f64>>,
 }
 
-/// Rates as the threshold moves over 0.00, 0.01, ..., 1.00 (positive iff score >= threshold).
+/// Rates as the threshold moves over 0.00, 0.01, ..., 1.00 (positive iff score >= threshold, or >
+/// with `Spec::strict_threshold`).
 #[derive(Clone, Debug, Serialize)]
 pub struct Sweep {
     pub thresholds: Vec<f64>,
@@ -214,6 +216,9 @@ pub struct DecisionInfo {
     pub positive: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
+    /// Positive iff score > threshold (also in the sweep); absent: score >= threshold.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub strict: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -251,6 +256,46 @@ pub struct LabelInfo {
     pub values: LabelValues,
 }
 
+/// The key of a group combination: its values joined with '|', each value with '\\' and '|' escaped
+/// as `\\\\` and `\\|`. Injective: (`a|b`, `c`) is `a\\|b|c` and (`a`, `b|c`) is `a|b\\|c`. Values without
+/// those characters read as before ('Female|White').
+pub fn group_key(values: &[String]) -> String {
+    let mut out = String::new();
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            out.push('|');
+        }
+        for c in v.chars() {
+            if c == '|' || c == '\\' {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The group `--reference` names, as its key. The escaped key always works; the values simply joined
+/// with '|' are also accepted when exactly one group reads so (an error lists the keys otherwise).
+fn resolve_reference(r: &str, groups: &[Vec<String>], file: &str) -> Result<String, FairnessError> {
+    if let Some(g) = groups.iter().find(|g| group_key(g) == r) {
+        return Ok(group_key(g));
+    }
+    let plain: Vec<&Vec<String>> = groups.iter().filter(|g| g.join("|") == r).collect();
+    match plain.as_slice() {
+        [g] => Ok(group_key(g)),
+        [] => Err(FairnessError::usage(format!(
+            "--reference '{r}' is not a group in {file} (groups: {})",
+            groups.iter().map(|g| group_key(g)).collect::<Vec<_>>().join(", ")
+        ))),
+        many => Err(FairnessError::usage(format!(
+            "--reference '{r}' could be {} groups; give the key with '|' inside a value escaped as '\\|': {}",
+            many.len(),
+            many.iter().map(|g| format!("'{}'", group_key(g))).collect::<Vec<_>>().join(" or ")
+        ))),
+    }
+}
+
 /// Builds the report. Fails only when --reference names a group that is not in the data.
 pub fn build(counts: &Counts, spec: &Spec, file: &str, format: &str) -> Result<Report, FairnessError> {
     let opts = Options {
@@ -280,14 +325,10 @@ pub fn build(counts: &Counts, spec: &Spec, file: &str, format: &str) -> Result<R
             }
         }
     }
+    let mut opts = opts;
     if let Some(r) = &spec.reference {
-        let keys: Vec<String> = by_group.keys().map(|k| k.join("|")).collect();
-        if !keys.contains(r) {
-            return Err(FairnessError::usage(format!(
-                "--reference '{r}' is not a group in {file} (groups: {})",
-                keys.join(", ")
-            )));
-        }
+        let keys: Vec<Vec<String>> = by_group.keys().cloned().collect();
+        opts.reference = Some(resolve_reference(r, &keys, file)?);
     }
     let main = section(cols, &by_group, &opts);
     let mut marginals = BTreeMap::new();
@@ -326,7 +367,7 @@ pub fn build(counts: &Counts, spec: &Spec, file: &str, format: &str) -> Result<R
         Sweep {
             thresholds: (0..SWEEP_STEPS).map(|k| k as f64 / 100.0).collect(),
             overall: curve("overall".into(), &overall, opts.compat),
-            groups: counts.hist.iter().map(|(k, h)| curve(k.join("|"), h, opts.compat)).collect(),
+            groups: counts.hist.iter().map(|(k, h)| curve(group_key(k), h, opts.compat)).collect(),
         }
     });
     let (decision_col, positive, threshold) = match &spec.decision {
@@ -353,7 +394,7 @@ pub fn build(counts: &Counts, spec: &Spec, file: &str, format: &str) -> Result<R
                 },
             },
         },
-        decision: DecisionInfo { column: decision_col, positive, threshold },
+        decision: DecisionInfo { column: decision_col, positive, threshold, strict: spec.strict_threshold && threshold.is_some() },
         fairlearn_compat: spec.fairlearn_compat,
         main,
         marginals,

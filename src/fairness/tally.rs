@@ -3,7 +3,7 @@
 //! indices are turned back into strings once, when the worker hands over its `Partial`.
 
 use super::error::{RowError, show_value};
-use super::intern::{FxMap, Interner};
+use super::intern::{FxMap, Interner, Refused};
 use super::plan::{DecisionRule, LabelRule, MAX_ROLES, Plan};
 use super::timeparse::{seconds, window_index};
 use super::values::{BINS, Field, binary, identity, score_bin};
@@ -80,8 +80,8 @@ impl<'p> Tally<'p> {
     pub fn new(plan: &'p Plan) -> Tally<'p> {
         Tally {
             plan,
-            groups: (0..plan.n_groups).map(|_| Interner::default()).collect(),
-            versions: Interner::default(),
+            groups: (0..plan.n_groups).map(|_| Interner::new(plan.encoding)).collect(),
+            versions: Interner::new(plan.encoding),
             windows: FxMap::default(),
             window_keys: Vec::new(),
             cells: FxMap::default(),
@@ -142,9 +142,7 @@ impl<'p> Tally<'p> {
                 Field::Text(t) => t,
                 other => other.text(&mut buf),
             };
-            let idx = self.groups[g].get(bytes).ok_or_else(|| {
-                RowError::new(self.col(g), "more than 65535 distinct values; is this really a group column?")
-            })?;
+            let idx = self.groups[g].get(bytes).map_err(|e| refused(self.col(g), e, bytes))?;
             combo |= (idx as u64) << (16 * g);
         }
         let di = plan.decision_index();
@@ -172,12 +170,12 @@ impl<'p> Tally<'p> {
                     }
                 }
             }
-            DecisionRule::Score(threshold) => {
+            DecisionRule::Score(threshold, strict) => {
                 let s = dec.number().filter(|s| s.is_finite()).ok_or_else(|| {
                     RowError::new(self.col(di), format!("score {} is not a finite number", show(dec)))
                 })?;
-                bin = score_bin(s);
-                s >= *threshold
+                bin = score_bin(s, *strict);
+                if *strict { s > *threshold } else { s >= *threshold }
             }
         };
         let window = match plan.time {
@@ -205,9 +203,8 @@ impl<'p> Tally<'p> {
                     return Err(RowError::new(self.col(vi), "missing model version"));
                 }
                 let mut buf = [0u8; 48];
-                self.versions
-                    .get(f.text(&mut buf))
-                    .ok_or_else(|| RowError::new(self.col(vi), "more than 65535 distinct model versions"))?
+                let bytes = f.text(&mut buf);
+                self.versions.get(bytes).map_err(|e| refused(self.col(vi), e, bytes))?
             }
         };
         // The label last: classifying it may record a new label value, which must come from a counted row.
@@ -324,6 +321,20 @@ impl<'p> Tally<'p> {
             examples: self.examples,
             error: self.error,
         }
+    }
+}
+
+/// The row error for a value the interner refused.
+fn refused(column: Option<&str>, e: Refused, bytes: &[u8]) -> RowError {
+    match e {
+        Refused::TooMany => RowError::new(column, "more than 65535 distinct values; is this really a group column?"),
+        Refused::NotText => RowError::new(
+            column,
+            format!(
+                "value {} is not UTF-8 text; give the file's encoding (--encoding latin-1) so that distinct values stay distinct",
+                show_value(bytes)
+            ),
+        ),
     }
 }
 

@@ -14,16 +14,20 @@ pub(crate) enum Field<'a> {
 }
 
 impl<'a> Field<'a> {
-    /// Null or empty text: a missing value.
+    /// Null, empty text or a float NaN: a missing value (pandas and Fairlearn read NaN as missing).
     pub fn is_missing(&self) -> bool {
         match self {
             Field::Null => true,
             Field::Text(t) => t.is_empty(),
+            Field::Float(x) => x.is_nan(),
             _ => false,
         }
     }
 
-    /// The value as text (typed values are formatted into `buf`, without allocating).
+    /// The value as text (typed values are formatted into `buf`, without allocating), spelled the same
+    /// whichever format it came from: text as written; integers in decimal; floats as the shortest
+    /// decimal that reads back as the same double, with ".0" when whole (`1.0`, `0.25`, `-0.0` as
+    /// `0.0`), as pandas writes a float column; booleans `true`/`false`.
     pub fn text<'b>(&'b self, buf: &'b mut [u8; 48]) -> &'b [u8]
     where
         'a: 'b,
@@ -34,7 +38,7 @@ impl<'a> Field<'a> {
             Field::Bool(true) => b"true",
             Field::Bool(false) => b"false",
             Field::Int(i) => format_into(buf, format_args!("{i}")),
-            Field::Float(x) => format_into(buf, format_args!("{x}")),
+            Field::Float(x) => float_text(buf, x),
         }
     }
 
@@ -47,6 +51,19 @@ impl<'a> Field<'a> {
             Field::Text(t) => parse_f64(t),
             Field::Null => None,
         }
+    }
+}
+
+/// The canonical spelling of a float (see [`Field::text`]).
+fn float_text(buf: &mut [u8; 48], x: f64) -> &[u8] {
+    let x = if x == 0.0 { 0.0 } else { x };
+    if x.is_finite() && x == x.trunc() && x.abs() < 1e15 {
+        format_into(buf, format_args!("{x:.1}"))
+    } else if x.is_finite() && (x.abs() >= 1e15 || x.abs() < 1e-5) {
+        // Shortest round-trip digits in exponent form, instead of a long run of zeros.
+        format_into(buf, format_args!("{x:e}"))
+    } else {
+        format_into(buf, format_args!("{x}"))
     }
 }
 
@@ -122,14 +139,16 @@ pub(crate) struct Wanted {
 }
 
 impl Wanted {
-    pub fn new(s: &str) -> Wanted {
+    /// `s` as typed, matched against text cells in the file's encoding.
+    pub fn new(s: &str, encoding: super::Encoding) -> Wanted {
         let t = s.as_bytes();
+        let text = encoding.encode(s).unwrap_or_else(|| t.to_vec());
         let boolean = parse_bool_word(t).or(match parse_f64(t) {
             Some(1.0) => Some(true),
             Some(0.0) => Some(false),
             _ => None,
         });
-        Wanted { text: t.to_vec(), num: parse_f64(t), boolean }
+        Wanted { text, num: parse_f64(t), boolean }
     }
 
     pub fn matches(&self, f: &Field<'_>) -> bool {
@@ -146,8 +165,17 @@ impl Wanted {
     }
 }
 
-/// The identity of a non-positive label value, so that "0" and "0.0" count as one value.
+/// The identity of a non-positive label value, so that "0" and "0.0" count as one value, and a JSON or
+/// Parquet boolean `false` is the same value as the text `false` (any case): `"false"`.
 pub(crate) fn identity(f: &Field<'_>) -> Vec<u8> {
+    let word = match *f {
+        Field::Bool(b) => Some(b),
+        Field::Text(t) => parse_bool_word(t),
+        _ => None,
+    };
+    if let Some(b) = word {
+        return if b { b"true".to_vec() } else { b"false".to_vec() };
+    }
     if let Some(x) = f.number() {
         let mut buf = [0u8; 48];
         return format_into(&mut buf, format_args!("{x}")).to_vec();
@@ -161,15 +189,17 @@ pub(crate) fn identity(f: &Field<'_>) -> Vec<u8> {
 pub const SWEEP_STEPS: usize = 101;
 pub(crate) const BINS: usize = SWEEP_STEPS + 1;
 
-/// The bin of a score: the number of sweep thresholds t_k = k/100 with t_k <= score (0..=101). A row
-/// in bin b is predicted positive at threshold t_k exactly when k < b.
-pub(crate) fn score_bin(s: f64) -> usize {
+/// The bin of a score: the number of sweep thresholds t_k = k/100 with t_k <= score (0..=101), or
+/// with t_k < score when `strict`. A row in bin b is predicted positive at threshold t_k exactly when
+/// k < b (score >= t_k, or score > t_k when strict).
+pub(crate) fn score_bin(s: f64, strict: bool) -> usize {
     let t = |k: i64| k as f64 / 100.0;
+    let below = |k: i64| if strict { t(k) < s } else { t(k) <= s };
     let mut k = (s * 100.0).floor().clamp(-1.0, 100.0) as i64;
-    while k < 100 && t(k + 1) <= s {
+    while k < 100 && below(k + 1) {
         k += 1;
     }
-    while k >= 0 && t(k) > s {
+    while k >= 0 && !below(k) {
         k -= 1;
     }
     (k + 1) as usize
@@ -191,12 +221,12 @@ mod tests {
 
     #[test]
     fn wanted_matches_by_text_number_or_bool() {
-        let w = Wanted::new("1");
+        let w = Wanted::new("1", super::super::Encoding::Utf8);
         assert!(w.matches(&Field::Text(b"1.0")));
         assert!(w.matches(&Field::Int(1)));
         assert!(w.matches(&Field::Bool(true)));
         assert!(!w.matches(&Field::Text(b"0")));
-        let k = Wanted::new(">50K");
+        let k = Wanted::new(">50K", super::super::Encoding::Utf8);
         assert!(k.matches(&Field::Text(b">50K")));
         assert!(!k.matches(&Field::Text(b">50K.")));
     }
@@ -204,14 +234,15 @@ mod tests {
     #[test]
     fn score_bins_match_the_threshold_rule() {
         for &(s, b) in &[(-0.5, 0), (0.0, 1), (0.004, 1), (0.01, 2), (0.5, 51), (0.999, 100), (1.0, 101), (7.0, 101)] {
-            assert_eq!(score_bin(s), b, "score {s}");
+            assert_eq!(score_bin(s, false), b, "score {s}");
         }
         // exhaustive check against the definition on a grid of awkward values
         for i in 0..=10_000 {
             let s = i as f64 / 10_000.0;
-            let b = score_bin(s);
+            let (b, strict) = (score_bin(s, false), score_bin(s, true));
             for k in 0..SWEEP_STEPS {
                 assert_eq!(s >= k as f64 / 100.0, k < b, "score {s} threshold {k}");
+                assert_eq!(s > k as f64 / 100.0, k < strict, "score {s} strict threshold {k}");
             }
         }
     }
@@ -220,5 +251,17 @@ mod tests {
     fn identity_merges_numeric_spellings() {
         assert_eq!(identity(&Field::Text(b"0.0")), identity(&Field::Int(0)));
         assert_eq!(identity(&Field::Text(b"<=50K")), b"<=50K".to_vec());
+        assert_eq!(identity(&Field::Bool(false)), identity(&Field::Text(b"False")));
+        assert_eq!(identity(&Field::Bool(false)), b"false".to_vec());
+    }
+
+    #[test]
+    fn floats_are_spelled_as_pandas_writes_them() {
+        let mut buf = [0u8; 48];
+        for (x, want) in [(1.0, "1.0"), (-0.0, "0.0"), (0.25, "0.25"), (0.1 + 0.2, "0.30000000000000004"), (1e-7, "1e-7"), (1e20, "1e20"), (-3.0, "-3.0")] {
+            assert_eq!(std::str::from_utf8(Field::Float(x).text(&mut buf)).ok(), Some(want), "{x}");
+            assert_eq!(parse_f64(want.as_bytes()), Some(if x == 0.0 { 0.0 } else { x }));
+        }
+        assert!(Field::Float(f64::NAN).is_missing());
     }
 }

@@ -188,7 +188,11 @@ fn mapping_panel(app: &mut StewardApp, ui: &mut Ui) {
                 ui.label("Score column");
                 ui.horizontal(|ui| {
                     column_combo(ui, "fair_score", &mut m.score, &columns, false);
-                    ui.label("positive iff score >=");
+                    ui.label("positive iff score");
+                    ui.selectable_value(&mut m.strict_threshold, false, ">=")
+                        .on_hover_text("as scikit-learn's roc_curve counts");
+                    ui.selectable_value(&mut m.strict_threshold, true, ">")
+                        .on_hover_text("strictly, as LogisticRegression.predict and Fairlearn's ThresholdOptimizer decide");
                     ui.add(egui::DragValue::new(&mut m.threshold).speed(0.01).range(0.0..=1.0));
                 });
             } else {
@@ -211,6 +215,14 @@ fn mapping_panel(app: &mut StewardApp, ui: &mut Ui) {
             ui.end_row();
             ui.label("Model version column");
             column_combo(ui, "fair_version", &mut m.version, &columns, true);
+            ui.end_row();
+            ui.label("Text encoding");
+            ui.horizontal(|ui| {
+                use crate::fairness::Encoding;
+                ui.radio_value(&mut m.encoding, Encoding::Utf8, "UTF-8");
+                ui.radio_value(&mut m.encoding, Encoding::Latin1, "Latin-1")
+                    .on_hover_text("ISO-8859-1, as pandas' encoding=\"latin-1\"");
+            });
             ui.end_row();
             ui.label("Four-fifths bounds");
             ui.horizontal(|ui| {

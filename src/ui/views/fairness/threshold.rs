@@ -21,7 +21,7 @@ pub(super) fn threshold_tab(st: &mut FairnessState, ui: &mut Ui) {
         ui.label("No sweep: the log has no score column mapped.");
         return;
     };
-    let prefix = done.version.as_ref().map(|v| format!("{v}|"));
+    let prefix = done.version.as_ref().map(|v| format!("{}|", crate::fairness::group_key(std::slice::from_ref(v))));
     let curves: Vec<(String, &crate::fairness::report::SweepCurve)> = sweep
         .groups
         .iter()
@@ -37,7 +37,7 @@ pub(super) fn threshold_tab(st: &mut FairnessState, ui: &mut Ui) {
     ui.horizontal(|ui| {
         ui.label("Threshold");
         ui.add(egui::Slider::new(&mut st.threshold, 0.0..=1.0).step_by(0.01));
-        ui.label(RichText::new(format!("positive iff score >= threshold; {}", match &done.version {
+        ui.label(RichText::new(format!("positive iff score {} threshold; {}", if done.report.decision.strict { ">" } else { ">=" }, match &done.version {
             Some(v) => format!("rows of v{v}"),
             None => "all rows".into(),
         }))
