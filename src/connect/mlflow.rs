@@ -224,10 +224,26 @@ impl MlflowRegistry {
     }
 }
 
-/// MLflow filter strings quote with single quotes; a quote inside a name is doubled... MLflow's parser
-/// accepts backslash escapes, so escape both.
-fn quote_filter(value: &str) -> String {
-    format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
+/// The search filter that finds the versions of model `name`. MLflow's filter grammar (sqlparse, then
+/// the text between the outer quotes taken verbatim) has no escape for a quote: `\'` and `''` are
+/// kept as written and match nothing, while a backslash is an ordinary character. So a name without
+/// `'` is single-quoted, one with `'` but no `"` double-quoted, and one with both is matched with
+/// `LIKE` and `_` in place of each `'` (a superset: `%` and `_` in the name match themselves too);
+/// [`exact_name`] then keeps only the model asked for. Checked against MLflow 3.17 for `o'neil`,
+/// `dq"x`, `a'b"c`, `back\slash`, `end\`, `pct%_x` (tests/mlflow_names.rs).
+fn versions_filter(name: &str) -> String {
+    if !name.contains('\'') {
+        format!("name='{name}'")
+    } else if !name.contains('"') {
+        format!("name=\"{name}\"")
+    } else {
+        format!("name LIKE '{}'", name.replace('\'', "_"))
+    }
+}
+
+/// Whether a search result belongs to model `name` (see [`versions_filter`]).
+fn exact_name(item: &serde_json::Value, name: &str) -> bool {
+    item.get("name").and_then(|n| n.as_str()) == Some(name)
 }
 
 impl Registry for MlflowRegistry {
@@ -256,10 +272,10 @@ impl Registry for MlflowRegistry {
     async fn list_versions(&self, model: &str) -> Result<Vec<ModelVersion>> {
         // Search results carry no aliases: take them from the registered model.
         let registered = self.get_model(model).await?;
-        let filter = format!("name={}", quote_filter(model));
-        let items = self.paginate("model-versions/search", &[("filter", filter)], "model_versions").await?;
+        let items = self.paginate("model-versions/search", &[("filter", versions_filter(model))], "model_versions").await?;
         let mut versions = items
             .into_iter()
+            .filter(|v| exact_name(v, model))
             .map(|v| from_wire::<WireVersion>("model version", v)?.into_domain(model))
             .collect::<Result<Vec<_>>>()?;
         // Each version's run: params and latest metrics, a bounded number at a time.
@@ -388,6 +404,8 @@ mod tests {
 
     #[test]
     fn filter_values_are_quoted() {
-        assert_eq!(quote_filter("a'b"), "'a\\'b'");
+        assert_eq!(versions_filter("a'b"), "name=\"a'b\"");
+        assert_eq!(versions_filter("end\\"), "name='end\\'");
+        assert_eq!(versions_filter("a'b\"c"), "name LIKE 'a_b\"c'");
     }
 }
