@@ -189,8 +189,12 @@ fn a_bound_rollback_moves_the_mlflow_alias_and_the_served_version_verified_by_in
     let (_, unversioned) = infer(stack, &b.served, None, &example(stack, 1));
     assert_eq!(unversioned["model_version"], "1");
 
-    // Audit: intent, then a succeeded outcome with the endpoint steps and the smoke answer.
-    let records = b.audit();
+    // Audit: the aliases seen before the move (first seen), then intent, then a succeeded outcome with
+    // the endpoint steps and the smoke answer.
+    let all = b.audit();
+    let (seen, records): (Vec<Value>, Vec<Value>) = all.into_iter().partition(|r| r["phase"] == "observed");
+    assert!(seen.iter().all(|r| r["seq"].as_u64() < records[0]["seq"].as_u64()), "first-seen records come before the intent");
+    assert!(seen.iter().any(|r| r["alias"] == b.alias.as_str() && r["to"] == 2), "{seen:?}");
     assert_eq!(records.len(), 2, "{records:?}");
     assert_eq!((records[0]["phase"].as_str(), records[1]["outcome"].as_str()), (Some("intent"), Some("succeeded")));
     let s = steps(&records[1]);

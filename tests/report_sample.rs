@@ -84,7 +84,8 @@ fn the_sample_report_in_every_format_shows_what_the_sources_say() {
         assert_eq!(card["metrics"]["accuracy"].as_f64(), Some(a));
     }
     let reasons: Vec<&str> = data["timeline"].as_array().expect("timeline").iter().filter_map(|e| e["reason"].as_str()).collect();
-    assert_eq!(reasons, ["v3 is more accurate", "fairness gap by sex"]);
+    // The sample's aliases that existed before its first promote come first (issue 12, item 13).
+    assert_eq!(reasons, ["first seen by Steward", "first seen by Steward", "v3 is more accurate", "fairness gap by sex"]);
 
     // PDF: read back by pdftotext.
     let text = pdf_text(&s.rendered.pdf);
@@ -134,6 +135,13 @@ fn the_sample_report_in_every_format_shows_what_the_sources_say() {
             }
         }
     }
+    // The model's description, as the registry holds it (assets/sample/versions.json), is in model.csv
+    // as in HTML and JSON.
+    let sample_json: Value = serde_json::from_str(&std::fs::read_to_string(repo().join("assets/sample/versions.json")).expect("versions.json")).expect("json");
+    let description = sample_json["model"]["description"].as_str().expect("description");
+    let model_csv = csv_rows(&files.iter().find(|(n, _)| n == "model.csv").expect("model.csv").1);
+    assert!(model_csv.iter().any(|r| r.len() == 2 && r[0] == "Description" && r[1] == description), "{model_csv:?}");
+    assert!(html.contains(&description.replace('\'', "&#39;")) || html.contains(description), "HTML has the description");
     let metrics = &files.iter().find(|(n, _)| n == "metrics.csv").expect("metrics").1;
     for a in &accuracies {
         assert!(metrics.contains(a.as_str()), "metrics.csv lacks {a}");
@@ -179,8 +187,9 @@ fn any_edit_of_the_json_report_fails_verification_and_names_what_changed() {
     // Re-digesting after editing the excerpt does not help: the chain no longer links.
     let mut doc: Value = serde_json::from_slice(&text).expect("json");
     let entries = doc["audit"]["excerpt"]["entries"].as_array_mut().expect("entries");
-    let line = entries[1]["line"].as_str().expect("a verbatim line").replace("v3 is more accurate", "v3 is more accurats");
-    entries[1]["line"] = Value::String(line);
+    let i = entries.iter().position(|e| e["line"].as_str().is_some_and(|l| l.contains("v3 is more accurate"))).expect("the promote's record");
+    let line = entries[i]["line"].as_str().expect("a verbatim line").replace("v3 is more accurate", "v3 is more accurats");
+    entries[i]["line"] = Value::String(line);
     doc.as_object_mut().expect("object").remove("digest");
     let plain = serde_json::to_string(&doc).expect("json");
     let digest = steward::report::canonical::digest_of(&steward::report::canonical::parse(&plain).expect("parse")).expect("digest");

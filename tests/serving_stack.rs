@@ -67,6 +67,28 @@ fn metrics_up_returns_the_mlserver_target() {
     assert_eq!(target["metric"]["instance"], metrics_host);
 }
 
+#[test]
+fn metrics_keeps_prometheus_result_types_and_special_values() {
+    let stack = stack();
+    let home = tempfile::tempdir().unwrap();
+    for (q, kind, value) in [("1/0", "scalar", "+Inf"), ("-1/0", "scalar", "-Inf"), ("vector(0)/0", "vector", "NaN")] {
+        let ours = json(&steward(home.path(), &["metrics", q, "--prometheus", &stack.prometheus, "--json"]));
+        let enc = url::form_urlencoded::Serializer::new(String::new()).append_pair("query", q).finish();
+        let theirs = http_get_json(&format!("{}/api/v1/query?{enc}", stack.prometheus));
+        assert_eq!(theirs["data"]["resultType"], kind, "{q}: Prometheus: {theirs}");
+        assert_eq!(ours["result_type"], kind, "{q}: {ours}");
+        assert_eq!(ours["result"][0]["value"], value, "{q}: {ours}");
+        let text = stdout(&steward(home.path(), &["metrics", q, "--prometheus", &stack.prometheus]));
+        assert!(text.contains(value), "{q}: {text}");
+    }
+    // A range of an error ratio with no traffic (0/0 at every step): no min or max, said so.
+    let out = steward(home.path(), &["metrics", "vector(0)/0", "--range", "2m", "--step", "30s", "--prometheus", &stack.prometheus]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let row = text.lines().nth(1).unwrap_or_default();
+    assert!(row.contains("no data") && row.contains("NaN") && !row.contains("inf"), "{text}");
+}
+
 fn load(stack: &Stack, version: &str, rps: &str) -> std::process::Child {
     let body = stack_var(&format!("STEWARD_TEST_INFER_EXAMPLE_V{version}"));
     std::process::Command::new(env!("CARGO_BIN_EXE_steward"))

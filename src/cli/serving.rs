@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::serving::load::{self, LoadReport, LoadSpec};
 use crate::serving::oip::{EndpointState, Health, probe_all};
-use crate::serving::prom::{InstantSample, PromClient, RangeSeries, parse_duration};
+use crate::serving::prom::{InstantSample, PromClient, PromValue, RangeSeries, parse_duration};
 use crate::serving::unix_now;
 use super::{Failure, Global, Outcome, context, exit, print_json, runtime};
 
@@ -32,7 +32,9 @@ pub struct EndpointsArgs {
 
 #[derive(Args, Debug)]
 pub struct MetricsArgs {
-    /// A PromQL expression, e.g. 'up' or 'rate(model_infer_request_success_total[1m])'.
+    /// A PromQL expression, e.g. 'up' or 'rate(model_infer_request_success_total[1m])' (one starting
+    /// with '-', such as '-1/0', is taken as typed).
+    #[arg(allow_hyphen_values = true)]
     pub query: String,
     /// Prometheus base URL (default: the profile's).
     #[arg(long, value_name = "URL")]
@@ -163,9 +165,9 @@ pub fn metrics(g: &Global, a: &MetricsArgs) -> Outcome {
     let rt = runtime()?;
     match &a.range {
         None => {
-            let result = rt.block_on(client.query(&a.query, a.at))?;
+            let (kind, result) = rt.block_on(client.query_typed(&a.query, a.at))?;
             if a.json {
-                return print_json(&json!({"prometheus": client.url(), "query": a.query, "at": a.at, "result_type": "vector", "result": result}));
+                return print_json(&json!({"prometheus": client.url(), "query": a.query, "at": a.at, "result_type": kind, "result": result}));
             }
             print_instant(&result);
         }
@@ -200,7 +202,7 @@ fn print_instant(result: &[InstantSample]) {
     }
     println!("{:>16}  SERIES", "VALUE");
     for s in result {
-        println!("{:>16}  {}", s.value.0, series_name(&s.metric));
+        println!("{:>16}  {}", s.value, series_name(&s.metric));
     }
 }
 
@@ -209,14 +211,24 @@ fn print_range(result: &[RangeSeries]) {
         println!("no data");
         return;
     }
-    println!("{:>7} {:>14} {:>14} {:>14}  SERIES", "POINTS", "MIN", "MAX", "LAST");
+    print!("{}", range_table(result));
+}
+
+/// The range summary: points, min and max over the points that are numbers (NaN points, e.g. an
+/// error ratio with no traffic, are left out; a series with none says "no data"), and the last point,
+/// all written as Prometheus writes values (`+Inf`, `-Inf`, `NaN`).
+fn range_table(result: &[RangeSeries]) -> String {
+    let mut out = format!("{:>7} {:>14} {:>14} {:>14}  SERIES\n", "POINTS", "MIN", "MAX", "LAST");
     for s in result {
         let vals = s.values.iter().map(|(_, v)| v.0).filter(|v| !v.is_nan());
-        let min = vals.clone().fold(f64::INFINITY, f64::min);
-        let max = vals.fold(f64::NEG_INFINITY, f64::max);
-        let last = s.values.last().map(|(_, v)| v.0).unwrap_or(f64::NAN);
-        println!("{:>7} {:>14} {:>14} {:>14}  {}", s.values.len(), min, max, last, series_name(&s.metric));
+        let (min, max) = match (vals.clone().reduce(f64::min), vals.reduce(f64::max)) {
+            (Some(lo), Some(hi)) => (PromValue(lo).to_string(), PromValue(hi).to_string()),
+            _ => ("no data".to_string(), "no data".to_string()),
+        };
+        let last = s.values.last().map(|(_, v)| v.to_string()).unwrap_or_else(|| "-".into());
+        out.push_str(&format!("{:>7} {:>14} {:>14} {:>14}  {}\n", s.values.len(), min, max, last, series_name(&s.metric)));
     }
+    out
 }
 
 /// `steward load`: bounded inference load against a loopback endpoint.
@@ -322,4 +334,23 @@ pub fn alerts(g: &Global, a: &AlertsArgs) -> Outcome {
         return Err(Failure { message: format!("{firing} alert(s) firing"), code: EXIT_REFUSED });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn range_summaries_say_no_data_and_write_special_values_as_prometheus() {
+        let series = |vals: &[f64]| RangeSeries {
+            metric: BTreeMap::from([("__name__".to_string(), "x".to_string())]),
+            values: vals.iter().enumerate().map(|(i, v)| (i as f64, PromValue(*v))).collect(),
+        };
+        let t = range_table(&[series(&[f64::NAN, f64::NAN]), series(&[1.5, f64::NAN, f64::INFINITY]), series(&[-2.0, f64::NEG_INFINITY])]);
+        let rows: Vec<Vec<&str>> = t.lines().skip(1).map(|l| l.split_whitespace().collect()).collect();
+        assert_eq!(rows[0], ["2", "no", "data", "no", "data", "NaN", "x{}"], "{t}");
+        assert_eq!(rows[1], ["3", "1.5", "+Inf", "+Inf", "x{}"], "{t}");
+        assert_eq!(rows[2], ["2", "-Inf", "-2", "-Inf", "x{}"], "{t}");
+        assert!(!t.contains("inf ") && !t.contains(" inf"), "{t}");
+    }
 }

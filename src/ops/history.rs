@@ -144,7 +144,34 @@ pub fn observe(
     now: &BTreeMap<String, VersionNumber>,
 ) -> Result<(Vec<AliasEvent>, Vec<Record>), AuditError> {
     let mut events = history(&audit.read_all()?, registry, model, None);
-    let known = last_known(&events);
+    let out = append_observations(audit, os_user, registry, model, now, &last_known(&events), false)?;
+    events.extend(history(&out, registry, model, None));
+    Ok((events, out))
+}
+
+/// Records, as "first seen by Steward", each alias in `snapshot` that this log has no record of
+/// (nothing else: a snapshot taken before this home's own later moves must not contradict them).
+/// Called before a move's intent, so that pre-existing aliases come first in the history.
+pub fn record_first_seen(
+    audit: &AuditLog,
+    os_user: &str,
+    registry: &str,
+    model: &str,
+    snapshot: &BTreeMap<String, VersionNumber>,
+) -> Result<Vec<Record>, AuditError> {
+    let known = last_known(&history(&audit.read_all()?, registry, model, None));
+    append_observations(audit, os_user, registry, model, snapshot, &known, true)
+}
+
+fn append_observations(
+    audit: &AuditLog,
+    os_user: &str,
+    registry: &str,
+    model: &str,
+    now: &BTreeMap<String, VersionNumber>,
+    known: &BTreeMap<String, Option<VersionNumber>>,
+    only_new: bool,
+) -> Result<Vec<Record>, AuditError> {
     let mut out = Vec::new();
     let mut aliases: Vec<&String> = known.keys().chain(now.keys()).collect();
     aliases.sort();
@@ -154,7 +181,7 @@ pub fn observe(
         let is = now.get(alias).copied();
         let (from, reason) = match was {
             None => (None, "first seen by Steward"),
-            Some(w) if w == is => continue,
+            Some(w) if w == is || only_new => continue,
             Some(w) => (w, "moved outside Steward (noticed by polling)"),
         };
         if was.is_none() && is.is_none() {
@@ -177,6 +204,5 @@ pub fn observe(
             gates: None,
         })?);
     }
-    events.extend(history(&out, registry, model, None));
-    Ok((events, out))
+    Ok(out)
 }

@@ -65,6 +65,10 @@ pub struct MovePlan {
     /// Set by the operator to act although required gates did not pass: the override's reason. Recorded
     /// with the gate results. (Serving gates cannot be overridden.)
     pub override_gates: Option<String>,
+    /// Every alias of the model as the registry listed it when the plan was made. Aliases this home's
+    /// log has never seen are recorded as "first seen" right before the intent, so that the history
+    /// shows them before the move and not after it.
+    pub aliases: BTreeMap<String, VersionNumber>,
 }
 
 impl MovePlan {
@@ -222,7 +226,9 @@ impl<'a, R: Registry> Ops<'a, R> {
         let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
         keys.sort();
         keys.dedup();
+        let aliases = versions.iter().flat_map(|v| v.aliases.iter().map(move |a| (a.clone(), v.version))).collect();
         MovePlan {
+            aliases,
             kind,
             registry: self.registry.describe(),
             model: model.to_string(),
@@ -279,6 +285,7 @@ impl<'a, R: Registry> Ops<'a, R> {
         let reason = reason.trim();
         let _lock = self.audit.lock_operations()?;
         let precheck = self.precheck(plan, reason, confirmation).or(self.unsettled(&plan.registry)?);
+        history::record_first_seen(&self.audit, &self.os_user, &plan.registry, &plan.model, &plan.aliases)?;
         let intent = self.audit.append(self.entry(plan, Phase::Intent, reason))?;
         let mut rep = endpoint::Reporter::new(progress);
         rep.ok(Step::Intent, format!("audit record {}", intent.seq));

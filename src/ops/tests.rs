@@ -41,12 +41,19 @@ async fn promote_moves_the_alias_and_records_intent_then_outcome() {
     let phases: Vec<_> = all.iter().map(|r| (r.entry.phase.clone(), r.entry.outcome)).collect();
     assert_eq!(
         phases,
-        vec![(Phase::Intent, None), (Phase::Outcome, Some(Outcome::Refused)), (Phase::Intent, None), (Phase::Outcome, Some(Outcome::Succeeded))]
+        // champion@v2 existed before Steward's first move: recorded as first seen, before the intent.
+        vec![
+            (Phase::Observed, None),
+            (Phase::Intent, None),
+            (Phase::Outcome, Some(Outcome::Refused)),
+            (Phase::Intent, None),
+            (Phase::Outcome, Some(Outcome::Succeeded))
+        ]
     );
-    assert_eq!(all[3].entry.op, Some(all[2].seq));
-    assert_eq!(all[3].entry.reason, "better auc");
-    assert_eq!(all[3].entry.actor.os_user, "alice");
-    assert_eq!(verify(audit.path()).unwrap().count, 4);
+    assert_eq!(all[4].entry.op, Some(all[3].seq));
+    assert_eq!(all[4].entry.reason, "better auc");
+    assert_eq!(all[4].entry.actor.os_user, "alice");
+    assert_eq!(verify(audit.path()).unwrap().count, 5);
 }
 
 #[tokio::test]
@@ -91,7 +98,7 @@ async fn rollback_proposes_the_version_before_the_last_move() {
     assert_eq!(reg.get_alias_blocking("m", "champion").unwrap(), Some(2));
     let h = history(&audit.read_all().unwrap(), &reg_describe(&reg), "m", Some("champion"));
     let moves: Vec<_> = h.iter().map(|e| (e.action.as_str(), e.from, e.to)).collect();
-    assert_eq!(moves, vec![("promote", Some(2), Some(3)), ("rollback", Some(3), Some(2))]);
+    assert_eq!(moves, vec![("alias_seen", None, Some(2)), ("promote", Some(2), Some(3)), ("rollback", Some(3), Some(2))]);
 }
 
 fn reg_describe(reg: &LocalRegistry) -> String {
@@ -239,7 +246,8 @@ async fn a_target_version_without_settings_changes_nothing_on_the_endpoint_nor_t
     assert_eq!(reg.get_alias_blocking("m", "champion").unwrap(), Some(2));
     // The failed move does not count as a move: rollback still has no earlier version to propose.
     let h = history(&audit.read_all().unwrap(), &reg_describe(&reg), "m", Some("champion"));
-    assert!(h.iter().all(|e| !e.moved()));
+    assert!(h.iter().all(|e| !e.moved() || e.action == "alias_seen"), "{h:?}");
+    assert_eq!(last_known_good(&audit.read_all().unwrap(), &reg_describe(&reg), "m", "champion", Some(2)), None);
 }
 
 #[tokio::test]
@@ -266,4 +274,23 @@ async fn a_dead_bound_endpoint_refuses_promote_and_rollback_before_the_alias_mov
     // The refused intents carry the gate results.
     let intent = records.iter().find(|r| r.entry.phase == Phase::Intent).unwrap();
     assert_eq!(intent.entry.gates.as_ref().unwrap()["report"]["results"][0]["verdict"], "fail");
+}
+
+#[tokio::test]
+async fn aliases_that_existed_before_steward_come_first_in_the_history() {
+    let (_d, reg, audit) = setup();
+    reg.set_alias_blocking("m", "challenger", 3).unwrap();
+    let o = ops(&reg, &audit, Policy::default());
+    let plan = o.plan_promote("m", 1, "staging").await.unwrap();
+    o.execute(&plan, "try v1", None).await.unwrap();
+    let h = history(&audit.read_all().unwrap(), &reg_describe(&reg), "m", None);
+    let seq: Vec<_> = h.iter().map(|e| (e.action.as_str(), e.alias.as_str(), e.to)).collect();
+    assert_eq!(seq, [("alias_seen", "challenger", Some(3)), ("alias_seen", "champion", Some(2)), ("promote", "staging", Some(1))]);
+    // A second move records nothing seen again, and a stale plan does not contradict a later move.
+    let stale = o.plan_promote("m", 1, "champion").await.unwrap();
+    let p2 = o.plan_promote("m", 2, "staging").await.unwrap();
+    o.execute(&p2, "v2", None).await.unwrap();
+    o.execute(&stale, "v1", Some("m")).await.unwrap();
+    let actions: Vec<String> = history(&audit.read_all().unwrap(), &reg_describe(&reg), "m", None).iter().map(|e| e.action.clone()).collect();
+    assert_eq!(actions, ["alias_seen", "alias_seen", "promote", "promote", "promote"]);
 }

@@ -37,7 +37,11 @@ pub fn write_dir(d: &ReportData, out: &Path) -> Result<Vec<PathBuf>, ReportError
         let (name, text) = match b {
             Block::Table(t) => (t.name.clone(), file(&t.columns, &t.rows)),
             Block::Facts { name: Some(n), rows } => {
-                let rows: Vec<Vec<String>> = rows.into_iter().map(|(k, v)| vec![k, v]).collect();
+                let mut rows: Vec<Vec<String>> = rows.into_iter().map(|(k, v)| vec![k, v]).collect();
+                // HTML and PDF give the description as a paragraph, which has no table; CSV keeps it here.
+                if n == "model" {
+                    rows.insert(1, vec!["Description".into(), d.model.description.clone()]);
+                }
                 (n.to_string(), file(&["field".into(), "value".into()], &rows))
             }
             _ => continue,

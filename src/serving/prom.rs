@@ -29,6 +29,28 @@ impl Serialize for PromValue {
     }
 }
 
+impl std::fmt::Display for PromValue {
+    /// As Prometheus writes a value: shortest decimal, `NaN`, `+Inf`, `-Inf`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let v = self.0;
+        if v.is_nan() {
+            f.pad("NaN")
+        } else if v.is_infinite() {
+            f.pad(if v > 0.0 { "+Inf" } else { "-Inf" })
+        } else {
+            f.pad(&v.to_string())
+        }
+    }
+}
+
+/// The type of an instant query's result, as Prometheus names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResultType {
+    Vector,
+    Scalar,
+}
+
 /// One element of an instant vector (a scalar result has an empty `metric`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InstantSample {
@@ -139,22 +161,30 @@ impl PromClient {
     /// An instant query evaluated at `at` (Unix seconds; None: Prometheus's now). A scalar result is
     /// one sample with no labels.
     pub async fn query(&self, q: &str, at: Option<f64>) -> Result<Vec<InstantSample>> {
+        Ok(self.query_typed(q, at).await?.1)
+    }
+
+    /// [`PromClient::query`] with the result type Prometheus answered (vector or scalar).
+    pub async fn query_typed(&self, q: &str, at: Option<f64>) -> Result<(ResultType, Vec<InstantSample>)> {
         let mut params = vec![("query", q.to_string())];
         if let Some(t) = at {
             params.push(("time", format_time(t)));
         }
         let (url, data) = self.api("api/v1/query", &params, q).await?;
         match data.get("resultType").and_then(Value::as_str) {
-            Some("vector") => result_array(&url, &data)?
-                .iter()
-                .map(|s| {
-                    let (time, value) = point(&url, s.get("value").unwrap_or(&Value::Null))?;
-                    Ok(InstantSample { metric: labels(s), time, value })
-                })
-                .collect(),
+            Some("vector") => Ok((
+                ResultType::Vector,
+                result_array(&url, &data)?
+                    .iter()
+                    .map(|s| {
+                        let (time, value) = point(&url, s.get("value").unwrap_or(&Value::Null))?;
+                        Ok(InstantSample { metric: labels(s), time, value })
+                    })
+                    .collect::<Result<Vec<_>>>()?,
+            )),
             Some("scalar") => {
                 let (time, value) = point(&url, data.get("result").unwrap_or(&Value::Null))?;
-                Ok(vec![InstantSample { metric: BTreeMap::new(), time, value }])
+                Ok((ResultType::Scalar, vec![InstantSample { metric: BTreeMap::new(), time, value }]))
             }
             other => Err(bad_shape(&url, format!("expected a vector or scalar result, got {other:?}"))),
         }
