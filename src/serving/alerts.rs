@@ -2,6 +2,14 @@
 //! A rule fires when its condition has held for its duration on one series (one endpoint, model and
 //! version) and resolves when it stops holding. Transitions are returned for the banner, the
 //! notifications list and the audit log.
+//!
+//! The semantics are Prometheus's alerting rules (rules/alerting.go), checked against a real Prometheus
+//! in tests/alerts_prometheus.rs: at each evaluation a series whose value does not satisfy the
+//! condition, whose value is NaN (a comparison with NaN is false: an error ratio with no traffic,
+//! 0/0), or that has no sample at all (failed scrapes, a restarted server) resets a pending alert and
+//! resolves a firing one; `for` is measured from the first evaluation of the current unbroken run.
+//! With a known evaluation step ([`Alerts::with_step`]), a series that skips evaluations (a gap of
+//! more than 1.5 steps between two samples) counts as absent in between.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -120,6 +128,9 @@ impl Transition {
             Transition::Fired { rule, series, value, since, at } => {
                 format!("ALERT {series}: {rule} (now {value:.4}, condition true for {:.0} s)", at - since)
             }
+            Transition::Resolved { rule, series, value, .. } if value.is_nan() => {
+                format!("resolved {series}: {rule} (no sample, or NaN: no traffic)")
+            }
             Transition::Resolved { rule, series, value, .. } => format!("resolved {series}: {rule} (now {value:.4})"),
         }
     }
@@ -129,6 +140,19 @@ impl Transition {
 struct State {
     since: Option<f64>,
     firing: bool,
+    /// Time of the last evaluation of this series (a sample, or an absence reported with `absent`).
+    last: Option<f64>,
+}
+
+impl State {
+    /// The condition does not hold at `t` (false, NaN or no sample): pending resets, firing resolves.
+    fn stop(&mut self, rule: &Rule, series: &str, value: f64, t: f64, out: &mut Vec<Transition>) {
+        self.since = None;
+        if self.firing {
+            self.firing = false;
+            out.push(Transition::Resolved { rule: rule.text.clone(), series: series.to_string(), value, at: t });
+        }
+    }
 }
 
 /// Rules and their state per series.
@@ -136,37 +160,69 @@ struct State {
 pub struct Alerts {
     pub rules: Vec<Rule>,
     states: BTreeMap<(usize, String), State>,
+    /// Seconds between evaluations, when known: a longer silence of a series is a gap.
+    step: Option<f64>,
 }
 
 impl Alerts {
     pub fn new(rules: Vec<Rule>) -> Alerts {
-        Alerts { rules, states: BTreeMap::new() }
+        Alerts { rules, states: BTreeMap::new(), step: None }
+    }
+
+    /// Evaluations come every `step` seconds (a range query's step, the window's polling interval): a
+    /// series with no sample for more than 1.5 steps was absent in between, which resets `for`.
+    pub fn with_step(mut self, step: f64) -> Alerts {
+        self.step = (step.is_finite() && step > 0.0).then_some(step);
+        self
     }
 
     /// Feeds one observation of `metric` on `series` (e.g. "mlserver@127.0.0.1:8080 income-classifier v2")
-    /// at time `t` (seconds). NaN (no traffic) neither fires nor resolves.
+    /// at time `t` (seconds). NaN does not satisfy any condition (as in Prometheus): pending resets,
+    /// firing resolves.
     pub fn observe(&mut self, series: &str, metric: &str, t: f64, v: f64) -> Vec<Transition> {
         let mut out = Vec::new();
-        if v.is_nan() {
-            return out;
-        }
+        let step = self.step;
         for (i, r) in self.rules.iter().enumerate().filter(|(_, r)| r.metric == metric) {
             let st = self.states.entry((i, series.to_string())).or_default();
-            if r.holds(v) {
+            if let (Some(step), Some(last)) = (step, st.last)
+                && t - last > 1.5 * step
+            {
+                st.stop(r, series, f64::NAN, last + step, &mut out);
+            }
+            st.last = Some(t);
+            if !v.is_nan() && r.holds(v) {
                 let since = *st.since.get_or_insert(t);
                 if !st.firing && t - since >= r.for_secs {
                     st.firing = true;
                     out.push(Transition::Fired { rule: r.text.clone(), series: series.to_string(), value: v, since, at: t });
                 }
             } else {
-                st.since = None;
-                if st.firing {
-                    st.firing = false;
-                    out.push(Transition::Resolved { rule: r.text.clone(), series: series.to_string(), value: v, at: t });
-                }
+                st.stop(r, series, v, t, &mut out);
             }
         }
         out
+    }
+
+    /// An evaluation at `t` found no sample of `metric` on `series` (the series is gone from the answer):
+    /// as in Prometheus, a pending alert is dropped and a firing one resolves.
+    pub fn absent(&mut self, series: &str, metric: &str, t: f64) -> Vec<Transition> {
+        let mut out = Vec::new();
+        for (i, r) in self.rules.iter().enumerate().filter(|(_, r)| r.metric == metric) {
+            if let Some(st) = self.states.get_mut(&(i, series.to_string())) {
+                st.stop(r, series, f64::NAN, t, &mut out);
+                st.last = Some(t);
+            }
+        }
+        out
+    }
+
+    /// Every (series, metric) this engine has state for, to report absences after an evaluation round.
+    pub fn tracked(&self) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> =
+            self.states.keys().filter_map(|(i, s)| Some((s.clone(), self.rules.get(*i)?.metric.clone()))).collect();
+        v.sort();
+        v.dedup();
+        v
     }
 
     /// (rule, series) pairs firing now.
@@ -209,8 +265,7 @@ mod tests {
         assert!(matches!(&fired[..], [Transition::Fired { since, at, .. }] if *since == 0.0 && *at == 61.0));
         assert_eq!(a.firing().len(), 1);
         assert!(a.observe(s, "error_rate", 62.0, 0.04).is_empty(), "fires once");
-        assert!(a.observe(s, "error_rate", 63.0, f64::NAN).is_empty(), "no data is not a resolution");
-        let res = a.observe(s, "error_rate", 64.0, 0.01);
+        let res = a.observe(s, "error_rate", 63.0, 0.01);
         assert!(matches!(&res[..], [Transition::Resolved { .. }]));
         assert!(a.firing().is_empty());
         // A dip resets the pending time.
@@ -219,5 +274,41 @@ mod tests {
         assert!(a.observe(s, "error_rate", 170.0, 0.05).is_empty());
         // Series are independent.
         assert!(a.observe("other", "error_rate", 0.0, 0.5).is_empty());
+    }
+
+    #[test]
+    fn nan_and_gaps_reset_for_and_resolve_as_in_prometheus() {
+        let rule = || Rule::parse("error_rate > 2% for 60s").unwrap();
+        let s = "ep model v2";
+        // NaN (0/0: no traffic) does not satisfy the condition: a firing alert resolves, `for` restarts.
+        let mut a = Alerts::new(vec![rule()]);
+        a.observe(s, "error_rate", 0.0, 0.05);
+        assert_eq!(a.observe(s, "error_rate", 60.0, 0.05).len(), 1);
+        let res = a.observe(s, "error_rate", 75.0, f64::NAN);
+        assert!(matches!(&res[..], [Transition::Resolved { value, at, .. }] if value.is_nan() && *at == 75.0), "{res:?}");
+        assert!(res[0].describe().contains("no sample, or NaN"));
+        assert!(a.observe(s, "error_rate", 90.0, 0.05).is_empty());
+        assert!(a.observe(s, "error_rate", 149.0, 0.05).is_empty(), "60 s from 90, not from 0");
+        assert_eq!(a.observe(s, "error_rate", 150.0, 0.05).len(), 1);
+        // A gap of samples (step 15 s): breach, 105 s without samples, breach: `for` counts from after the gap.
+        let mut a = Alerts::new(vec![rule()]).with_step(15.0);
+        for t in [0.0, 15.0, 30.0] {
+            assert!(a.observe(s, "error_rate", t, 0.05).is_empty());
+        }
+        assert!(a.observe(s, "error_rate", 135.0, 0.05).is_empty(), "without the gap this would have fired");
+        for t in [150.0, 165.0, 180.0] {
+            assert!(a.observe(s, "error_rate", t, 0.05).is_empty());
+        }
+        assert_eq!(a.observe(s, "error_rate", 195.0, 0.05).len(), 1);
+        // A gap while firing resolves at the first missing evaluation.
+        let res = a.observe(s, "error_rate", 300.0, 0.05);
+        assert!(matches!(&res[..], [Transition::Resolved { at, .. }] if *at == 210.0), "{res:?}");
+        // An absence reported explicitly does the same.
+        let mut a = Alerts::new(vec![rule()]);
+        a.observe(s, "error_rate", 0.0, 0.05);
+        a.observe(s, "error_rate", 60.0, 0.05);
+        assert_eq!(a.tracked(), [(s.to_string(), "error_rate".to_string())]);
+        assert!(matches!(&a.absent(s, "error_rate", 70.0)[..], [Transition::Resolved { .. }]));
+        assert!(a.firing().is_empty());
     }
 }

@@ -105,7 +105,8 @@ struct Slot {
 /// Runs until the receiver of `send` is gone or the task is aborted.
 pub async fn run(cfg: MonitorConfig, send: impl Fn(MonitorEvent) -> bool + Send + Sync + 'static) {
     let send = Arc::new(send);
-    let mut alerts = Alerts::new(cfg.alerts.iter().filter_map(|r| Rule::parse(r).ok()).collect());
+    let mut alerts =
+        Alerts::new(cfg.alerts.iter().filter_map(|r| Rule::parse(r).ok()).collect()).with_step(METRICS_INTERVAL.as_secs_f64());
     for bad in cfg.alerts.iter().filter_map(|r| Rule::parse(r).err()) {
         send(MonitorEvent::MetricsError(format!("alert rule ignored: {bad}")));
     }
@@ -198,11 +199,23 @@ pub async fn run(cfg: MonitorConfig, send: impl Fn(MonitorEvent) -> bool + Send 
         if points.is_empty() && report.is_none() {
             continue;
         }
+        let mut transitions = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
         for p in &points {
-            for tr in alerts.observe(&format!("{} v{}", p.model, p.version), p.metric, p.t, p.v) {
-                if !send(MonitorEvent::Alert(tr)) {
-                    return;
-                }
+            let series = format!("{} v{}", p.model, p.version);
+            transitions.extend(alerts.observe(&series, p.metric, p.t, p.v));
+            seen.insert((series, p.metric.to_string()));
+        }
+        // A series missing from this round's answer is absent at this evaluation (as in Prometheus).
+        let t = points.iter().map(|p| p.t).fold(crate::serving::unix_now(), f64::max);
+        for (series, metric) in alerts.tracked() {
+            if !seen.contains(&(series.clone(), metric.clone())) {
+                transitions.extend(alerts.absent(&series, &metric, t));
+            }
+        }
+        for tr in transitions {
+            if !send(MonitorEvent::Alert(tr)) {
+                return;
             }
         }
         if !send(MonitorEvent::Samples { source: label, points, report }) {
@@ -288,13 +301,19 @@ pub async fn check_alerts(prometheus: &str, timeout: Duration, rules: &[Rule], n
                 (Some(m), None) => m.clone(),
                 _ => "all infer calls".to_string(),
             };
-            let mut engine = Alerts::new(vec![rule.clone()]);
+            let mut engine = Alerts::new(vec![rule.clone()]).with_step(step);
             let mut last = None;
             for (t, v) in &s.values {
                 engine.observe(&name, &rule.metric, *t, v.0);
                 if v.0.is_finite() {
                     last = Some(v.0);
                 }
+            }
+            // No sample at the last evaluation: the series is absent now (pending dropped, firing resolved).
+            let start = now - rule.for_secs - step;
+            let final_t = start + ((now - start) / step).floor() * step;
+            if s.values.last().is_some_and(|(t, _)| *t < final_t - step / 2.0) {
+                engine.absent(&name, &rule.metric, final_t);
             }
             let firing = !engine.firing().is_empty();
             out.push(AlertStatus { rule: rule.text.clone(), series: name, firing, value: last, query: q.clone() });
