@@ -9,7 +9,7 @@ use std::ops::RangeInclusive;
 use egui::epaint::Mesh;
 use egui::{Color32, Rect, Shape, Stroke, Ui};
 use egui_plot::{
-    HoverPosition, Legend, Line, Plot, PlotBounds, PlotGeometry, PlotItem, PlotItemBase, PlotPoint, PlotPoints, PlotTransform,
+    HoverPosition, Line, Plot, PlotBounds, PlotGeometry, PlotItem, PlotItemBase, PlotPoint, PlotPoints, PlotTransform,
 };
 
 use crate::serving::series::Series;
@@ -40,6 +40,16 @@ impl Unit {
         }
     }
 
+    /// An axis label at a grid step: as many decimals as the step needs, with the unit.
+    pub fn format_tick(self, v: f64, step: f64) -> String {
+        match self {
+            Unit::PerSecond => format!("{}/s", tick_label(v, step)),
+            Unit::Fraction => format!("{}%", tick_label(v * 100.0, step * 100.0)),
+            Unit::Seconds => format!("{} ms", tick_label(v * 1000.0, step * 1000.0)),
+            Unit::Plain => tick_label(v, step),
+        }
+    }
+
     pub fn format(self, v: f64) -> String {
         match self {
             Unit::PerSecond => format!("{v:.2}/s"),
@@ -63,19 +73,67 @@ pub fn time_label(t: f64, span: f64) -> String {
     }
 }
 
-/// Distinct colours for series, dark and light themes alike.
-pub const COLORS: [Color32; 8] = [
-    Color32::from_rgb(66, 133, 244),
-    Color32::from_rgb(234, 67, 53),
-    Color32::from_rgb(52, 168, 83),
-    Color32::from_rgb(251, 188, 5),
-    Color32::from_rgb(171, 71, 188),
-    Color32::from_rgb(0, 172, 193),
-    Color32::from_rgb(255, 112, 67),
-    Color32::from_rgb(158, 157, 36),
-];
+/// A 1-2-5 step (1, 2, 5, 10, 20, ... times a power of ten) of at least `raw`.
+pub fn nice_step(raw: f64) -> f64 {
+    if !(raw.is_finite() && raw > 0.0) {
+        return 1.0;
+    }
+    let mag = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * mag).find(|s| *s >= raw * (1.0 - 1e-9)).unwrap_or(10.0 * mag)
+}
+
+/// Grid marks at a 1-2-5 step giving about five labelled lines over the visible range (never closer than
+/// egui_plot's minimum spacing), instead of egui_plot's steps of 0.2180.
+pub fn nice_spacer(input: egui_plot::GridInput) -> Vec<egui_plot::GridMark> {
+    let (lo, hi) = input.bounds;
+    let step = nice_step(((hi - lo) / 5.0).max(input.base_step_size));
+    if !(step.is_finite() && step > 0.0 && hi > lo) {
+        return Vec::new();
+    }
+    let first = (lo / step).ceil() as i64;
+    let last = (hi / step).floor() as i64;
+    (first..=last.min(first + 200)).map(|k| egui_plot::GridMark { value: k as f64 * step, step_size: step }).collect()
+}
+
+/// A tick label with the decimals its step needs (0.79, 0.80, ... for a step of 0.01; 12 for 1).
+pub fn tick_label(v: f64, step: f64) -> String {
+    // The fewest decimals that write the step exactly (0.2 -> 1, 2.5 -> 1, 0.05 -> 2, 5 -> 0).
+    let decimals = if step > 0.0 && step.is_finite() {
+        (0..=6).find(|d| {
+            let scaled = step * 10f64.powi(*d);
+            (scaled - scaled.round()).abs() < 1e-6 * scaled.max(1.0)
+        })
+        .unwrap_or(6) as usize
+    } else {
+        2
+    };
+    let v = if v.abs() < step * 1e-6 { 0.0 } else { v };
+    format!("{v:.decimals$}")
+}
+
+/// A value range fitted to `values` with a margin: from 0 when `from_zero` (rates, counts) and no value
+/// is negative; otherwise around the data (comparisons of accuracies, where 0.79 and 0.87 must look
+/// different), snapped to the 1-2-5 grid.
+pub fn fitted_range(values: &[f64], from_zero: bool) -> (f64, f64) {
+    let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    let (Some(min), Some(max)) = (finite.iter().copied().reduce(f64::min), finite.iter().copied().reduce(f64::max)) else {
+        return (0.0, 1.0);
+    };
+    if from_zero && min >= 0.0 {
+        let top = if max > 0.0 { max * 1.15 } else { 1.0 };
+        return (0.0, top);
+    }
+    let span = (max - min).max(max.abs() * 0.02).max(1e-9);
+    let step = nice_step(span / 4.0);
+    let lo = ((min - span * 0.25) / step).floor() * step;
+    let hi = ((max + span * 0.25) / step).ceil() * step;
+    // A rate stays within [0, 1] where its values are.
+    if min >= 0.0 && max <= 1.0 { (lo.max(0.0), hi.min(1.0).max(max)) } else { (lo, hi) }
+}
 
 const COLUMN_PX: f32 = 2.0;
+
+const GREY_OUT: Color32 = Color32::from_rgb(120, 120, 120);
 
 struct Cached {
     key: (u64, u64, usize, usize),
@@ -200,16 +258,40 @@ pub fn time_chart(ui: &mut Ui, id: &str, link: egui::Id, lines: &[ChartLine<'_>]
         let (Some(a), Some((b, _))) = (l.series.first_time(), l.series.last()) else { return acc };
         Some(acc.map_or((a, b), |(x, y)| (x.min(a), y.max(b))))
     });
+    // The legend sits above the plot, outside the data (the newest points are on the right, where
+    // egui_plot's legend would cover them); a click on a name hides or shows its series.
+    let hidden_id = egui::Id::unique(("chart_hidden", id));
+    let mut hidden: std::collections::BTreeSet<String> = ui.data(|d| d.get_temp(hidden_id)).unwrap_or_default();
+    if lines.len() > 1 {
+        ui.horizontal_wrapped(|ui| {
+            for (i, l) in lines.iter().enumerate() {
+                let off = hidden.contains(l.name);
+                let color = if off { GREY_OUT } else { crate::ui::widgets::series_color(l.name, i) };
+                let (swatch, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+                ui.painter().rect_filled(swatch, 2.0, color);
+                let text = egui::RichText::new(l.name).color(color).small();
+                if ui.add(egui::Label::new(text).sense(egui::Sense::click())).on_hover_text("click to hide or show").clicked() {
+                    if off {
+                        hidden.remove(l.name);
+                    } else {
+                        hidden.insert(l.name.to_string());
+                    }
+                }
+            }
+        });
+        ui.data_mut(|d| d.insert_temp(hidden_id, hidden.clone()));
+    }
     Plot::new(id)
         .height(height)
-        .legend(Legend::default())
         .link_axis(link, [true, false])
         .link_cursor(link, [true, false])
         .allow_scroll([true, false])
         .include_y(0.0)
         .include_y(unit.least_top())
+        .y_axis_min_width(58.0)
+        .y_grid_spacer(nice_spacer)
         .x_axis_formatter(|mark, range| time_label(mark.value, range.end() - range.start()))
-        .y_axis_formatter(move |mark, _| unit.format(mark.value))
+        .y_axis_formatter(move |mark, _| unit.format_tick(mark.value, mark.step_size))
         .label_formatter(move |h| match h {
             HoverPosition::NearDataPoint { plot_name, position, .. } => {
                 Some(format!("{plot_name}\n{}\n{}", time_label(position.x, 0.0), unit.format(position.y)))
@@ -226,7 +308,10 @@ pub fn time_chart(ui: &mut Ui, id: &str, link: egui::Id, lines: &[ChartLine<'_>]
                 (bounds.min()[0], bounds.max()[0])
             };
             for (i, l) in lines.iter().enumerate() {
-                let color = COLORS[i % COLORS.len()];
+                if hidden.contains(l.name) {
+                    continue;
+                }
+                let color = crate::ui::widgets::series_color(l.name, i);
                 let c = cache.points(id, l, x0, x1, columns);
                 if c.dense {
                     let base = PlotItemBase::new(l.name.to_string());
@@ -236,4 +321,32 @@ pub fn time_chart(ui: &mut Ui, id: &str, link: egui::Id, lines: &[ChartLine<'_>]
                 }
             }
         });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_ticks_and_ranges_are_readable() {
+        assert_eq!(nice_step(0.218), 0.5);
+        assert_eq!(nice_step(0.013), 0.02);
+        assert_eq!(nice_step(3.0), 5.0);
+        assert_eq!(nice_step(10.0), 10.0);
+        assert_eq!(tick_label(0.8, 0.02), "0.80");
+        assert_eq!(tick_label(12.0, 5.0), "12");
+        assert_eq!(tick_label(1e-17, 0.1), "0.0");
+        // Accuracies 0.79 and 0.87: the axis does not start at 0, and their difference fills it.
+        let (lo, hi) = fitted_range(&[0.79, 0.87], false);
+        assert!(lo > 0.6 && lo <= 0.79 && hi >= 0.87 && hi <= 1.0, "{lo} {hi}");
+        assert!((0.87 - 0.79) / (hi - lo) > 0.3);
+        assert_eq!(fitted_range(&[0.1, 0.3], true).0, 0.0);
+        // Five or so marks at a 1-2-5 step.
+        let marks = nice_spacer(egui_plot::GridInput { bounds: (0.0, 0.87), base_step_size: 0.001 });
+        let values: Vec<f64> = marks.iter().map(|m| m.value).collect();
+        assert_eq!(values.len(), 5, "{values:?}");
+        assert!((marks[0].step_size - 0.2).abs() < 1e-12);
+        assert_eq!(Unit::Fraction.format_tick(0.2, 0.2), "20%");
+        assert_eq!(Unit::Seconds.format_tick(0.0125, 0.0025), "12.5 ms");
+    }
 }

@@ -32,12 +32,50 @@ pub fn alias_chip_text(ui: &mut Ui, alias: &str, text: &str) {
 
 fn alias_colors(ui: &Ui, alias: &str) -> (Color32, Color32) {
     let dark = ui.visuals().dark_mode;
-    let base = match alias {
-        "champion" | "production" | "prod" => Color32::from_rgb(46, 125, 50),
-        "challenger" | "staging" | "canary" => Color32::from_rgb(21, 101, 192),
-        _ => Color32::from_rgb(96, 96, 110),
-    };
-    if dark { (base, Color32::WHITE) } else { (base.gamma_multiply(0.22), base) }
+    let base = alias_color(alias);
+    if dark { (base.gamma_multiply(0.85), Color32::WHITE) } else { (base.gamma_multiply(0.22), base) }
+}
+
+/// Okabe-Ito colours (distinguishable with the common colour-vision deficiencies).
+pub const OKABE_ITO: [Color32; 7] = [
+    Color32::from_rgb(0, 158, 115),   // bluish green
+    Color32::from_rgb(0, 114, 178),   // blue
+    Color32::from_rgb(230, 159, 0),   // orange
+    Color32::from_rgb(204, 121, 167), // reddish purple
+    Color32::from_rgb(86, 180, 233),  // sky blue
+    Color32::from_rgb(213, 94, 0),    // vermillion
+    Color32::from_rgb(150, 150, 150), // grey
+];
+
+/// The one colour of an alias in every view (chips, charts, bars): champion bluish green, challenger
+/// blue, any other alias grey.
+pub fn alias_color(alias: &str) -> Color32 {
+    match alias {
+        "champion" | "production" | "prod" => OKABE_ITO[0],
+        "challenger" | "staging" | "canary" => OKABE_ITO[1],
+        _ => Color32::from_rgb(110, 110, 125),
+    }
+}
+
+/// A fixed colour per version number for versions without a champion/challenger alias (never the
+/// two alias colours).
+pub fn version_color(version: u64) -> Color32 {
+    OKABE_ITO[2 + (version as usize) % 4]
+}
+
+/// The colour of a chart series by its name: "v2 (champion)" takes the alias's colour, "v3" its
+/// version's, anything else the i-th palette colour.
+pub fn series_color(name: &str, i: usize) -> Color32 {
+    if let Some((_, rest)) = name.split_once('(') {
+        let alias = rest.trim_end_matches(')').split([',', ' ']).next().unwrap_or_default();
+        if matches!(alias, "champion" | "production" | "prod" | "challenger" | "staging" | "canary") {
+            return alias_color(alias);
+        }
+    }
+    if let Some(v) = name.strip_prefix('v').and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next()).and_then(|d| d.parse::<u64>().ok()) {
+        return version_color(v);
+    }
+    OKABE_ITO[i % OKABE_ITO.len()]
 }
 
 /// A coloured dot and a text for a connection state.

@@ -91,3 +91,23 @@ impl Ui {
     }
 }
 
+
+/// The window on a fresh home's sample workspace at `width` x `height` logical pixels.
+pub fn sample_at(width: f32, height: f32) -> Ui {
+    let mut ui = sample();
+    ui.harness.set_size(egui::vec2(width, height));
+    ui.settle();
+    ui
+}
+
+/// Every labelled widget on screen with its rectangle (logical pixels).
+pub fn rects(ui: &Ui) -> Vec<(String, egui::Rect)> {
+    ui.harness
+        .query_all_by_label_contains("")
+        .filter_map(|n| {
+            let label = n.accesskit_node().label().or_else(|| n.accesskit_node().value())?;
+            n.accesskit_node().bounding_box()?;
+            Some((label, n.rect()))
+        })
+        .collect()
+}

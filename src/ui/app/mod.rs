@@ -44,8 +44,10 @@ pub struct StewardApp {
     pub(crate) models: Loadable<Vec<RegisteredModel>>,
     pub(crate) versions: BTreeMap<String, Loadable<Vec<ModelVersion>>>,
     pub(crate) selected_version: Option<u64>,
-    /// The version the selected one is compared with, if any.
-    pub(crate) compare_with: Option<u64>,
+    /// The versions the selected one is compared with (none: its details are shown).
+    pub(crate) compare_with: Vec<u64>,
+    /// Compare shows only the rows that differ.
+    pub(crate) compare_only_differences: bool,
     pub(crate) chart_metric: String,
     pub(crate) palette: Option<Palette>,
     pub(crate) add_registry: Option<AddRegistryForm>,
@@ -104,7 +106,8 @@ impl StewardApp {
             models: Loadable::Loading,
             versions: BTreeMap::new(),
             selected_version: None,
-            compare_with: None,
+            compare_with: Vec::new(),
+            compare_only_differences: false,
             chart_metric: String::new(),
             palette: None,
             add_registry: None,

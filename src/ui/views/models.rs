@@ -175,37 +175,100 @@ fn metric_columns(versions: &[ModelVersion]) -> Vec<String> {
     cols
 }
 
+/// The least height kept for the versions table (header and about three rows) when the detail panel
+/// below it is opened or dragged taller: the panel never covers the table.
+const TABLE_MIN_HEIGHT: f32 = 100.0;
+
+/// Fixed columns of the versions table besides metrics: version, created, status, description (least).
+const FIXED_COLUMNS_WIDTH: f32 = 56.0 + 112.0 + 60.0 + 100.0;
+const METRIC_COLUMN_WIDTH: f32 = 66.0;
+
+/// The width the alias chips of the busiest version need (two aliases on one version must not show as
+/// "cham...").
+fn aliases_width(ui: &Ui, versions: &[ModelVersion]) -> f32 {
+    let font = egui::TextStyle::Small.resolve(ui.style());
+    versions
+        .iter()
+        .map(|v| {
+            v.aliases
+                .iter()
+                .map(|a| ui.fonts_mut(|f| f.layout_no_wrap(a.clone(), font.clone(), egui::Color32::WHITE).size().x) + 12.0 + ui.spacing().item_spacing.x)
+                .sum::<f32>()
+        })
+        .fold(70.0, f32::max)
+        + 8.0
+}
+
 fn versions_table(app: &mut StewardApp, ui: &mut Ui, versions: &[ModelVersion], actions: &mut Vec<Action>) {
-    let metrics = metric_columns(versions);
+    let all_metrics = metric_columns(versions);
+    let aliases_col = aliases_width(ui, versions);
+    // As many metric columns as fit the width; the others are in the version's details and Compare.
+    let fit = ((ui.available_width() - FIXED_COLUMNS_WIDTH - aliases_col) / METRIC_COLUMN_WIDTH).floor().max(1.0) as usize;
+    let metrics: Vec<String> = all_metrics.iter().take(fit).cloned().collect();
     let row_height = 24.0;
-    ui.label(RichText::new(format!("Versions ({})", versions.len())).strong());
-    // The selected version's details sit in a resizable panel below the table.
+    ui.horizontal(|ui| {
+        ui.label(RichText::new(format!("Versions ({})", versions.len())).strong());
+        if metrics.len() < all_metrics.len() {
+            ui.label(RichText::new(format!("{} more metric(s) in the details and Compare", all_metrics.len() - metrics.len())).weak().small())
+                .on_hover_text(all_metrics[metrics.len()..].join(", "));
+        }
+    });
+    // The selected version's details sit in a resizable panel below the table, never taller than what
+    // leaves the table its least height (a remembered size is clamped to the window as it is now).
     if let Some(sel) = app.selected_version
         && let Some(v) = versions.iter().find(|v| v.version == sel)
     {
         let read_only = app.read_only();
-        let other = app.compare_with.and_then(|c| versions.iter().find(|x| x.version == c && c != sel));
-        let mut compare_with = app.compare_with;
-        egui::Panel::bottom("version_detail_panel").resizable(true).default_size(260.0).min_size(120.0).show(ui, |ui| {
-            version_detail(ui, v, read_only, actions);
-            ui.horizontal(|ui| {
-                ui.label("Compare with");
-                let shown = compare_with.filter(|c| *c != sel).map(|c| format!("v{c}")).unwrap_or_else(|| "none".into());
-                egui::ComboBox::from_id_salt("compare_with").selected_text(shown).show_ui(ui, |ui| {
-                    ui.selectable_value(&mut compare_with, None, "none");
-                    for x in versions.iter().filter(|x| x.version != sel) {
-                        ui.selectable_value(&mut compare_with, Some(x.version), format!("v{}", x.version));
-                    }
+        let mut compare_with: Vec<u64> = app.compare_with.iter().copied().filter(|c| *c != sel && versions.iter().any(|x| x.version == *c)).collect();
+        let mut only_differences = app.compare_only_differences;
+        let room = (ui.available_height() - TABLE_MIN_HEIGHT).max(40.0);
+        egui::Panel::bottom("version_detail_panel")
+            .resizable(true)
+            .default_size(260f32.min(room))
+            .min_size(120f32.min(room))
+            .max_size(room)
+            .show(ui, |ui| {
+                version_detail(ui, v, read_only, actions);
+                ui.horizontal(|ui| {
+                    ui.label("Compare with");
+                    let shown = if compare_with.is_empty() {
+                        "none".to_string()
+                    } else {
+                        compare_with.iter().map(|c| format!("v{c}")).collect::<Vec<_>>().join(", ")
+                    };
+                    egui::ComboBox::from_id_salt("compare_with").selected_text(shown).show_ui(ui, |ui| {
+                        if ui.selectable_label(compare_with.is_empty(), "none").clicked() {
+                            compare_with.clear();
+                        }
+                        let others: Vec<u64> = versions.iter().map(|x| x.version).filter(|x| *x != sel).collect();
+                        if others.len() > 1 && ui.selectable_label(compare_with.len() == others.len(), "all versions").clicked() {
+                            compare_with = others.clone();
+                        }
+                        for x in others {
+                            let mut on = compare_with.contains(&x);
+                            if ui.checkbox(&mut on, format!("v{x}")).changed() {
+                                if on {
+                                    compare_with.push(x);
+                                } else {
+                                    compare_with.retain(|c| *c != x);
+                                }
+                            }
+                        }
+                    });
                 });
+                if compare_with.is_empty() {
+                    egui::ScrollArea::vertical().id_salt("version_detail").show(ui, |ui| version_fields(ui, v));
+                } else {
+                    compare_with.sort_unstable_by(|a, b| b.cmp(a));
+                    let mut shown: Vec<&ModelVersion> = vec![v];
+                    shown.extend(compare_with.iter().filter_map(|c| versions.iter().find(|x| x.version == *c)));
+                    super::compare::compare(ui, &shown, &mut only_differences);
+                }
             });
-            egui::ScrollArea::vertical().id_salt("version_detail").show(ui, |ui| match other {
-                Some(o) => super::compare::compare(ui, v, o),
-                None => version_fields(ui, v),
-            });
-        });
         app.compare_with = compare_with;
+        app.compare_only_differences = only_differences;
     }
-    let table_height = ui.available_height().max(80.0);
+    let table_height = ui.available_height().max(0.0);
     // Selectable labels would take the click meant for the row; rows are what the operator clicks.
     let selectable = ui.style().interaction.selectable_labels;
     ui.style_mut().interaction.selectable_labels = false;
@@ -216,7 +279,7 @@ fn versions_table(app: &mut StewardApp, ui: &mut Ui, versions: &[ModelVersion], 
         .max_scroll_height(table_height)
         .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
         .column(Column::exact(56.0))
-        .column(Column::initial(104.0).at_least(70.0).clip(true))
+        .column(Column::initial(aliases_col).at_least(70.0).clip(true))
         .column(Column::initial(112.0));
     for _ in &metrics {
         table = table.column(Column::initial(66.0).at_least(50.0));

