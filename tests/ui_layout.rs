@@ -102,3 +102,31 @@ fn compare_shows_every_chosen_version_side_by_side_at_1024_px() {
         all.iter().filter(|(l, r)| (r.min.x - key.min.x).abs() < 4.0 && r.min.y > key.max.y && !l.is_empty()).map(|(l, _)| l).collect();
     assert!(!keys.is_empty() && keys.iter().all(|l| l.starts_with("≠ ")), "{keys:?}");
 }
+
+#[test]
+fn results_say_when_they_no_longer_match_what_they_were_computed_from() {
+    // Fairness: ticking another group column marks the shown results stale until analysed again.
+    let mut ui = sample_at(1280.0, 800.0);
+    ui.click("Fairness");
+    ui.wait_for("Group sizes");
+    assert!(!ui.has("Stale:"));
+    ui.click("Column mapping");
+    ui.harness.get_by_role_and_label(Role::CheckBox, "race").click();
+    ui.settle();
+    assert!(ui.has("Stale: these results no longer match the mapping (groups were sex)"), "{:?}", ui.labels());
+    ui.click("Analyze again");
+    ui.wait_for("Groups by sex x race");
+    assert!(!ui.has("Stale:"), "{:?}", ui.labels());
+
+    // Audit: a verification answer goes stale when the log grows (here: a move recorded by the CLI).
+    ui.harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Num4);
+    ui.settle();
+    ui.click("Verify audit log");
+    ui.wait_for("OK:");
+    assert!(!ui.has("Stale: OK"));
+    let home = ui._home.path().to_path_buf();
+    let out = common::steward(&home, &["promote", "income-classifier", "1", "--alias", "staging", "--reason", "try v1", "--yes"]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    ui.settle();
+    assert!(ui.has("Stale: OK"), "{:?}", ui.labels());
+}

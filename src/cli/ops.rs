@@ -307,6 +307,27 @@ pub fn history(g: &Global, a: HistoryArgs) -> Outcome {
     if let Some(at) = &a.at {
         let alias = a.alias.as_deref().ok_or_else(|| Failure { code: 2, message: "--at needs --alias".into() })?;
         let t = parse_time(at)?;
+        // A date is the whole day: where the alias pointed when it began and every move during it.
+        if let Some((start, end)) = ops::parse_period(at).filter(|(s, e)| s != e) {
+            let (first, moves) = ops::alias_during(&events, alias, start, end);
+            if a.json {
+                let moves: Vec<_> = moves.iter().map(|(t, v)| serde_json::json!({"time": t, "version": v})).collect();
+                // "version" is where it pointed at the end of the day, as for a time.
+                let last = ops::alias_at(&events, alias, end);
+                return print_json(&serde_json::json!({
+                    "model": a.model, "alias": alias, "day": at.trim(), "at_start": first, "moves": moves, "at": end, "version": last
+                }));
+            }
+            let show = |v: Option<VersionNumber>| v.map(|v| format!("v{v}")).unwrap_or_else(|| "not set or not known".into());
+            println!("{}@{alias} on {}: {} at 00:00 UTC", a.model, at.trim(), show(first));
+            for (t, v) in &moves {
+                println!("  then {} at {}", show(*v), t.format("%H:%M:%S UTC"));
+            }
+            if moves.is_empty() {
+                println!("  no move that day");
+            }
+            return Ok(());
+        }
         let v = ops::alias_at(&events, alias, t);
         if a.json {
             return print_json(&serde_json::json!({"model": a.model, "alias": alias, "at": t, "version": v}));
@@ -334,7 +355,7 @@ pub fn history(g: &Global, a: HistoryArgs) -> Outcome {
             v(e.to),
             e.action,
             outcome,
-            e.actor.os_user,
+            e.who(),
             e.reason,
             e.error.as_ref().map(|x| format!(" [{x}]")).unwrap_or_default()
         );

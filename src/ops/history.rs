@@ -44,6 +44,15 @@ impl AliasEvent {
             EventKind::Observed | EventKind::Resolution => true,
         }
     }
+
+    /// Who made the move: the operator for Steward's own moves; for a move observed in the registry,
+    /// not known (the OS user recorded is only who noticed it).
+    pub fn who(&self) -> String {
+        match self.kind {
+            EventKind::Observed => format!("unknown (outside Steward; noticed by {})", self.actor.os_user),
+            _ => self.actor.os_user.clone(),
+        }
+    }
 }
 
 /// The events of one model (optionally one alias) in one registry, oldest first.
@@ -108,6 +117,36 @@ pub fn parse_as_of(s: &str) -> Option<DateTime<Utc>> {
         return Some(t.with_timezone(&Utc));
     }
     chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(23, 59, 59)).map(|t| t.and_utc())
+}
+
+/// A period typed by an operator: a date is the whole day (UTC, start and end of it), an RFC 3339 time
+/// is one instant (start == end).
+pub fn parse_period(s: &str) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    let s = s.trim();
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        let start = d.and_hms_opt(0, 0, 0)?.and_utc();
+        return Some((start, d.and_hms_opt(23, 59, 59)?.and_utc()));
+    }
+    let t = DateTime::parse_from_rfc3339(s).ok()?.with_timezone(&Utc);
+    Some((t, t))
+}
+
+/// Where `alias` pointed at `start` and every move of it in (start, end], in order: a day can hold
+/// several versions, and a single answer would hide all but one.
+pub fn alias_during(
+    events: &[AliasEvent],
+    alias: &str,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> (Option<VersionNumber>, Vec<(DateTime<Utc>, Option<VersionNumber>)>) {
+    let first = alias_at(events, alias, start);
+    let moves = events
+        .iter()
+        .filter(|e| e.alias == alias && e.moved())
+        .filter_map(|e| Some((DateTime::parse_from_rfc3339(&e.time).ok()?.with_timezone(&Utc), e.to)))
+        .filter(|(t, _)| *t > start && *t <= end)
+        .collect();
+    (first, moves)
 }
 
 /// What `alias` pointed to at time `at`, from the recorded events (None when unknown or unset).

@@ -12,7 +12,9 @@ mod recover;
 pub use endpoint::{Progress, Step, StepEvent, StepState};
 pub use gates::{Estimate, GateReport, GateResult, Verdict};
 
-pub use history::{AliasEvent, EventKind, alias_at, history, last_known_good, observe, parse_as_of, reconcile};
+pub use history::{
+    AliasEvent, EventKind, alias_at, alias_during, history, last_known_good, observe, parse_as_of, parse_period, reconcile,
+};
 pub use recover::{Interrupted, find_interrupted, resolve};
 
 use std::collections::BTreeMap;

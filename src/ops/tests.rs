@@ -294,3 +294,27 @@ async fn aliases_that_existed_before_steward_come_first_in_the_history() {
     let actions: Vec<String> = history(&audit.read_all().unwrap(), &reg_describe(&reg), "m", None).iter().map(|e| e.action.clone()).collect();
     assert_eq!(actions, ["alias_seen", "alias_seen", "promote", "promote", "promote"]);
 }
+
+#[tokio::test]
+async fn a_day_answers_with_every_version_the_alias_held_that_day() {
+    let (_d, reg, audit) = setup();
+    let o = ops(&reg, &audit, Policy::default());
+    for v in [3, 1] {
+        let plan = o.plan_promote("m", v, "champion").await.unwrap();
+        o.execute(&plan, "move", Some("m")).await.unwrap();
+    }
+    let events = history(&audit.read_all().unwrap(), &reg_describe(&reg), "m", Some("champion"));
+    // The day of the first record (not "today": the test may straddle midnight).
+    let day = events[0].time[..10].to_string();
+    let (start, end) = parse_period(&day).unwrap();
+    assert!(events.iter().all(|e| e.time.starts_with(&day)), "the moves straddle midnight; run again");
+    let (first, moves) = alias_during(&events, "champion", start, end);
+    // Seen at v2 (first seen, this day too), then v3, then v1: all three are in the answer.
+    assert_eq!(first, None, "nothing was known at midnight");
+    let versions: Vec<Option<u64>> = moves.iter().map(|(_, v)| *v).collect();
+    assert_eq!(versions, [Some(2), Some(3), Some(1)]);
+    assert_eq!(alias_at(&events, "champion", end), Some(1));
+    // Who: the operator for Steward's moves; unknown for what was observed.
+    assert_eq!(events[1].who(), "alice");
+    assert!(events[0].who().starts_with("unknown (outside Steward; noticed by alice"), "{}", events[0].who());
+}

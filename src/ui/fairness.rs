@@ -45,6 +45,9 @@ pub struct Running {
     pub progress: Arc<Progress>,
     pub started: Instant,
     pub file: String,
+    /// The mapping and log the analysis was started with.
+    pub mapping: Mapping,
+    pub log: PathBuf,
 }
 
 /// A finished analysis.
@@ -53,6 +56,41 @@ pub struct Done {
     pub elapsed: Duration,
     /// For sweeps: the version the curves were computed for.
     pub version: Option<String>,
+    /// What the results were computed from: when the operator changes either, they are marked stale.
+    pub mapping: Mapping,
+    pub log: PathBuf,
+}
+
+impl Done {
+    /// Why these results no longer match what the view is set to (None: they do).
+    pub fn stale(&self, mapping: &Mapping, log: Option<&PathBuf>) -> Option<String> {
+        if log != Some(&self.log) {
+            return Some("another log is open".into());
+        }
+        if &self.mapping == mapping {
+            return None;
+        }
+        let mut what = Vec::new();
+        if self.mapping.group != mapping.group {
+            what.push(format!("groups were {}", self.mapping.group.join(" x ")));
+        }
+        if self.mapping.label != mapping.label || self.mapping.positive_label != mapping.positive_label {
+            what.push("the label changed".into());
+        }
+        if self.mapping.use_score != mapping.use_score
+            || self.mapping.prediction != mapping.prediction
+            || self.mapping.score != mapping.score
+            || self.mapping.threshold != mapping.threshold
+            || self.mapping.strict_threshold != mapping.strict_threshold
+            || self.mapping.positive_prediction != mapping.positive_prediction
+        {
+            what.push("the decision changed".into());
+        }
+        if what.is_empty() {
+            what.push("the mapping changed".into());
+        }
+        Some(what.join("; "))
+    }
 }
 
 pub struct FairnessState {
@@ -195,7 +233,8 @@ fn start(app: &mut StewardApp, purpose: Purpose, spec: Spec) {
     st.next_run += 1;
     let progress = Arc::new(Progress::new());
     let file = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-    st.running.push(Running { run, purpose, progress: progress.clone(), started: Instant::now(), file });
+    let mapping = st.mapping.clone();
+    st.running.push(Running { run, purpose, progress: progress.clone(), started: Instant::now(), file, mapping, log: path.clone() });
     st.cancelled = false;
     app.backend.send(Command::Fairness { run, path, spec: Box::new(spec), progress });
 }
@@ -257,7 +296,7 @@ pub fn on_report(app: &mut StewardApp, run: u64, result: Result<Arc<Report>, Str
         return;
     }
     let value = match result {
-        Ok(report) => Loadable::Ready(Done { report, elapsed, version: st.sweep_version.clone().flatten() }),
+        Ok(report) => Loadable::Ready(Done { report, elapsed, version: st.sweep_version.clone().flatten(), mapping: r.mapping, log: r.log }),
         Err(e) => Loadable::Failed(e),
     };
     match r.purpose {

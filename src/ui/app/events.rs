@@ -96,7 +96,7 @@ impl StewardApp {
                     });
                 }
             }
-            Event::AuditVerified(r) => self.audit_status = Some(r),
+            Event::AuditVerified(r) => self.audit_status = Some((r, self.audit_size())),
             Event::Interrupted(list) => self.interrupted = list,
             Event::Profiles(p) => self.profiles = p,
             Event::Notice(n) => self.notify(n, false),

@@ -54,7 +54,9 @@ pub struct StewardApp {
     pub move_dialog: Option<MoveDialog>,
     pub(crate) interrupted: Vec<Interrupted>,
     pub(crate) history: BTreeMap<String, Loadable<Vec<AliasEvent>>>,
-    pub(crate) audit_status: Option<Result<String, String>>,
+    /// The last verification's answer and the log's size in bytes when it was asked for (a log that has
+    /// grown since makes the answer stale, and the view says so).
+    pub(crate) audit_status: Option<(Result<String, String>, Option<u64>)>,
     /// "What did ALIAS point to at TIME": the Audit view's question.
     pub(crate) history_question: (String, String),
     pub(crate) fairness: FairnessState,
@@ -189,6 +191,11 @@ impl StewardApp {
 
     pub(crate) fn notify_error(&mut self, text: String) {
         self.notify(text, true);
+    }
+
+    /// The audit log's size in bytes (None: not there yet or unreadable).
+    pub(crate) fn audit_size(&self) -> Option<u64> {
+        std::fs::metadata(self.home.audit_log()).ok().map(|m| m.len())
     }
 
     fn notify(&mut self, text: String, is_error: bool) {

@@ -22,11 +22,15 @@ pub fn audit(app: &mut StewardApp, ui: &mut Ui, actions: &mut Vec<super::app::Ac
         if ui.button("Export audit report...").clicked() {
             actions.push(Action::ExportReport(None));
         }
+        let grown = app.audit_status.as_ref().is_some_and(|(_, size)| *size != app.audit_size());
         match &app.audit_status {
-            Some(Ok(s)) => {
+            Some((Ok(s), _)) if grown => {
+                ui.colored_label(widgets::AMBER, format!("Stale: {s} (the log has grown since; verify again)"));
+            }
+            Some((Ok(s), _)) => {
                 ui.colored_label(widgets::GREEN, s);
             }
-            Some(Err(e)) => {
+            Some((Err(e), _)) => {
                 ui.colored_label(widgets::RED, e);
             }
             None => {}
@@ -54,11 +58,21 @@ pub fn audit(app: &mut StewardApp, ui: &mut Ui, actions: &mut Vec<super::app::Ac
         ui.label("point to on");
         ui.add(egui::TextEdit::singleline(&mut app.history_question.1).desired_width(160.0).hint_text("YYYY-MM-DD or RFC 3339"));
         let (alias, when) = &app.history_question;
-        match crate::ops::parse_as_of(when) {
-            Some(t) => match crate::ops::alias_at(&events, alias.trim(), t) {
-                Some(v) => ui.strong(format!("= v{v}")),
-                None => ui.label("= not set or not known"),
-            },
+        let show = |v: Option<u64>| v.map(|v| format!("v{v}")).unwrap_or_else(|| "not set or not known".into());
+        match crate::ops::parse_period(when) {
+            // A day: where it pointed when the day began, and every move during it.
+            Some((start, end)) if start != end => {
+                let (first, moves) = crate::ops::alias_during(&events, alias.trim(), start, end);
+                let mut text = format!("= {} at 00:00", show(first));
+                for (t, v) in &moves {
+                    text.push_str(&format!(", then {} at {}", show(*v), t.format("%H:%M:%S")));
+                }
+                if moves.is_empty() {
+                    text.push_str(" (no move that day)");
+                }
+                ui.strong(text)
+            }
+            Some((t, _)) => ui.strong(format!("= {}", show(crate::ops::alias_at(&events, alias.trim(), t)))),
             None => ui.colored_label(widgets::AMBER, "enter a date"),
         };
     });
@@ -86,7 +100,13 @@ pub fn audit(app: &mut StewardApp, ui: &mut Ui, actions: &mut Vec<super::app::Ac
                     (_, None) => ("-".to_string(), widgets::GREY),
                 };
                 ui.colored_label(color, text);
-                ui.label(&e.actor.os_user);
+                // An observed move was made outside Steward: who made it is not known (the OS user is
+                // only who noticed it).
+                if e.kind == crate::ops::EventKind::Observed {
+                    ui.label(RichText::new("unknown (outside Steward)").weak()).on_hover_text(e.who());
+                } else {
+                    ui.label(&e.actor.os_user);
+                }
                 let why = match &e.error {
                     Some(err) => format!("{} [{err}]", e.reason),
                     None => e.reason.clone(),

@@ -245,8 +245,8 @@ fn report_view(app: &mut StewardApp, ui: &mut Ui) {
     let Some(done) = app.fairness.done() else { return };
     let report = done.report.clone();
     let elapsed = done.elapsed;
+    let stale = done.stale(&app.fairness.mapping, app.fairness.log.as_ref());
     let aliases = state::aliases_for(&app.fairness, &app.models);
-    let st = &mut app.fairness;
     ui.label(
         RichText::new(format!(
             "{} rows ({} skipped) from {} ({}), computed in {:.2} s. Groups by {}.",
@@ -259,6 +259,18 @@ fn report_view(app: &mut StewardApp, ui: &mut Ui) {
         ))
         .weak(),
     );
+    if let Some(why) = stale {
+        let mut again = false;
+        ui.horizontal_wrapped(|ui| {
+            ui.colored_label(AMBER, format!("Stale: these results no longer match the mapping ({why})."));
+            again = ui.button("Analyze again").clicked();
+        });
+        if again {
+            state::analyze(app);
+            return;
+        }
+    }
+    let st = &mut app.fairness;
     ui.horizontal(|ui| {
         if !report.versions.is_empty() {
             let l = ui.label("Rows");
