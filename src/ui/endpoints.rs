@@ -101,10 +101,14 @@ pub fn start(app: &mut StewardApp, replay: bool) {
     if app.endpoints.config.as_ref() == Some(&cfg) {
         return;
     }
-    app.endpoints.live.clear();
-    app.endpoints.endpoints.clear();
-    app.endpoints.report = None;
-    app.endpoints.metrics_error = None;
+    // Pausing or resuming the replay (leaving or entering the view) keeps what was drawn so far.
+    let only_replay = app.endpoints.config.as_ref().is_some_and(|c| MonitorConfig { replay: cfg.replay.clone(), ..c.clone() } == cfg);
+    if !only_replay {
+        app.endpoints.live.clear();
+        app.endpoints.endpoints.clear();
+        app.endpoints.report = None;
+        app.endpoints.metrics_error = None;
+    }
     app.endpoints.config = Some(cfg.clone());
     app.backend.send(Command::Monitor(cfg));
 }

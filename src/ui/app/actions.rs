@@ -104,7 +104,8 @@ impl StewardApp {
                 self.endpoints_replay = Some(self.home.sample_log().exists());
             }
         }
-        let key = (self.profile_generation, self.endpoints_replay == Some(true));
+        // The replay plays only while its view is shown: elsewhere it would only cost repaints.
+        let key = (self.profile_generation, self.endpoints_replay == Some(true) && self.persisted.view == View::Endpoints);
         if self.monitor_key != Some(key) {
             self.monitor_key = Some(key);
             crate::ui::endpoints::start(self, key.1);
