@@ -130,3 +130,43 @@ fn results_say_when_they_no_longer_match_what_they_were_computed_from() {
     ui.settle();
     assert!(ui.has("Stale: OK"), "{:?}", ui.labels());
 }
+
+#[test]
+fn the_profile_dialog_adds_endpoints_and_prometheus_and_tests_each_connection() {
+    let mut ui = sample_at(W, H);
+    let button = rects(&ui).into_iter().find(|(l, _)| l == "Profile...").expect("Profile... button").1;
+    assert!(button.max.x <= W + 0.5, "the top bar's Profile... button is cut off: {button:?}");
+    ui.click("Profile...");
+    ui.wait_for("Edit connection profile");
+    // A dead endpoint (nothing listens on port 9) and a Prometheus that is not there either.
+    ui.type_into("Serving endpoints", "http://127.0.0.1:9");
+    ui.type_into("Prometheus URL", "http://127.0.0.1:9");
+    ui.click("Test connection");
+    ui.wait_for("FAIL");
+    let labels = ui.labels();
+    assert!(labels.iter().any(|l| l == "ok"), "the home's local registry answers: {labels:?}");
+    assert_eq!(labels.iter().filter(|l| l.as_str() == "FAIL").count(), 2, "{labels:?}");
+    assert!(labels.iter().any(|l| l.contains("endpoint http://127.0.0.1:9")), "{labels:?}");
+    ui.click("Save and connect");
+    ui.settle();
+    // Saved as `steward profile list` reads it: the same code path as `steward profile add`.
+    let home = ui._home.path().to_path_buf();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        ui.settle();
+        let out = common::json(&common::steward(&home, &["profile", "list", "--json"]));
+        let p = out["profile"].as_array().and_then(|a| a.iter().find(|p| p["name"] == "default").cloned());
+        if let Some(p) = p {
+            assert_eq!(p["endpoints"], serde_json::json!(["http://127.0.0.1:9"]));
+            assert_eq!(p["prometheus"], "http://127.0.0.1:9");
+            assert_eq!(out["active"], "default");
+            // The CLI twin says the same, and exits 5.
+            let t = common::steward(&home, &["profile", "test", "default", "--timeout", "3"]);
+            assert_eq!(t.status.code(), Some(5), "{}", common::stdout(&t));
+            let text = common::stdout(&t);
+            assert!(text.contains("ok    registry") && text.contains("FAIL  endpoint") && text.contains("FAIL  prometheus"), "{text}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the profile was not saved: {out}");
+    }
+}

@@ -35,6 +35,8 @@ pub enum Command {
     OpenSample,
     /// Add or replace a profile; when `activate`, make it the default and connect to it.
     SaveProfile { profile: Profile, activate: bool },
+    /// Try each connection of a profile (the dialog's "Test connection").
+    TestProfile(Profile),
     PlanPromote { model: String, version: VersionNumber, alias: String },
     PlanRollback { model: String, alias: String, to: Option<VersionNumber> },
     /// Every version a rollback of `model@alias` may go to, and Steward's proposal if it has one.
@@ -75,6 +77,7 @@ pub enum Event {
     Models { generation: u64, result: Result<Vec<RegisteredModel>, String> },
     Versions { generation: u64, model: String, result: Result<Vec<ModelVersion>, String> },
     Profiles(Profiles),
+    ProfileTest(Vec<crate::serving::check::ConnectionCheck>),
     Notice(String),
     Error(String),
     Plan(Result<MovePlan, String>),
@@ -204,6 +207,13 @@ pub fn start(home: Home, timeout: Duration, policy: Policy, repaint: Repaint) ->
                     Command::LoadVersions { model } => backend.load_versions(model),
                     Command::OpenSample => backend.open_sample().await,
                     Command::SaveProfile { profile, activate } => backend.save_profile(profile, activate).await,
+                    Command::TestProfile(profile) => {
+                        let (home, timeout, out, repaint) = (backend.home.clone(), backend.timeout, backend.out.clone(), backend.repaint.clone());
+                        tokio::spawn(async move {
+                            let checks = crate::serving::check::check_profile(&profile, &home, timeout).await;
+                            Backend::emit(&out, &repaint, Event::ProfileTest(checks));
+                        });
+                    }
                     c @ (Command::FairnessColumns { .. } | Command::Fairness { .. }) => backend.fairness(c),
                     Command::Monitor(cfg) => backend.start_monitor(cfg),
                     Command::MetricsHistory { prometheus, range } => backend.metrics_history(prometheus, range),

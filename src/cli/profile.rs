@@ -60,6 +60,13 @@ pub enum ProfileCmd {
     },
     /// Make NAME the default profile.
     Use { name: String },
+    /// Try every connection of profile NAME (registry, endpoints, Prometheus) and say what works and
+    /// why the rest does not; exit 5 when any fails. The profile dialog's "Test connection".
+    Test {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
     Remove { name: String },
 }
 
@@ -147,6 +154,23 @@ pub fn run(g: &Global, cmd: ProfileCmd) -> Outcome {
             all.active = Some(name.clone());
             all.save(&home)?;
             println!("'{name}' is now the default profile");
+            Ok(())
+        }
+        ProfileCmd::Test { name, json } => {
+            let profile = all.get(&name).cloned().ok_or_else(|| Failure::from(format!("no profile named '{name}'")))?;
+            let timeout = super::serving::timeout(g)?;
+            let checks = super::runtime()?.block_on(crate::serving::check::check_profile(&profile, &home, timeout));
+            if json {
+                print_json(&serde_json::json!({"profile": name, "checks": checks}))?;
+            } else {
+                for c in &checks {
+                    println!("{:<5} {:<10} {}  {}", if c.ok { "ok" } else { "FAIL" }, c.kind, c.target, c.detail);
+                }
+            }
+            let failed = checks.iter().filter(|c| !c.ok).count();
+            if failed > 0 {
+                return Err(Failure { message: format!("{failed} of {} connection(s) failed", checks.len()), code: super::serving::EXIT_DOWN });
+            }
             Ok(())
         }
         ProfileCmd::Remove { name } => {

@@ -91,7 +91,7 @@ fn usage(message: String) -> Failure {
     Failure { message, code: exit::USAGE }
 }
 
-fn timeout(g: &Global) -> Result<Duration, Failure> {
+pub(super) fn timeout(g: &Global) -> Result<Duration, Failure> {
     if g.timeout.is_finite() && g.timeout > 0.0 {
         Ok(Duration::from_secs_f64(g.timeout))
     } else {

@@ -4,6 +4,7 @@
 //! bounded loopback load generator (load). No window code here: the window and the CLI both call this.
 
 pub mod alerts;
+pub mod check;
 pub mod exposition;
 pub mod load;
 pub mod metrics;

@@ -17,6 +17,15 @@ use crate::config::Context;
 
 pub const APP_ID: &str = "steward";
 
+/// The renderer: `STEWARD_RENDERER=glow` or `wgpu` (default: glow; the cost per frame of each is in
+/// BENCHMARKS.md).
+fn renderer() -> eframe::Renderer {
+    match std::env::var("STEWARD_RENDERER").ok().as_deref().map(str::trim) {
+        Some("wgpu") => eframe::Renderer::Wgpu,
+        _ => eframe::Renderer::Glow,
+    }
+}
+
 /// Opens the window and blocks until it is closed.
 pub fn run(ctx: Context) -> Result<(), String> {
     let persistence = ctx.home.ui_state_file();
@@ -31,6 +40,7 @@ pub fn run(ctx: Context) -> Result<(), String> {
             .with_min_inner_size([720.0, 480.0]),
         persist_window: true,
         persistence_path: Some(persistence),
+        renderer: renderer(),
         ..Default::default()
     };
     eframe::run_native(

@@ -11,6 +11,8 @@ pub enum Action {
     ToggleTheme,
     OpenSample,
     AddRegistry,
+    /// The active profile in the profile dialog (endpoints, Prometheus, read-only, protected aliases).
+    EditProfile,
     UseProfile(String),
     UseHomeRegistry,
     SelectModel(String),
@@ -39,6 +41,7 @@ impl Action {
             Action::ToggleTheme => "Toggle dark/light theme".into(),
             Action::OpenSample => "Open sample workspace".into(),
             Action::AddRegistry => "Add MLflow registry...".into(),
+            Action::EditProfile => "Edit connection profile (endpoints, Prometheus)...".into(),
             Action::UseProfile(p) => format!("Connect to profile: {p}"),
             Action::UseHomeRegistry => "Connect to the local registry in the home".into(),
             Action::SelectModel(m) => format!("Open model: {m}"),
@@ -159,7 +162,20 @@ impl StewardApp {
                 self.persisted.selected_model = Some(crate::config::sample::MODEL.to_string());
                 self.backend.send(Command::OpenSample);
             }
-            Action::AddRegistry => self.add_registry = Some(AddRegistryForm::default()),
+            Action::AddRegistry => {
+                self.add_registry = Some(AddRegistryForm { protected: "champion".into(), ..AddRegistryForm::default() })
+            }
+            Action::EditProfile => {
+                let form = match &self.active_profile {
+                    Some(p) => AddRegistryForm::from_profile(p),
+                    None => AddRegistryForm::from_profile(&crate::config::Profile {
+                        name: "default".into(),
+                        protected_aliases: vec!["champion".into()],
+                        ..Default::default()
+                    }),
+                };
+                self.add_registry = Some(form);
+            }
             Action::UseProfile(name) => match self.profiles.get(&name).cloned() {
                 Some(p) => self.activate_profile(p),
                 None => self.notify(format!("no profile named '{name}'"), true),
@@ -213,7 +229,7 @@ impl StewardApp {
     /// The actions the palette offers right now.
     pub fn palette_actions(&self) -> Vec<Action> {
         let mut actions: Vec<Action> = View::ALL.iter().map(|v| Action::Go(*v)).collect();
-        actions.extend([Action::Refresh, Action::ToggleTheme, Action::OpenSample, Action::AddRegistry]);
+        actions.extend([Action::Refresh, Action::ToggleTheme, Action::OpenSample, Action::AddRegistry, Action::EditProfile]);
         actions.push(Action::UseHomeRegistry);
         actions.extend(self.profiles.profiles.iter().map(|p| Action::UseProfile(p.name.clone())));
         actions.push(Action::VerifyAudit);

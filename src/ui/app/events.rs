@@ -99,6 +99,11 @@ impl StewardApp {
             Event::AuditVerified(r) => self.audit_status = Some((r, self.audit_size())),
             Event::Interrupted(list) => self.interrupted = list,
             Event::Profiles(p) => self.profiles = p,
+            Event::ProfileTest(checks) => {
+                if let Some(f) = self.add_registry.as_mut() {
+                    f.test = Some(Loadable::Ready(checks));
+                }
+            }
             Event::Notice(n) => self.notify(n, false),
             Event::Error(e) => self.notify(e, true),
             Event::Monitor(ev) => {

@@ -53,10 +53,37 @@ pub enum Loadable<T> {
     Failed(String),
 }
 
-/// The "Add MLflow registry..." dialog's fields.
+/// The connection profile dialog's fields ("Add MLflow registry...", "Edit connection profile...").
 #[derive(Debug, Clone, Default)]
 pub struct AddRegistryForm {
     pub name: String,
     pub url: String,
+    /// One Open Inference Protocol endpoint URL per line.
+    pub endpoints: String,
+    pub prometheus: String,
+    pub read_only: bool,
+    /// Comma-separated.
+    pub protected: String,
     pub error: Option<String>,
+    /// "Test connection": None before, Loading while it runs, then each connection's answer.
+    pub test: Option<super::Loadable<Vec<crate::serving::check::ConnectionCheck>>>,
+    /// Settings of the profile being edited that the dialog does not show (bindings, alerts, policy).
+    pub base: Option<crate::config::Profile>,
+}
+
+impl AddRegistryForm {
+    /// The dialog filled with `p` (editing keeps what it does not show).
+    pub fn from_profile(p: &crate::config::Profile) -> AddRegistryForm {
+        AddRegistryForm {
+            name: p.name.clone(),
+            url: p.registry.clone(),
+            endpoints: p.endpoints.join("\n"),
+            prometheus: p.prometheus.clone().unwrap_or_default(),
+            read_only: p.read_only,
+            protected: p.protected_aliases.join(", "),
+            error: None,
+            test: None,
+            base: Some(p.clone()),
+        }
+    }
 }

@@ -118,14 +118,17 @@ pub fn audit(app: &mut StewardApp, ui: &mut Ui, actions: &mut Vec<super::app::Ac
     });
 }
 
-/// "Add MLflow registry...": saves a profile (no secrets) and connects to it.
+/// The connection profile dialog ("Add MLflow registry...", "Edit connection profile..."): registry,
+/// serving endpoints, Prometheus, read-only and protected aliases, with "Test connection" (the same
+/// check as `steward profile test`). Saves a profile (no secrets) and connects to it.
 pub fn add_registry_dialog(app: &mut StewardApp, ui: &mut Ui) {
     let Some(form) = app.add_registry.as_mut() else { return };
     let mut submit = false;
     let mut cancel = false;
+    let mut test = false;
     let response = Modal::new(Id::unique("add_registry")).show(ui.ctx(), |ui| {
-        ui.set_width(440.0);
-        ui.heading("Add MLflow registry");
+        ui.set_width(520.0);
+        ui.heading(if form.base.is_some() { "Edit connection profile" } else { "Add MLflow registry" });
         ui.label("Credentials are read from MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD or MLFLOW_TRACKING_TOKEN, never stored.");
         ui.add_space(6.0);
         egui::Grid::new("add_registry_grid").num_columns(2).spacing([8.0, 6.0]).show(ui, |ui| {
@@ -133,23 +136,69 @@ pub fn add_registry_dialog(app: &mut StewardApp, ui: &mut Ui) {
             ui.add(egui::TextEdit::singleline(&mut form.name).hint_text("e.g. production")).labelled_by(l.id);
             ui.end_row();
             let l = ui.label("Tracking URL");
-            ui.add(egui::TextEdit::singleline(&mut form.url).hint_text("https://mlflow.example.com")).labelled_by(l.id);
+            ui.add(egui::TextEdit::singleline(&mut form.url).hint_text("https://mlflow.example.com (empty: the home's local registry)"))
+                .labelled_by(l.id);
+            ui.end_row();
+            let l = ui.label("Serving endpoints");
+            ui.add(egui::TextEdit::multiline(&mut form.endpoints).desired_rows(2).hint_text("one URL per line, e.g. http://mlserver:8080"))
+                .labelled_by(l.id);
+            ui.end_row();
+            let l = ui.label("Prometheus URL");
+            ui.add(egui::TextEdit::singleline(&mut form.prometheus).hint_text("http://prometheus:9090")).labelled_by(l.id);
+            ui.end_row();
+            let l = ui.label("Protected aliases");
+            ui.add(egui::TextEdit::singleline(&mut form.protected).hint_text("champion, production")).labelled_by(l.id);
+            ui.end_row();
+            ui.label("");
+            ui.checkbox(&mut form.read_only, "Read-only (no promote or roll back with this profile)");
             ui.end_row();
         });
         if let Some(e) = &form.error {
             ui.colored_label(widgets::RED, e);
         }
+        match &form.test {
+            Some(super::app::Loadable::Loading) => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Testing each connection...");
+                });
+            }
+            Some(super::app::Loadable::Ready(checks)) => {
+                egui::Grid::new("profile_test").num_columns(3).spacing([8.0, 2.0]).show(ui, |ui| {
+                    for c in checks {
+                        let (word, color) = if c.ok { ("ok", widgets::GREEN) } else { ("FAIL", widgets::RED) };
+                        ui.colored_label(color, word);
+                        ui.label(format!("{} {}", c.kind, c.target));
+                        ui.add(egui::Label::new(c.detail.as_str()).wrap());
+                        ui.end_row();
+                    }
+                });
+            }
+            _ => {}
+        }
         ui.add_space(6.0);
         ui.horizontal(|ui| {
-            if ui.button("Add and connect").clicked() {
+            if ui.button(if form.base.is_some() { "Save and connect" } else { "Add and connect" }).clicked() {
                 submit = true;
+            }
+            if ui.button("Test connection").on_hover_text("Tries the registry, each endpoint and Prometheus").clicked() {
+                test = true;
             }
             if ui.button("Cancel").clicked() {
                 cancel = true;
             }
         });
     });
-    if submit {
+    if test {
+        match validate(form) {
+            Ok(profile) => {
+                form.error = None;
+                form.test = Some(super::app::Loadable::Loading);
+                app.backend.send(crate::backend::Command::TestProfile(profile));
+            }
+            Err(e) => form.error = Some(e),
+        }
+    } else if submit {
         match validate(form) {
             Ok(profile) => {
                 app.activate_profile(profile);
@@ -168,15 +217,33 @@ fn validate(form: &AddRegistryForm) -> Result<Profile, String> {
         return Err("Give the profile a name.".into());
     }
     let url = form.url.trim();
-    match RegistrySpec::parse(url)? {
-        RegistrySpec::Mlflow(_) => {}
-        _ => return Err("An MLflow registry URL starts with http:// or https://".into()),
+    if !url.is_empty() {
+        match RegistrySpec::parse(url)? {
+            RegistrySpec::Mlflow(_) => {}
+            _ => return Err("An MLflow registry URL starts with http:// or https://".into()),
+        }
+        check_no_secret(url)?;
     }
-    check_no_secret(url)?;
+    let web = |u: &str, what: &str| -> Result<String, String> {
+        let parsed = url::Url::parse(u).map_err(|e| format!("{what} '{u}': {e}"))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(format!("{what} '{u}' must start with http:// or https://"));
+        }
+        check_no_secret(u)?;
+        Ok(u.to_string())
+    };
+    let endpoints = form.endpoints.lines().map(str::trim).filter(|l| !l.is_empty()).map(|e| web(e, "Endpoint")).collect::<Result<Vec<_>, _>>()?;
+    let prometheus = Some(form.prometheus.trim()).filter(|p| !p.is_empty()).map(|p| web(p, "Prometheus URL")).transpose()?;
+    let protected_aliases: Vec<String> = form.protected.split(',').map(str::trim).filter(|a| !a.is_empty()).map(String::from).collect();
+    let base = form.base.clone().unwrap_or_default();
     Ok(Profile {
         name: name.to_string(),
         registry: url.to_string(),
-        ..Default::default()
+        endpoints,
+        prometheus,
+        read_only: form.read_only,
+        protected_aliases,
+        ..base
     })
 }
 
