@@ -170,3 +170,25 @@ fn the_profile_dialog_adds_endpoints_and_prometheus_and_tests_each_connection() 
         assert!(std::time::Instant::now() < deadline, "the profile was not saved: {out}");
     }
 }
+
+#[test]
+fn palette_shortcuts_and_the_audit_head_are_whole_at_1024_px() {
+    let mut ui = sample_at(W, H);
+    ui.harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::K);
+    ui.settle();
+    let all = rects(&ui);
+    for (cmd, key) in [("Go to Models", "Ctrl+1"), ("Go to Audit", "Ctrl+4")] {
+        let c = all.iter().find(|(l, _)| l == cmd).unwrap_or_else(|| panic!("{cmd} missing")).1;
+        let k = all.iter().find(|(l, _)| l == key).unwrap_or_else(|| panic!("{key} missing: {:?}", ui.labels())).1;
+        assert!(!c.intersects(k.shrink(0.5)), "{cmd} {c:?} covers {key} {k:?}");
+        assert!(k.width() >= 24.0 && (k.center().y - c.center().y).abs() < 4.0, "{key} cut or misplaced: {k:?} vs {c:?}");
+    }
+    ui.harness.key_press(egui::Key::Escape);
+    ui.settle();
+    ui.harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Num4);
+    ui.settle();
+    ui.click("Verify audit log");
+    ui.wait_for("OK:");
+    let (_, r) = rects(&ui).into_iter().find(|(l, _)| l.starts_with("OK:")).unwrap();
+    assert!(r.max.x <= W + 0.5, "the verification line with the head hash runs off the window: {r:?}");
+}

@@ -95,6 +95,22 @@ pub fn nice_spacer(input: egui_plot::GridInput) -> Vec<egui_plot::GridMark> {
     (first..=last.min(first + 200)).map(|k| egui_plot::GridMark { value: k as f64 * step, step_size: step }).collect()
 }
 
+/// Time grid marks at whole seconds, minutes or hours (1 s, 2 s, 5 s, 10 s, 15 s, 30 s, 1 min, ...,
+/// 1 day), about six over the visible range: labels never repeat the same second.
+pub fn time_spacer(input: egui_plot::GridInput) -> Vec<egui_plot::GridMark> {
+    const STEPS: [f64; 16] =
+        [1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 21_600.0, 86_400.0];
+    let (lo, hi) = input.bounds;
+    if !(hi > lo) {
+        return Vec::new();
+    }
+    let want = ((hi - lo) / 6.0).max(input.base_step_size);
+    let step = STEPS.iter().copied().find(|s| *s >= want).unwrap_or_else(|| (want / 86_400.0).ceil() * 86_400.0);
+    let first = (lo / step).ceil() as i64;
+    let last = (hi / step).floor() as i64;
+    (first..=last.min(first + 400)).map(|k| egui_plot::GridMark { value: k as f64 * step, step_size: step }).collect()
+}
+
 /// A tick label with the decimals its step needs (0.79, 0.80, ... for a step of 0.01; 12 for 1).
 pub fn tick_label(v: f64, step: f64) -> String {
     // The fewest decimals that write the step exactly (0.2 -> 1, 2.5 -> 1, 0.05 -> 2, 5 -> 0).
@@ -252,8 +268,21 @@ impl PlotItem for Envelope {
     }
 }
 
-/// One chart. `link` ties the time axis (and cursor) of all charts given the same id.
-pub fn time_chart(ui: &mut Ui, id: &str, link: egui::Id, lines: &[ChartLine<'_>], height: f32, unit: Unit, cache: &mut ChartCache) {
+/// One chart. `link` ties the time axis (and cursor) of all charts given the same id. `span` is the
+/// time range chosen (epoch seconds): the axis shows all of it, with empty space where there is no data
+/// (as Grafana does), until the operator zooms or pans; then the chart says it is paused and offers
+/// "Back to live".
+#[allow(clippy::too_many_arguments)]
+pub fn time_chart(
+    ui: &mut Ui,
+    id: &str,
+    link: egui::Id,
+    lines: &[ChartLine<'_>],
+    height: f32,
+    unit: Unit,
+    span: Option<(f64, f64)>,
+    cache: &mut ChartCache,
+) {
     let data_range = lines.iter().fold(None, |acc: Option<(f64, f64)>, l| {
         let (Some(a), Some((b, _))) = (l.series.first_time(), l.series.last()) else { return acc };
         Some(acc.map_or((a, b), |(x, y)| (x.min(a), y.max(b))))
@@ -281,15 +310,27 @@ pub fn time_chart(ui: &mut Ui, id: &str, link: egui::Id, lines: &[ChartLine<'_>]
         });
         ui.data_mut(|d| d.insert_temp(hidden_id, hidden.clone()));
     }
-    Plot::new(id)
+    let reset_id = egui::Id::unique(("chart_reset", id));
+    let reset = ui.data_mut(|d| d.remove_temp::<bool>(reset_id)).unwrap_or(false);
+    let mut plot = Plot::new(id);
+    if reset {
+        plot = plot.reset();
+    }
+    if let Some((a, b)) = span {
+        plot = plot.include_x(a).include_x(b);
+    }
+    let following = plot
         .height(height)
         .link_axis(link, [true, false])
         .link_cursor(link, [true, false])
         .allow_scroll([true, false])
+        // Ctrl+wheel zooms time only: the value axis keeps its fitted range.
+        .allow_zoom([true, false])
         .include_y(0.0)
         .include_y(unit.least_top())
         .y_axis_min_width(58.0)
         .y_grid_spacer(nice_spacer)
+        .x_grid_spacer(time_spacer)
         .x_axis_formatter(|mark, range| time_label(mark.value, range.end() - range.start()))
         .y_axis_formatter(move |mark, _| unit.format_tick(mark.value, mark.step_size))
         .label_formatter(move |h| match h {
@@ -302,10 +343,11 @@ pub fn time_chart(ui: &mut Ui, id: &str, link: egui::Id, lines: &[ChartLine<'_>]
             let bounds = plot.plot_bounds();
             // Two pixels per column: a 1.5 px line cannot show finer detail anyway.
             let columns = (plot.response().rect.width() / COLUMN_PX).max(1.0) as usize;
-            let (x0, x1) = if plot.auto_bounds().x {
-                data_range.unwrap_or((bounds.min()[0], bounds.max()[0]))
-            } else {
-                (bounds.min()[0], bounds.max()[0])
+            let following = plot.auto_bounds().x;
+            let (x0, x1) = match (following, span, data_range) {
+                (true, Some(s), _) => s,
+                (true, None, Some(d)) => d,
+                _ => (bounds.min()[0], bounds.max()[0]),
             };
             for (i, l) in lines.iter().enumerate() {
                 if hidden.contains(l.name) {
@@ -320,7 +362,17 @@ pub fn time_chart(ui: &mut Ui, id: &str, link: egui::Id, lines: &[ChartLine<'_>]
                     plot.line(Line::new(l.name, PlotPoints::Owned(c.points.clone())).color(color));
                 }
             }
+            following
+        })
+        .inner;
+    if !following {
+        ui.horizontal(|ui| {
+            ui.label(egui::RichText::new("Paused: zoomed or panned, not following live").color(crate::ui::widgets::AMBER).small());
+            if ui.small_button("Back to live").clicked() {
+                ui.data_mut(|d| d.insert_temp(reset_id, true));
+            }
         });
+    }
 }
 
 #[cfg(test)]
@@ -348,5 +400,14 @@ mod tests {
         assert!((marks[0].step_size - 0.2).abs() < 1e-12);
         assert_eq!(Unit::Fraction.format_tick(0.2, 0.2), "20%");
         assert_eq!(Unit::Seconds.format_tick(0.0125, 0.0025), "12.5 ms");
+        // Time ticks: whole seconds at least, about six over the range, never a repeated label.
+        let t = time_spacer(egui_plot::GridInput { bounds: (1000.2, 1003.9), base_step_size: 0.01 });
+        assert!(t.iter().all(|m| m.value.fract() == 0.0 && m.step_size == 1.0), "{:?}", t.iter().map(|m| m.value).collect::<Vec<_>>());
+        let labels: Vec<String> = t.iter().map(|m| time_label(m.value, 3.7)).collect();
+        let mut unique = labels.clone();
+        unique.dedup();
+        assert_eq!(labels, unique);
+        let hour = time_spacer(egui_plot::GridInput { bounds: (0.0, 3600.0), base_step_size: 1.0 });
+        assert_eq!(hour[1].value - hour[0].value, 600.0);
     }
 }

@@ -67,20 +67,20 @@ pub fn show(app: &mut StewardApp, ui: &mut Ui) -> Option<Action> {
         }
         egui::ScrollArea::vertical().max_height(320.0).show(ui, |ui| {
             for (i, a) in shown.iter().enumerate() {
-                ui.horizontal(|ui| {
-                    let r = ui.add(egui::Button::selectable(i == palette.selected, a.label()));
+                // The shortcut is placed first, at the right, and the command takes what is left: the
+                // hint is never cut to "Ctrl+".
+                ui.horizontal(|ui| ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    if let Some(s) = a.shortcut() {
+                        ui.label(RichText::new(s).weak().small());
+                    }
+                    let r = ui.add(egui::Button::selectable(i == palette.selected, a.label()).min_size(egui::vec2(ui.available_width(), 0.0)));
                     if r.clicked() {
                         chosen = Some((*a).clone());
                     }
                     if i == palette.selected {
                         r.scroll_to_me(None);
                     }
-                    if let Some(s) = a.shortcut() {
-                        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                            ui.label(RichText::new(s).weak().small());
-                        });
-                    }
-                });
+                }));
             }
         });
     });

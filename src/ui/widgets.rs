@@ -147,3 +147,21 @@ impl FileDialogTask {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_alias_has_one_colour_in_chips_charts_and_bars() {
+        // Charts name series "v2 (champion)" or "v3 (challenger, canary)"; chips and bars use the alias.
+        assert_eq!(series_color("v2 (champion)", 5), alias_color("champion"));
+        assert_eq!(series_color("v3 (challenger, canary)", 0), alias_color("challenger"));
+        assert_ne!(alias_color("champion"), alias_color("challenger"));
+        // Other versions: a fixed colour per version number, never an alias's.
+        for v in 1..20 {
+            assert_eq!(series_color(&format!("v{v}"), 3), version_color(v));
+            assert!(version_color(v) != alias_color("champion") && version_color(v) != alias_color("challenger"));
+        }
+    }
+}

@@ -104,8 +104,9 @@ fn endpoint_table(app: &StewardApp, ui: &mut Ui) {
         .column(egui_extras::Column::initial(190.0).clip(true))
         .column(egui_extras::Column::initial(110.0).clip(true))
         .column(egui_extras::Column::initial(120.0).clip(true))
-        .column(egui_extras::Column::initial(330.0).clip(true))
-        .column(egui_extras::Column::remainder().at_least(120.0).clip(true))
+        // What the endpoint serves takes the room; an empty error column does not.
+        .column(egui_extras::Column::remainder().at_least(200.0).clip(true))
+        .column(egui_extras::Column::initial(if eps.iter().any(|e| e.last_error.is_some()) { 240.0 } else { 90.0 }).at_least(80.0).clip(true))
         .header(20.0, |mut h| {
             for title in ["State", "Endpoint", "Server", "Probe", "Serves", "Last error"] {
                 h.col(|ui| {
@@ -149,11 +150,15 @@ fn endpoint_table(app: &StewardApp, ui: &mut Ui) {
                             format!("{}: {}", m.name, versions.join(", "))
                         })
                         .collect();
-                    ui.label(serves.join("; "));
+                    let all = serves.join("; ");
+                    ui.add(egui::Label::new(all.as_str()).truncate()).on_hover_text(all);
                 });
                 row.col(|ui| {
                     if let Some(err) = &e.last_error {
-                        ui.colored_label(if e.health == Health::Down { RED } else { AMBER }, &err.message).on_hover_text(&err.message);
+                        let color = if e.health == Health::Down { RED } else { AMBER };
+                        ui.add(egui::Label::new(egui::RichText::new(&err.message).color(color)).truncate()).on_hover_text(&err.message);
+                    } else {
+                        ui.label(egui::RichText::new("none").weak());
                     }
                 });
             });
@@ -253,7 +258,10 @@ fn charts(app: &mut StewardApp, ui: &mut Ui) {
         let names: Vec<String> = keys.iter().map(|k| version_name(&st.model_aliases, &k.0, &k.1)).collect();
         let lines: Vec<ChartLine<'_>> = keys.iter().zip(&names).map(|(k, n)| ChartLine { name: n, series: &store[*k] }).collect();
         ui.label(RichText::new(*title).strong());
-        time_chart(ui, &format!("ep_{metric}_{}", range.title()), link, &lines, 150.0, *unit, &mut st.cache);
+        // The whole chosen range, to the second (so that a still view reuses its decimated points).
+        let end = crate::serving::unix_now().floor();
+        let span = Some((end - range.secs(), end));
+        time_chart(ui, &format!("ep_{metric}_{}", range.title()), link, &lines, 150.0, *unit, span, &mut st.cache);
     }
     if store.keys().all(|k| k.0 != model) {
         ui.label(RichText::new(format!("No series for {model} in this range.")).color(GREY));

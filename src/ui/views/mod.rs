@@ -22,20 +22,18 @@ pub fn audit(app: &mut StewardApp, ui: &mut Ui, actions: &mut Vec<super::app::Ac
         if ui.button("Export audit report...").clicked() {
             actions.push(Action::ExportReport(None));
         }
-        let grown = app.audit_status.as_ref().is_some_and(|(_, size)| *size != app.audit_size());
-        match &app.audit_status {
-            Some((Ok(s), _)) if grown => {
-                ui.colored_label(widgets::AMBER, format!("Stale: {s} (the log has grown since; verify again)"));
-            }
-            Some((Ok(s), _)) => {
-                ui.colored_label(widgets::GREEN, s);
-            }
-            Some((Err(e), _)) => {
-                ui.colored_label(widgets::RED, e);
-            }
-            None => {}
-        }
     });
+    // On a line of its own, wrapped: the 64-digit head hash must not run off the window.
+    let grown = app.audit_status.as_ref().is_some_and(|(_, size)| *size != app.audit_size());
+    let status = match &app.audit_status {
+        Some((Ok(s), _)) if grown => Some((widgets::AMBER, format!("Stale: {s} (the log has grown since; verify again)"))),
+        Some((Ok(s), _)) => Some((widgets::GREEN, s.clone())),
+        Some((Err(e), _)) => Some((widgets::RED, e.clone())),
+        None => None,
+    };
+    if let Some((color, text)) = status {
+        ui.add(egui::Label::new(RichText::new(text).color(color)).wrap_mode(egui::TextWrapMode::Wrap));
+    }
     let Some(model) = app.persisted.selected_model.clone() else {
         widgets::empty_state(ui, "No model selected", "Pick a model in the Models view to see its alias history.", &[]);
         return;
