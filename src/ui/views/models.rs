@@ -402,8 +402,9 @@ fn key_values(ui: &mut Ui, title: &str, items: impl Iterator<Item = (String, Str
     let width = ui.available_width();
     egui::Grid::new(("kv", title)).num_columns(2).striped(true).max_col_width(width * 0.6).show(ui, |ui| {
         for (k, v) in items {
-            ui.add(egui::Label::new(RichText::new(k).monospace()).wrap());
-            ui.add(egui::Label::new(v).wrap());
+            // One line each, cut with "..." and whole on hover (wrapping broke values mid-word).
+            ui.add(egui::Label::new(RichText::new(k.as_str()).monospace()).truncate()).on_hover_text(k.as_str());
+            ui.add(egui::Label::new(v.as_str()).truncate()).on_hover_text(v.as_str());
             ui.end_row();
         }
     });
