@@ -89,6 +89,9 @@ fn the_sample_report_in_every_format_shows_what_the_sources_say() {
 
     // PDF: read back by pdftotext.
     let text = pdf_text(&s.rendered.pdf);
+    // Table columns are at least as wide as their longest word: "succeeded" is never cut in two.
+    assert!(text.contains("succeeded"), "no whole 'succeeded' in the PDF");
+    assert!(!text.lines().any(|l| l.trim_end().ends_with("succeede")), "a word is cut across lines in the PDF");
     for title in ["Summary", "Model details", "Versions", "Quantitative analysis", "Champion vs challenger", "Fairness by group", "Alias timeline", "Serving health", "Alerts", "Audit log", "Considerations", "How this report was made"] {
         assert!(text.contains(title), "PDF lacks section {title}");
     }

@@ -192,7 +192,19 @@ impl Layout {
     /// A table; `header` false draws label/value facts (first column bold).
     fn table(&mut self, columns: &[String], widths: &[f32], rows: &[Vec<String>], header: bool) {
         let total: f32 = widths.iter().sum::<f32>().max(0.001);
-        let cols: Vec<f32> = widths.iter().map(|w| w / total * (RIGHT - LEFT)).collect();
+        let prop: Vec<f32> = widths.iter().map(|w| w / total * (RIGHT - LEFT)).collect();
+        // Each column at least as wide as its longest word (header included), so that words such as
+        // "succeeded" are not cut in two; the others give up their slack in proportion.
+        let longest_word = |text: &str, bold: bool| -> f32 {
+            shown(text).split(' ').map(|w| self.metrics(bold).width(w, CELL)).fold(0.0, f32::max) + 6.5
+        };
+        let min: Vec<f32> = (0..prop.len())
+            .map(|i| {
+                let head = if header { columns.get(i).map(|c| longest_word(c, true)).unwrap_or(0.0) } else { 0.0 };
+                rows.iter().map(|r| longest_word(r.get(i).map(String::as_str).unwrap_or(""), !header && i == 0)).fold(head, f32::max)
+            })
+            .collect();
+        let cols = fit_columns(&prop, &min, RIGHT - LEFT);
         let line_h = CELL * 1.3;
         let draw_header = |l: &mut Layout| {
             if header {
@@ -369,5 +381,39 @@ fn stroke(s: &mut krilla::surface::Surface<'_>, pb: PathBuilder, c: Rgb, width: 
         s.set_fill(None);
         s.set_stroke(Some(Stroke { paint: color(c), width, ..Stroke::default() }));
         s.draw_path(&path);
+    }
+}
+
+/// Column widths summing to `total`: each at least its `min` when the mins fit, taking the extra from
+/// the columns with slack (width above their own min) in proportion to that slack; the proportional
+/// widths otherwise.
+fn fit_columns(prop: &[f32], min: &[f32], total: f32) -> Vec<f32> {
+    let need: f32 = min.iter().sum();
+    if need > total || prop.len() != min.len() {
+        return prop.to_vec();
+    }
+    let deficit: f32 = prop.iter().zip(min).map(|(p, m)| (m - p).max(0.0)).sum();
+    if deficit <= 0.0 {
+        return prop.to_vec();
+    }
+    let slack: f32 = prop.iter().zip(min).map(|(p, m)| (p - m).max(0.0)).sum();
+    prop.iter()
+        .zip(min)
+        .map(|(p, m)| if p < m { *m } else { p - (p - m) * (deficit / slack.max(f32::EPSILON)).min(1.0) })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit_columns;
+
+    #[test]
+    fn columns_grow_to_their_longest_word_and_still_fill_the_width() {
+        let cols = fit_columns(&[100.0, 40.0, 360.0], &[30.0, 60.0, 50.0], 500.0);
+        assert!(cols[1] >= 60.0, "{cols:?}");
+        assert!((cols.iter().sum::<f32>() - 500.0).abs() < 0.01, "{cols:?}");
+        assert!(cols.iter().zip([30.0, 60.0, 50.0]).all(|(c, m)| *c >= m - 0.01), "{cols:?}");
+        // Mins that cannot all fit: the proportions are kept (long words are cut then).
+        assert_eq!(fit_columns(&[50.0, 50.0], &[80.0, 80.0], 100.0), vec![50.0, 50.0]);
     }
 }
