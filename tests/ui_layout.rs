@@ -192,3 +192,26 @@ fn palette_shortcuts_and_the_audit_head_are_whole_at_1024_px() {
     let (_, r) = rects(&ui).into_iter().find(|(l, _)| l.starts_with("OK:")).unwrap();
     assert!(r.max.x <= W + 0.5, "the verification line with the head hash runs off the window: {r:?}");
 }
+
+#[test]
+fn over_time_draws_the_groups_picked_with_their_intervals() {
+    // sex x race: ten intersections. Four are drawn by default (the largest), each with its interval.
+    let mut ui = sample_at(1280.0, 800.0);
+    ui.click("Fairness");
+    ui.wait_for("Group sizes");
+    ui.click("Column mapping");
+    ui.harness.get_by_role_and_label(Role::CheckBox, "race").click();
+    ui.settle();
+    ui.click("Analyze again");
+    ui.wait_for("Groups by sex x race");
+    ui.click("Over time");
+    ui.wait_for("95% Wilson interval");
+    let boxes: Vec<bool> = ui
+        .harness
+        .query_all_by_role(Role::CheckBox)
+        .filter(|n| n.accesskit_node().label().is_some_and(|l| l.contains('|')))
+        .map(|n| n.accesskit_node().toggled() == Some(egui::accesskit::Toggled::True))
+        .collect();
+    assert!(boxes.len() >= 6, "one box per intersection: {:?}", ui.labels());
+    assert_eq!(boxes.iter().filter(|b| **b).count(), 4, "{boxes:?}");
+}
