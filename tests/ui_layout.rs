@@ -215,3 +215,29 @@ fn over_time_draws_the_groups_picked_with_their_intervals() {
     assert!(boxes.len() >= 6, "one box per intersection: {:?}", ui.labels());
     assert_eq!(boxes.iter().filter(|b| **b).count(), 4, "{boxes:?}");
 }
+
+#[test]
+fn live_charts_put_legends_above_the_data_and_read_out_every_series_at_the_cursor() {
+    let mut ui = sample_at(1280.0, 800.0);
+    ui.click("Endpoints");
+    ui.wait_for("Request rate");
+    ui.wait_for("v2 (champion)");
+    ui.settle();
+    // The legend is a row above the plot; hovering the plot under it lists every series at that time.
+    let legend = rects(&ui).into_iter().find(|(l, _)| l == "v2 (champion)").expect("legend").1;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        // Near the right end, where the newest points are (the axis spans the whole live range).
+        ui.harness.hover_at(egui::pos2(1280.0 - 40.0, legend.max.y + 70.0));
+        ui.settle();
+        let labels = ui.labels();
+        if let Some(readout) = labels.iter().find(|l| {
+            l.contains("v2 (champion): ") && l.contains("v3 (challenger): ") && !l.contains("v2 (champion): no data")
+        }) {
+            assert!(readout.lines().count() >= 3, "time and both series: {readout}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no read-out with both series: {labels:?}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}

@@ -47,6 +47,12 @@ impl Series {
         Some((*self.t.last()?, *self.v.last()?))
     }
 
+    /// The last point at or before `t` (for a read-out at a cursor time), None before the first point.
+    pub fn at(&self, t: f64) -> Option<(f64, f64)> {
+        let i = self.t.partition_point(|&x| x <= t);
+        (i > 0).then(|| (self.t[i - 1], self.v[i - 1]))
+    }
+
     /// The raw points (time, value).
     pub fn points(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
         self.t.iter().copied().zip(self.v.iter().copied())
@@ -212,6 +218,18 @@ mod tests {
             assert!(s.push(i as f64, v));
         }
         s
+    }
+
+    #[test]
+    fn at_reads_the_last_point_at_or_before_a_time() {
+        let mut s = Series::new();
+        for (t, v) in [(1.0, 10.0), (2.0, 20.0), (4.0, 40.0)] {
+            s.push(t, v);
+        }
+        assert_eq!(s.at(0.5), None);
+        assert_eq!(s.at(2.0), Some((2.0, 20.0)));
+        assert_eq!(s.at(3.9), Some((2.0, 20.0)));
+        assert_eq!(s.at(9.0), Some((4.0, 40.0)));
     }
 
     #[test]

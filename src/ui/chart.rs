@@ -9,7 +9,7 @@ use std::ops::RangeInclusive;
 use egui::epaint::Mesh;
 use egui::{Color32, Rect, Shape, Stroke, Ui};
 use egui_plot::{
-    HoverPosition, Line, Plot, PlotBounds, PlotGeometry, PlotItem, PlotItemBase, PlotPoint, PlotPoints, PlotTransform,
+    Line, Plot, PlotBounds, PlotGeometry, PlotItem, PlotItemBase, PlotPoint, PlotPoints, PlotTransform,
 };
 
 use crate::serving::series::Series;
@@ -268,6 +268,14 @@ impl PlotItem for Envelope {
     }
 }
 
+/// The cursor read-out of a chart, next to the pointer.
+fn following_readout(ui: &Ui, text: String) {
+    egui::Tooltip::always_open(ui.ctx().clone(), ui.layer_id(), egui::Id::unique("chart_readout"), egui::PopupAnchor::Pointer)
+        .show(|ui| {
+            ui.label(text);
+        });
+}
+
 /// One chart. `link` ties the time axis (and cursor) of all charts given the same id. `span` is the
 /// time range chosen (epoch seconds): the axis shows all of it, with empty space where there is no data
 /// (as Grafana does), until the operator zooms or pans; then the chart says it is paused and offers
@@ -333,12 +341,9 @@ pub fn time_chart(
         .x_grid_spacer(time_spacer)
         .x_axis_formatter(|mark, range| time_label(mark.value, range.end() - range.start()))
         .y_axis_formatter(move |mark, _| unit.format_tick(mark.value, mark.step_size))
-        .label_formatter(move |h| match h {
-            HoverPosition::NearDataPoint { plot_name, position, .. } => {
-                Some(format!("{plot_name}\n{}\n{}", time_label(position.x, 0.0), unit.format(position.y)))
-            }
-            HoverPosition::Elsewhere { .. } => None,
-        })
+        // The read-out lists every series at the cursor's time (below), not only the nearest one.
+        .show_x(false)
+        .show_y(false)
         .show(ui, |plot| {
             let bounds = plot.plot_bounds();
             // Two pixels per column: a 1.5 px line cannot show finer detail anyway.
@@ -362,9 +367,22 @@ pub fn time_chart(
                     plot.line(Line::new(l.name, PlotPoints::Owned(c.points.clone())).color(color));
                 }
             }
-            following
-        })
-        .inner;
+            let hovered = plot.response().hovered();
+            (following, if hovered { plot.pointer_coordinate().map(|p| p.x) } else { None })
+        });
+    let (following, cursor) = following.inner;
+    if let Some(x) = cursor {
+        let mut text = time_label(x, 0.0);
+        for l in lines.iter().filter(|l| !hidden.contains(l.name)) {
+            let value = match l.series.at(x) {
+                Some((_, v)) if !v.is_nan() => unit.format(v),
+                Some(_) => "no value".to_string(),
+                None => "no data yet".to_string(),
+            };
+            text.push_str(&format!("\n{}: {value}", l.name));
+        }
+        following_readout(ui, text);
+    }
     if !following {
         ui.horizontal(|ui| {
             ui.label(egui::RichText::new("Paused: zoomed or panned, not following live").color(crate::ui::widgets::AMBER).small());
