@@ -38,12 +38,16 @@ fn the_models_view_holds_at_1024x700_with_the_chart_and_a_version_open() {
     ui.settle();
     let all = rects(&ui);
     let find = |label: &str| all.iter().filter(|(l, _)| l == label).map(|(_, r)| *r).collect::<Vec<_>>();
-    // Every column header of the versions table is whole inside the window.
+    // Every column header of the versions table is whole inside the central panel (its right edge is the
+    // window's less the panel margin), the Description column with at least its least width.
+    let right = W - 8.0;
     for h in ["Version", "Aliases", "Created", "Status", "Description"] {
         let r = find(h);
         assert!(!r.is_empty(), "header {h} missing: {:?}", ui.labels());
-        assert!(r.iter().all(|r| r.max.x <= W + 0.5), "header {h} cut off at the right: {r:?}");
+        assert!(r.iter().all(|r| r.max.x <= right + 0.5), "header {h} cut off at the right ({right}): {r:?}");
     }
+    let description = find("Description")[0];
+    assert!(right - description.min.x >= 90.0, "the Description column is squeezed: {description:?}");
     // The detail panel starts below the table's rows: no row is drawn under it.
     let panel_top = find("income-classifier v3")[0].min.y;
     let version_header = find("Version")[0];

@@ -17,8 +17,9 @@ use crate::config::Context;
 
 pub const APP_ID: &str = "steward";
 
-/// The renderer: `STEWARD_RENDERER=glow` or `wgpu` (default: glow; the cost per frame of each is in
-/// BENCHMARKS.md).
+/// The renderer: `STEWARD_RENDERER=glow` or `wgpu`. Default glow: under Xvfb on Mesa's software
+/// renderer a frame of the Models view cost about 26 ms of CPU with glow and 140 ms with wgpu (whose GL
+/// backend ran there, no Vulkan driver); BENCHMARKS.md has the method.
 fn renderer() -> eframe::Renderer {
     match std::env::var("STEWARD_RENDERER").ok().as_deref().map(str::trim) {
         Some("wgpu") => eframe::Renderer::Wgpu,

@@ -130,10 +130,13 @@ pub fn compare(ui: &mut Ui, versions: &[&ModelVersion], only_differences: &mut b
                     ui.add(egui::Label::new(text(&format!("{marker}{}", r.key)).monospace()).truncate())
                         .on_hover_text(if r.differs { format!("{} (differs)", r.key) } else { r.key.to_string() });
                 });
-                for v in &r.values {
+                // A value is marked where it differs from the first (selected) version's, so the eye
+                // finds which version differs.
+                for (i, v) in r.values.iter().enumerate() {
                     row.col(|ui| {
                         let s = v.clone().unwrap_or_else(|| "-".into());
-                        ui.add(egui::Label::new(text(&s)).truncate()).on_hover_text(s);
+                        let shown = if i > 0 && *v != r.values[0] { text(&s) } else { RichText::new(s.as_str()) };
+                        ui.add(egui::Label::new(shown).truncate()).on_hover_text(s);
                     });
                 }
                 if with_delta {

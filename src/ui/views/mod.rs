@@ -134,15 +134,15 @@ pub fn add_registry_dialog(app: &mut StewardApp, ui: &mut Ui) {
             ui.add(egui::TextEdit::singleline(&mut form.name).hint_text("e.g. production")).labelled_by(l.id);
             ui.end_row();
             let l = ui.label("Tracking URL");
-            ui.add(egui::TextEdit::singleline(&mut form.url).hint_text("https://mlflow.example.com (empty: the home's local registry)"))
+            ui.add(egui::TextEdit::singleline(&mut form.url).desired_width(f32::INFINITY).hint_text("https://mlflow.example.com (empty: the home's local registry)"))
                 .labelled_by(l.id);
             ui.end_row();
             let l = ui.label("Serving endpoints");
-            ui.add(egui::TextEdit::multiline(&mut form.endpoints).desired_rows(2).hint_text("one URL per line, e.g. http://mlserver:8080"))
+            ui.add(egui::TextEdit::multiline(&mut form.endpoints).desired_width(f32::INFINITY).desired_rows(2).hint_text("one URL per line, e.g. http://mlserver:8080"))
                 .labelled_by(l.id);
             ui.end_row();
             let l = ui.label("Prometheus URL");
-            ui.add(egui::TextEdit::singleline(&mut form.prometheus).hint_text("http://prometheus:9090")).labelled_by(l.id);
+            ui.add(egui::TextEdit::singleline(&mut form.prometheus).desired_width(f32::INFINITY).hint_text("http://prometheus:9090")).labelled_by(l.id);
             ui.end_row();
             let l = ui.label("Protected aliases");
             ui.add(egui::TextEdit::singleline(&mut form.protected).hint_text("champion, production")).labelled_by(l.id);

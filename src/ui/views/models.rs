@@ -202,8 +202,11 @@ fn aliases_width(ui: &Ui, versions: &[ModelVersion]) -> f32 {
 fn versions_table(app: &mut StewardApp, ui: &mut Ui, versions: &[ModelVersion], actions: &mut Vec<Action>) {
     let all_metrics = metric_columns(versions);
     let aliases_col = aliases_width(ui, versions);
-    // As many metric columns as fit the width; the others are in the version's details and Compare.
-    let fit = ((ui.available_width() - FIXED_COLUMNS_WIDTH - aliases_col) / METRIC_COLUMN_WIDTH).floor().max(1.0) as usize;
+    // As many metric columns as fit the width (each column also takes the item spacing); the others are
+    // in the version's details and Compare.
+    let gap = ui.spacing().item_spacing.x;
+    let fixed = FIXED_COLUMNS_WIDTH + aliases_col + 6.0 * gap + 8.0;
+    let fit = ((ui.available_width() - fixed) / (METRIC_COLUMN_WIDTH + gap)).floor().max(1.0) as usize;
     let metrics: Vec<String> = all_metrics.iter().take(fit).cloned().collect();
     let row_height = 24.0;
     ui.horizontal(|ui| {
@@ -224,7 +227,7 @@ fn versions_table(app: &mut StewardApp, ui: &mut Ui, versions: &[ModelVersion], 
         let room = (ui.available_height() - TABLE_MIN_HEIGHT).max(40.0);
         egui::Panel::bottom("version_detail_panel")
             .resizable(true)
-            .default_size(260f32.min(room))
+            .default_size((room * 0.55).clamp(260f32.min(room), room))
             .min_size(120f32.min(room))
             .max_size(room)
             .show(ui, |ui| {
