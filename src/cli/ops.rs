@@ -293,8 +293,9 @@ fn pick_rollback_target(c: &ops::RollbackChoices, yes: bool) -> Result<Option<Ve
     Ok(Some(picked))
 }
 
-fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>, Failure> {
-    ops::parse_as_of(s).ok_or_else(|| Failure { code: 2, message: format!("--at '{s}': use RFC 3339 (2026-11-01T12:00:00Z) or YYYY-MM-DD") })
+/// `--at` as a period: a date is its whole UTC day, an RFC 3339 time one instant (start == end).
+fn parse_period(s: &str) -> Result<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>), Failure> {
+    ops::parse_period(s).ok_or_else(|| Failure { code: 2, message: format!("--at '{s}': use RFC 3339 (2026-11-01T12:00:00Z) or YYYY-MM-DD") })
 }
 
 pub fn history(g: &Global, a: HistoryArgs) -> Outcome {
@@ -306,9 +307,9 @@ pub fn history(g: &Global, a: HistoryArgs) -> Outcome {
     events.retain(|e| a.alias.as_deref().is_none_or(|x| e.alias == x));
     if let Some(at) = &a.at {
         let alias = a.alias.as_deref().ok_or_else(|| Failure { code: 2, message: "--at needs --alias".into() })?;
-        let t = parse_time(at)?;
+        let (start, end) = parse_period(at)?;
         // A date is the whole day: where the alias pointed when it began and every move during it.
-        if let Some((start, end)) = ops::parse_period(at).filter(|(s, e)| s != e) {
+        if start != end {
             let (first, moves) = ops::alias_during(&events, alias, start, end);
             if a.json {
                 let moves: Vec<_> = moves.iter().map(|(t, v)| serde_json::json!({"time": t, "version": v})).collect();
@@ -328,6 +329,7 @@ pub fn history(g: &Global, a: HistoryArgs) -> Outcome {
             }
             return Ok(());
         }
+        let t = end;
         let v = ops::alias_at(&events, alias, t);
         if a.json {
             return print_json(&serde_json::json!({"model": a.model, "alias": alias, "at": t, "version": v}));

@@ -112,11 +112,7 @@ pub fn last_known_good(
 
 /// An "as of" time typed by an operator: RFC 3339, or a date meaning the end of that day (UTC).
 pub fn parse_as_of(s: &str) -> Option<DateTime<Utc>> {
-    let s = s.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.with_timezone(&Utc));
-    }
-    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(23, 59, 59)).map(|t| t.and_utc())
+    parse_period(s).map(|(_, end)| end)
 }
 
 /// A period typed by an operator: a date is the whole day (UTC, start and end of it), an RFC 3339 time

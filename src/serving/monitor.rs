@@ -294,7 +294,8 @@ pub async fn check_alerts(prometheus: &str, timeout: Duration, rules: &[Rule], n
             return Err(format!("no PromQL for '{}' on this server", rule.metric));
         };
         let step = (rule.for_secs / 20.0).clamp(1.0, 60.0).round();
-        let series = client.query_range(q, now - rule.for_secs - step, now, step).await.map_err(|e| e.to_string())?;
+        let start = now - rule.for_secs - step;
+        let series = client.query_range(q, start, now, step).await.map_err(|e| e.to_string())?;
         for s in series {
             let name = match (s.metric.get("model"), s.metric.get("version")) {
                 (Some(m), Some(v)) => format!("{m} v{v}"),
@@ -310,7 +311,6 @@ pub async fn check_alerts(prometheus: &str, timeout: Duration, rules: &[Rule], n
                 }
             }
             // No sample at the last evaluation: the series is absent now (pending dropped, firing resolved).
-            let start = now - rule.for_secs - step;
             let final_t = start + ((now - start) / step).floor() * step;
             if s.values.last().is_some_and(|(t, _)| *t < final_t - step / 2.0) {
                 engine.absent(&name, &rule.metric, final_t);
