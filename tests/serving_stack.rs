@@ -177,7 +177,11 @@ fn load_then_per_version_metrics_agree_with_prometheus_and_with_the_load_generat
 
     // Prometheus scraped the same raw counters.
     wait_for_scrape(&stack, &totals);
-    let at = (steward::serving::unix_now() * 1000.0).round() / 1000.0;
+    // Evaluate at a time whose scrapes have surely been ingested: a scrape stamped at or before `at`
+    // but stored just after our query would make Prometheus's later answer for `at` differ. The scrape
+    // that showed the totals is older than `at` (1 s scrape interval).
+    std::thread::sleep(Duration::from_millis(2500));
+    let at = ((steward::serving::unix_now() - 1.5) * 1000.0).round() / 1000.0;
     let mut prom = MetricsSource::Prometheus(
         PrometheusSource::new(&stack.prometheus, ServerKind::Mlserver, Duration::from_secs(10))
             .unwrap()
