@@ -121,3 +121,35 @@ fn hostile_strings_render_inert_and_secrets_never_appear() {
         assert!(!s.contains(TOKEN), "the token leaked into a report");
     }
 }
+
+/// The fonts embedded in a PDF, by name (poppler's pdffonts).
+fn pdf_fonts(pdf: &std::path::Path) -> String {
+    let o = std::process::Command::new("pdffonts").arg(pdf).output().expect("pdffonts runs (poppler-utils)");
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn names_in_cjk_scripts_are_drawn_with_a_system_font_and_read_back() {
+    // scripts/test installs a CJK font (fonts-wqy-microhei); without one this test fails, never skips.
+    let fc = std::process::Command::new("fc-list").arg(":lang=zh").output();
+    assert!(
+        fc.as_ref().is_ok_and(|o| !o.stdout.is_empty()),
+        "no CJK font installed: apt-get install -y --no-install-recommends fontconfig fonts-wqy-microhei (scripts/test does)"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let home = dir.path();
+    let model = "收入分类器";
+    let o = steward(home, &["registry", "register", model, "--source", "s3://b/m", "--description", "日本語の説明 / 한국어 설명", "--metric", "accuracy=0.81"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let pdf = home.join("cjk.pdf");
+    let o = steward(home, &["report", model, "--format", "pdf", "--out", &pdf.to_string_lossy()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = pdf_text(&pdf);
+    for s in [model, "日本語の説明", "한국어 설명"] {
+        assert!(text.contains(s), "the PDF's text lacks {s:?}:\n{text}");
+    }
+    let fonts = pdf_fonts(&pdf);
+    let embedded: Vec<&str> = fonts.lines().skip(2).filter_map(|l| l.split_whitespace().next()).collect();
+    assert!(embedded.iter().any(|f| f.contains("DejaVu")), "{fonts}");
+    assert!(embedded.iter().any(|f| !f.contains("DejaVu")), "no fallback font embedded for the CJK text: {fonts}");
+}

@@ -245,3 +245,23 @@ fn live_charts_put_legends_above_the_data_and_read_out_every_series_at_the_curso
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
 }
+
+#[test]
+fn cjk_model_names_are_drawn_with_a_system_font_not_boxes() {
+    // The harness panics on a character no font can draw (egui's MissingGlyphPolicy), so a CJK name in
+    // the models list and the detail heading fails this test unless the window finds a system font.
+    let dir = tempfile::tempdir().unwrap();
+    let model = "收入分类器";
+    let o = common::steward(dir.path(), &["registry", "register", model, "--source", "s3://b/m", "--description", "日本語 / 한국어", "--metric", "accuracy=0.8"]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let app = steward::ui::StewardApp::new(context(dir.path(), steward::config::RegistrySpec::HomeLocal), Default::default());
+    let harness = egui_kittest::Harness::builder()
+        .with_size(egui::vec2(W, H))
+        .build_ui_state(|ui, app: &mut steward::ui::StewardApp| app.show(ui), app);
+    let mut ui = Ui { harness, _home: dir };
+    ui.wait_for(model);
+    ui.click(model);
+    ui.wait_for("日本語 / 한국어");
+    let font = egui::FontId::proportional(14.0);
+    assert!(ui.harness.ctx.fonts_mut(|f| f.has_glyphs(&font, "收入分类器日本語한국어")), "no font draws the CJK name");
+}

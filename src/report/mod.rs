@@ -10,6 +10,7 @@ pub mod canonical;
 mod chart;
 mod csv;
 mod document;
+pub mod fonts;
 mod gather;
 mod html;
 mod pdf;

@@ -1,10 +1,12 @@
 //! PDF through krilla: A4 pages laid out from the report's blocks (summary page first), tables with
 //! repeated headers, vector charts, "Page i of N" footers. DejaVu Sans Condensed is embedded (subset,
-//! with a ToUnicode map), so text extraction gives back the text. Untrusted strings are drawn as
+//! with a ToUnicode map), so text extraction gives back the text; characters it lacks (CJK names...)
+//! come from a system font found by the OS's fallback ([`super::fonts`]), embedded the same way. Untrusted strings are drawn as
 //! glyphs only, after `text::shown`.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use krilla::Document;
 use krilla::color::rgb;
@@ -17,6 +19,7 @@ use skrifa::instance::{LocationRef, Size};
 
 use super::chart::{self, Anchor, Prim, Rgb};
 use super::document::{Block, Table, blocks};
+use super::fonts::Fallback;
 use super::text::shown;
 use super::{ReportData, ReportError};
 
@@ -37,54 +40,98 @@ const RULE: Rgb = (190, 190, 190);
 
 /// Glyph ids and advances (in em) from the font's tables, cached per character. Text is drawn glyph by
 /// glyph from these (no shaping: Latin text in one font needs none, and it keeps large reports fast).
+/// A character the bundled font lacks comes from a system fallback face ([`Fallback`]); face 0 is the
+/// bundled font, face i + 1 the fallback's face i.
 struct Metrics {
     font: skrifa::FontRef<'static>,
-    upem: f32,
-    cache: RefCell<HashMap<char, (u32, f32)>>,
+    fallback: Rc<Fallback>,
+    cache: RefCell<HashMap<char, (usize, u32, f32)>>,
 }
 
 impl Metrics {
-    fn new(data: &'static [u8]) -> Result<Metrics, ReportError> {
+    fn new(data: &'static [u8], fallback: Rc<Fallback>) -> Result<Metrics, ReportError> {
         let font = skrifa::FontRef::new(data).map_err(|e| ReportError::Render(format!("embedded font: {e}")))?;
-        let upem = font.metrics(Size::unscaled(), LocationRef::default()).units_per_em as f32;
-        Ok(Metrics { font, upem: upem.max(1.0), cache: RefCell::new(HashMap::new()) })
+        Ok(Metrics { font, fallback, cache: RefCell::new(HashMap::new()) })
     }
 
-    /// (glyph id, advance in em) of a character; .notdef for characters the font lacks.
-    fn glyph(&self, c: char) -> (u32, f32) {
-        *self.cache.borrow_mut().entry(c).or_insert_with(|| {
-            let gid = self.font.charmap().map(c).unwrap_or_default();
-            let adv = self.font.glyph_metrics(Size::unscaled(), LocationRef::default()).advance_width(gid).unwrap_or(0.0);
-            (gid.to_u32(), adv / self.upem)
-        })
+    /// (face, glyph id, advance in em) of a character; the bundled font's .notdef for characters no
+    /// installed font has.
+    fn glyph(&self, c: char) -> (usize, u32, f32) {
+        if let Some(g) = self.cache.borrow().get(&c) {
+            return *g;
+        }
+        let advance = |f: &skrifa::FontRef<'_>, gid: skrifa::GlyphId| {
+            let upem = f.metrics(Size::unscaled(), LocationRef::default()).units_per_em.max(1) as f32;
+            f.glyph_metrics(Size::unscaled(), LocationRef::default()).advance_width(gid).unwrap_or(0.0) / upem
+        };
+        let own = self.font.charmap().map(c).filter(|g| *g != skrifa::GlyphId::NOTDEF);
+        let g = match own {
+            Some(gid) => (0, gid.to_u32(), advance(&self.font, gid)),
+            None if c.is_whitespace() || c.is_control() => (0, 0, advance(&self.font, skrifa::GlyphId::NOTDEF)),
+            None => {
+                let found = self.fallback.face_for(c).and_then(|i| {
+                    let face = self.fallback.faces().get(i)?.clone();
+                    let f = face.font_ref()?;
+                    let gid = f.charmap().map(c)?;
+                    Some((i + 1, gid.to_u32(), advance(&f, gid)))
+                });
+                found.unwrap_or((0, 0, advance(&self.font, skrifa::GlyphId::NOTDEF)))
+            }
+        };
+        self.cache.borrow_mut().insert(c, g);
+        g
     }
 
     fn width(&self, s: &str, size: f32) -> f32 {
-        s.chars().map(|c| self.glyph(c).1).sum::<f32>() * size
+        s.chars().map(|c| self.glyph(c).2).sum::<f32>() * size
     }
 
-    fn glyphs(&self, s: &str) -> Vec<KrillaGlyph> {
-        s.char_indices()
-            .map(|(i, c)| {
-                let (gid, adv) = self.glyph(c);
-                KrillaGlyph {
-                    glyph_id: GlyphId::new(gid),
-                    text_range: i..i + c.len_utf8(),
-                    x_advance: adv,
-                    x_offset: 0.0,
-                    y_offset: 0.0,
-                    y_advance: 0.0,
-                    location: None,
-                }
-            })
-            .collect()
+    /// Runs of glyphs in one face each: (face, byte range of `s`, glyphs with ranges relative to the run).
+    fn runs(&self, s: &str) -> Vec<(usize, std::ops::Range<usize>, Vec<KrillaGlyph>)> {
+        let mut runs: Vec<(usize, std::ops::Range<usize>, Vec<KrillaGlyph>)> = Vec::new();
+        for (i, c) in s.char_indices() {
+            let (face, gid, adv) = self.glyph(c);
+            if runs.last().is_none_or(|r| r.0 != face) {
+                runs.push((face, i..i, Vec::new()));
+            }
+            let Some(run) = runs.last_mut() else { continue };
+            let start = run.1.start;
+            run.1.end = i + c.len_utf8();
+            run.2.push(KrillaGlyph {
+                glyph_id: GlyphId::new(gid),
+                text_range: i - start..i - start + c.len_utf8(),
+                x_advance: adv,
+                x_offset: 0.0,
+                y_offset: 0.0,
+                y_advance: 0.0,
+                location: None,
+            });
+        }
+        runs
     }
 }
 
-/// A font for drawing and its metrics for laying out.
+/// A font for drawing and its metrics for laying out, with the fallback faces' fonts made on first use.
 struct Face<'a> {
     font: Font,
     metrics: &'a Metrics,
+    fallback: &'a RefCell<HashMap<usize, Option<Font>>>,
+}
+
+impl Face<'_> {
+    fn font(&self, face: usize) -> Option<Font> {
+        if face == 0 {
+            return Some(self.font.clone());
+        }
+        let mut fonts = self.fallback.borrow_mut();
+        fonts
+            .entry(face)
+            .or_insert_with(|| {
+                let f = self.metrics.fallback.faces().get(face - 1)?.clone();
+                Font::new(f.data.into(), f.index)
+            })
+            .clone()
+    }
 }
 
 enum Op {
@@ -305,13 +352,20 @@ fn color(c: Rgb) -> krilla::paint::Paint {
 
 /// Lays out and writes the whole document.
 pub fn render(d: &ReportData) -> Result<Vec<u8>, ReportError> {
-    let mut l = Layout { regular: Metrics::new(REGULAR)?, bold: Metrics::new(BOLD)?, pages: Vec::new(), y: TOP };
+    let fallback = Rc::new(Fallback::default());
+    let mut l = Layout {
+        regular: Metrics::new(REGULAR, fallback.clone())?,
+        bold: Metrics::new(BOLD, fallback.clone())?,
+        pages: Vec::new(),
+        y: TOP,
+    };
     for b in blocks(d) {
         l.block(&b);
     }
     let font = |data: &'static [u8]| Font::new(data.into(), 0).ok_or_else(|| ReportError::Render("the embedded font cannot be read".into()));
-    let regular = Face { font: font(REGULAR)?, metrics: &l.regular };
-    let bold = Face { font: font(BOLD)?, metrics: &l.bold };
+    let fallback_fonts = RefCell::new(HashMap::new());
+    let regular = Face { font: font(REGULAR)?, metrics: &l.regular, fallback: &fallback_fonts };
+    let bold = Face { font: font(BOLD)?, metrics: &l.bold, fallback: &fallback_fonts };
     let footer = shown(&format!("Audit report: {} · made {}", d.model.name, d.made.at));
     let mut doc = Document::new();
     doc.set_metadata(
@@ -344,7 +398,14 @@ pub fn render(d: &ReportData) -> Result<Vec<u8>, ReportError> {
 fn draw_text(s: &mut krilla::surface::Surface<'_>, x: f32, y: f32, size: f32, face: &Face<'_>, text: &str, c: Rgb) {
     s.set_stroke(None);
     s.set_fill(Some(Fill { paint: color(c), ..Fill::default() }));
-    s.draw_glyphs(Point::from_xy(x, y), &face.metrics.glyphs(text), face.font.clone(), text, size, false);
+    let mut x = x;
+    for (i, range, glyphs) in face.metrics.runs(text) {
+        let advance: f32 = glyphs.iter().map(|g| g.x_advance).sum::<f32>() * size;
+        if let Some(font) = face.font(i) {
+            s.draw_glyphs(Point::from_xy(x, y), &glyphs, font, &text[range], size, false);
+        }
+        x += advance;
+    }
 }
 
 fn prim(s: &mut krilla::surface::Surface<'_>, p: &Prim) {

@@ -232,7 +232,12 @@ impl StewardApp {
 
     /// One frame of the whole window. eframe calls it through `App::ui`; tests call it through kittest.
     pub fn show(&mut self, ui: &mut Ui) {
-        let _ = self.repaint_ctx.set(ui.ctx().clone());
+        if self.repaint_ctx.set(ui.ctx().clone()).is_ok() {
+            // Characters the bundled fonts lack (CJK model names, Arabic, Devanagari...) come from the
+            // system's fonts through its own fallback (fontconfig, CoreText, DirectWrite), found on first
+            // use; the PDF report uses the same lookup (report::fonts).
+            ui.ctx().add_font_provider(Arc::new(egui_system_font_provider::SystemFontProvider::new()));
+        }
         let mut events = Vec::new();
         self.backend.drain(EVENT_BUDGET, |ev| events.push(ev));
         for ev in events {
