@@ -376,6 +376,18 @@ fn champion_and_challenger_side_by_side_with_their_accuracy() {
     let report = sample_report(ui._home.path());
     let dp = |v: &str| report.versions.iter().find(|s| s.version == v).unwrap().section.disparities.demographic_parity_difference.unwrap();
     assert!(ui.has_exact(&format!("{:+.3}", dp("3") - dp("2"))));
+    // The four-fifths verdict of each version and group is its own word (coloured by itself: FAIL red,
+    // pass green), as many of each as the engine flagged.
+    let section = |v: &str| &report.versions.iter().find(|s| s.version == v).unwrap().section;
+    let (mut fails, mut passes) = (0, 0);
+    for v in ["2", "3"] {
+        for g in &section(v).groups {
+            if section(v).reference.flagged.contains(&g.key) { fails += 1 } else { passes += 1 }
+        }
+    }
+    assert!(fails > 0, "the sample's v2 fails the rule for Female");
+    assert_eq!(ui.harness.query_all_by_label("FAIL").count(), fails);
+    assert_eq!(ui.harness.query_all_by_label("pass").count(), passes);
 }
 
 #[test]
@@ -398,6 +410,16 @@ fn the_threshold_explorer_and_the_charts_over_time() {
         }
     }
     assert!(ui.has_exact(&format!("{:.1}%", 100.0 * sel as f64 / n as f64)));
+    // The legend is a row above the 220 px plot (so its bottom is >= 220 px above the table under the
+    // plot), not drawn over the curves inside it.
+    ui.settle();
+    let all = rects(&ui);
+    let top = |label: &str| all.iter().filter(|(l, _)| l == label).map(|(_, r)| *r).min_by(|a, b| a.min.y.total_cmp(&b.min.y));
+    let table = top("At threshold 0.50").expect("table title");
+    for g in ["Female", "Male"] {
+        let legend = top(g).unwrap_or_else(|| panic!("no legend entry {g}"));
+        assert!(legend.max.y + 218.0 <= table.min.y, "legend entry {g} at {legend:?} is inside the plot above {table:?}");
+    }
     ui.click("Over time");
     ui.wait_for("30 windows (1d)");
     for m in ["Selection rate", "True positive rate", "False positive rate"] {
@@ -450,9 +472,11 @@ fn the_endpoints_view_replays_the_sample_log_with_moving_charts() {
     ui.click("Endpoints");
     ui.wait_for("metrics: replay of predictions.csv");
     ui.wait_for("Request rate");
-    for m in ["Error rate", "Accuracy (replayed rows)", "Selection rate (replayed rows)"] {
+    for m in ["Accuracy (replayed rows)", "Selection rate (replayed rows)"] {
         ui.wait_for(m);
     }
+    // A log has no errors or latencies: no chart of them (a flat 0 would claim there were none).
+    assert!(!ui.has_exact("Error rate") && !ui.has_exact("Average latency"), "a replay drew errors or latencies it does not have");
     // Champion and challenger are named by the registry's aliases in the legends.
     ui.wait_for("v2 (champion)");
     assert!(ui.has("v3 (challenger)"));

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use common::ui::Ui;
 use common::*;
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use steward::config::Context;
 use steward::config::{DEFAULT_TIMEOUT, Home, Origin, Profile, Profiles, RegistrySpec};
 use steward::ui::{Persisted, StewardApp, View};
@@ -163,6 +163,49 @@ fn the_endpoints_view_shows_mlserver_prometheus_numbers_and_a_dead_endpoint() {
     }
     ui.settle();
     assert!(ui.has_exact("Request rate"));
+
+    // An absolute range (UTC, to the minute): a bad time is refused next to the fields; a good one is
+    // loaded and its axis ends where the range ends, each settled point equal to Prometheus's answer.
+    ui.harness.get_by_role_and_label(egui::accesskit::Role::ComboBox, "Range").click();
+    ui.settle();
+    ui.click("Absolute range...");
+    let set = |ui: &mut Ui, label: &str, text: &str| {
+        ui.harness.get_by_label(label).click();
+        ui.settle();
+        ui.harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+        ui.harness.get_by_label(label).type_text(text);
+        ui.settle();
+    };
+    set(&mut ui, "From", "yesterday");
+    ui.click("Show");
+    ui.wait_for("From 'yesterday' is not a date");
+    let now = chrono::Utc::now();
+    let minute = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M").to_string();
+    let (from, to) = (now - chrono::Duration::minutes(30), now + chrono::Duration::minutes(1));
+    set(&mut ui, "From", &minute(from));
+    set(&mut ui, "To", &minute(to));
+    ui.click("Show");
+    let end = steward::ops::parse_period(&minute(to)).unwrap().1.timestamp() as f64;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let points = loop {
+        ui.harness.step();
+        if let Some(p) = ui.harness.state().history_points(MODEL, "1", "request_rate").filter(|p| !p.is_empty())
+            && ui.harness.state().endpoints_range_end() == Some(end)
+        {
+            break p;
+        }
+        assert!(Instant::now() < deadline, "no history for the absolute range");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(points.iter().all(|(t, _)| *t <= end), "points after the range's end");
+    let settled: Vec<&(f64, f64)> = points.iter().filter(|(t, _)| *t < steward::serving::unix_now() - 3.0).collect();
+    assert!(!settled.is_empty(), "{points:?}");
+    for &&(t, v) in &settled {
+        let theirs = prometheus_value(&stack.prometheus, &report.queries["request_rate"], t, "1");
+        assert!((v - theirs).abs() <= 1e-9 * theirs.abs().max(1.0), "absolute range at {t}: ours {v}, Prometheus {theirs}");
+    }
+    let picker = ui.harness.get_by_role_and_label(egui::accesskit::Role::ComboBox, "Range").accesskit_node().value().unwrap_or_default().to_string();
+    assert!(picker.starts_with(&format!("{} to ", minute(from))) && picker.ends_with(" UTC"), "the picker shows '{picker}'");
 }
 
 #[test]

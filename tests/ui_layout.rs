@@ -265,3 +265,26 @@ fn cjk_model_names_are_drawn_with_a_system_font_not_boxes() {
     let font = egui::FontId::proportional(14.0);
     assert!(ui.harness.ctx.fonts_mut(|f| f.has_glyphs(&font, "收入分类器日本語한국어")), "no font draws the CJK name");
 }
+
+#[test]
+fn endpoint_charts_share_the_height_of_the_window() {
+    let titles = ["Request rate", "Accuracy (replayed rows)", "Selection rate (replayed rows)"];
+    let tops = |w: f32, h: f32| {
+        let mut ui = sample_at(w, h);
+        ui.click("Endpoints");
+        for t in titles {
+            ui.wait_for(t);
+        }
+        ui.settle();
+        let all = rects(&ui);
+        titles.map(|t| all.iter().find(|(l, _)| l == t).map(|(_, r)| r.min.y).expect("chart title"))
+    };
+    let small = tops(1024.0, 700.0);
+    let large = tops(1920.0, 1080.0);
+    let gap = |t: [f32; 3]| t[1] - t[0];
+    // At 1024x700 the charts keep their least height (150 px) and scroll; at 1920x1080 they grow into
+    // the space, and all three fit on the screen.
+    assert!(gap(small) >= 150.0, "charts squeezed below 150 px at 1024x700: {small:?}");
+    assert!(gap(large) > gap(small) + 40.0, "charts do not grow with the window: 700 px {small:?}, 1080 px {large:?}");
+    assert!(large[2] + gap(large) <= 1080.0, "the last chart runs off a 1080 px screen: {large:?}");
+}

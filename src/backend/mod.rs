@@ -57,7 +57,8 @@ pub enum Command {
     /// (Re)start watching endpoints and metrics with this configuration (replaces the previous watch).
     Monitor(MonitorConfig),
     /// Per-version series over the last `range` seconds from Prometheus.
-    MetricsHistory { prometheus: String, range: f64 },
+    /// Per-version series over [end - range, end] (end: Unix seconds; None = now).
+    MetricsHistory { prometheus: String, range: f64, end: Option<f64> },
     /// The rules of a newly activated profile (read-only, protected aliases, endpoint bindings).
     SetPolicy(Policy),
     /// Gather and write an audit report (the same code as `steward report`).
@@ -93,7 +94,7 @@ pub enum Event {
     FairnessColumns { path: PathBuf, result: Result<Vec<String>, String> },
     Fairness { run: u64, result: Result<Arc<Report>, String>, elapsed: Duration },
     Monitor(MonitorEvent),
-    MetricsHistory { range: f64, result: Result<Arc<crate::serving::monitor::History>, String> },
+    MetricsHistory { range: f64, end: Option<f64>, result: Result<Arc<crate::serving::monitor::History>, String> },
     /// The files an export wrote, or why it failed.
     ReportDone(Result<Vec<PathBuf>, String>),
 }
@@ -216,7 +217,7 @@ pub fn start(home: Home, timeout: Duration, policy: Policy, repaint: Repaint) ->
                     }
                     c @ (Command::FairnessColumns { .. } | Command::Fairness { .. }) => backend.fairness(c),
                     Command::Monitor(cfg) => backend.start_monitor(cfg),
-                    Command::MetricsHistory { prometheus, range } => backend.metrics_history(prometheus, range),
+                    Command::MetricsHistory { prometheus, range, end } => backend.metrics_history(prometheus, range, end),
                     Command::SetPolicy(p) => backend.policy = p,
                     Command::CheckUnsettled => backend.check_unsettled().await,
                     Command::ExportReport { opts, format, out, profile, progress } => {

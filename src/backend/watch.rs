@@ -31,11 +31,11 @@ impl Backend {
         })));
     }
 
-    pub(super) fn metrics_history(&self, prometheus: String, range: f64) {
+    pub(super) fn metrics_history(&self, prometheus: String, range: f64, end: Option<f64>) {
         let (out, repaint, timeout) = (self.out.clone(), self.repaint.clone(), self.timeout);
         tokio::spawn(async move {
-            let result = crate::serving::monitor::history(&prometheus, timeout, range, crate::serving::unix_now()).await.map(Arc::new);
-            Self::emit(&out, &repaint, Event::MetricsHistory { range, result });
+            let result = crate::serving::monitor::history(&prometheus, timeout, range, end.unwrap_or_else(crate::serving::unix_now)).await.map(Arc::new);
+            Self::emit(&out, &repaint, Event::MetricsHistory { range, end, result });
         });
     }
 }

@@ -115,13 +115,20 @@ pub fn parse_as_of(s: &str) -> Option<DateTime<Utc>> {
     parse_period(s).map(|(_, end)| end)
 }
 
-/// A period typed by an operator: a date is the whole day (UTC, start and end of it), an RFC 3339 time
-/// is one instant (start == end).
+/// A period typed by an operator: a date is the whole day (UTC, start and end of it); a time
+/// ("2026-11-29 10:00", "2026-11-29T10:00", with or without seconds, UTC) or RFC 3339 is one instant
+/// (start == end).
 pub fn parse_period(s: &str) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
     let s = s.trim();
     if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         let start = d.and_hms_opt(0, 0, 0)?.and_utc();
         return Some((start, d.and_hms_opt(23, 59, 59)?.and_utc()));
+    }
+    for f in ["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"] {
+        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, f) {
+            let t = t.and_utc();
+            return Some((t, t));
+        }
     }
     let t = DateTime::parse_from_rfc3339(s).ok()?.with_timezone(&Utc);
     Some((t, t))

@@ -318,3 +318,17 @@ async fn a_day_answers_with_every_version_the_alias_held_that_day() {
     assert_eq!(events[1].who(), "alice");
     assert!(events[0].who().starts_with("unknown (outside Steward; noticed by alice"), "{}", events[0].who());
 }
+
+#[test]
+fn periods_typed_by_an_operator() {
+    let at = |s: &str| parse_period(s).map(|(a, b)| (a.to_rfc3339(), b.to_rfc3339()));
+    let day = ("2026-11-29T00:00:00+00:00".to_string(), "2026-11-29T23:59:59+00:00".to_string());
+    assert_eq!(at("2026-11-29"), Some(day));
+    let ten = "2026-11-29T10:00:00+00:00".to_string();
+    for s in ["2026-11-29 10:00", "2026-11-29T10:00", "2026-11-29 10:00:00", "2026-11-29T10:00:00Z", "2026-11-29T11:00:00+01:00"] {
+        assert_eq!(at(s), Some((ten.clone(), ten.clone())), "{s}");
+    }
+    for s in ["yesterday", "2026-11-29 25:00", "29/11/2026", ""] {
+        assert_eq!(at(s), None, "{s}");
+    }
+}

@@ -417,7 +417,7 @@ impl Replay {
                 out.push(SamplePoint { model: self.model.clone(), version: v.to_string(), metric, t: now, v: x })
             };
             p("request_rate", count as f64 / dt.max(1e-9));
-            p("error_rate", 0.0);
+            // A prediction log records no errors or latencies: no such series, rather than a made-up 0.
             p("accuracy", correct as f64 / count as f64);
             p("selection_rate", selected as f64 / count as f64);
         }

@@ -23,7 +23,11 @@ pub struct ChartLine<'a> {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Unit {
     PerSecond,
+    /// A rate whose axis starts at 0 (error rate, selection rate: how far from none matters).
     Fraction,
+    /// A fraction compared across versions or over time (accuracy, AUC): the axis is fitted to the
+    /// data ([`fitted_range`]), not anchored at 0, so 0.79 and 0.87 do not look alike.
+    Score,
     Seconds,
     Plain,
 }
@@ -34,7 +38,7 @@ impl Unit {
     pub fn least_top(self) -> f64 {
         match self {
             Unit::PerSecond => 1.0,
-            Unit::Fraction => 0.01,
+            Unit::Fraction | Unit::Score => 0.01,
             Unit::Seconds => 0.001,
             Unit::Plain => 1.0,
         }
@@ -44,7 +48,7 @@ impl Unit {
     pub fn format_tick(self, v: f64, step: f64) -> String {
         match self {
             Unit::PerSecond => format!("{}/s", tick_label(v, step)),
-            Unit::Fraction => format!("{}%", tick_label(v * 100.0, step * 100.0)),
+            Unit::Fraction | Unit::Score => format!("{}%", tick_label(v * 100.0, step * 100.0)),
             Unit::Seconds => format!("{} ms", tick_label(v * 1000.0, step * 1000.0)),
             Unit::Plain => tick_label(v, step),
         }
@@ -53,7 +57,7 @@ impl Unit {
     pub fn format(self, v: f64) -> String {
         match self {
             Unit::PerSecond => format!("{v:.2}/s"),
-            Unit::Fraction => format!("{:.2}%", v * 100.0),
+            Unit::Fraction | Unit::Score => format!("{:.2}%", v * 100.0),
             Unit::Seconds if v.abs() < 1.0 => format!("{:.1} ms", v * 1000.0),
             Unit::Seconds => format!("{v:.2} s"),
             Unit::Plain => format!("{v:.3}"),
@@ -281,6 +285,34 @@ fn following_readout(ui: &Ui, text: String) {
 /// (as Grafana does), until the operator zooms or pans; then the chart says it is paused and offers
 /// "Back to live".
 #[allow(clippy::too_many_arguments)]
+/// A chart's legend as a row above its plot, outside the data: a swatch and the name of each series in
+/// its colour ([`crate::ui::widgets::series_color`]); a click on a name hides or shows that series.
+/// Returns the names hidden (kept per chart `id` for the session). No row for a single series.
+pub fn legend_row(ui: &mut Ui, id: &str, names: &[&str]) -> std::collections::BTreeSet<String> {
+    let hidden_id = egui::Id::unique(("chart_hidden", id));
+    let mut hidden: std::collections::BTreeSet<String> = ui.data(|d| d.get_temp(hidden_id)).unwrap_or_default();
+    if names.len() > 1 {
+        ui.horizontal_wrapped(|ui| {
+            for (i, name) in names.iter().enumerate() {
+                let off = hidden.contains(*name);
+                let color = if off { GREY_OUT } else { crate::ui::widgets::series_color(name, i) };
+                let (swatch, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+                ui.painter().rect_filled(swatch, 2.0, color);
+                let text = egui::RichText::new(*name).color(color).small();
+                if ui.add(egui::Label::new(text).sense(egui::Sense::click())).on_hover_text("click to hide or show").clicked() {
+                    if off {
+                        hidden.remove(*name);
+                    } else {
+                        hidden.insert(name.to_string());
+                    }
+                }
+            }
+        });
+        ui.data_mut(|d| d.insert_temp(hidden_id, hidden.clone()));
+    }
+    hidden
+}
+
 pub fn time_chart(
     ui: &mut Ui,
     id: &str,
@@ -297,29 +329,17 @@ pub fn time_chart(
     });
     // The legend sits above the plot, outside the data (the newest points are on the right, where
     // egui_plot's legend would cover them); a click on a name hides or shows its series.
-    let hidden_id = egui::Id::unique(("chart_hidden", id));
-    let mut hidden: std::collections::BTreeSet<String> = ui.data(|d| d.get_temp(hidden_id)).unwrap_or_default();
-    if lines.len() > 1 {
-        ui.horizontal_wrapped(|ui| {
-            for (i, l) in lines.iter().enumerate() {
-                let off = hidden.contains(l.name);
-                let color = if off { GREY_OUT } else { crate::ui::widgets::series_color(l.name, i) };
-                let (swatch, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
-                ui.painter().rect_filled(swatch, 2.0, color);
-                let text = egui::RichText::new(l.name).color(color).small();
-                if ui.add(egui::Label::new(text).sense(egui::Sense::click())).on_hover_text("click to hide or show").clicked() {
-                    if off {
-                        hidden.remove(l.name);
-                    } else {
-                        hidden.insert(l.name.to_string());
-                    }
-                }
-            }
-        });
-        ui.data_mut(|d| d.insert_temp(hidden_id, hidden.clone()));
-    }
+    let names: Vec<&str> = lines.iter().map(|l| l.name).collect();
+    let hidden = legend_row(ui, id, &names);
     let reset_id = egui::Id::unique(("chart_reset", id));
     let reset = ui.data_mut(|d| d.remove_temp::<bool>(reset_id)).unwrap_or(false);
+    // The honest zero rule: rates, latencies and counts start at 0; a score's axis fits its values.
+    let y_range = if unit == Unit::Score {
+        let values: Vec<f64> = lines.iter().filter(|l| !hidden.contains(l.name)).flat_map(|l| l.series.points().map(|p| p.1)).collect();
+        fitted_range(&values, false)
+    } else {
+        (0.0, unit.least_top())
+    };
     let mut plot = Plot::new(id);
     if reset {
         plot = plot.reset();
@@ -334,8 +354,8 @@ pub fn time_chart(
         .allow_scroll([true, false])
         // Ctrl+wheel zooms time only: the value axis keeps its fitted range.
         .allow_zoom([true, false])
-        .include_y(0.0)
-        .include_y(unit.least_top())
+        .include_y(y_range.0)
+        .include_y(y_range.1)
         .y_axis_min_width(58.0)
         .y_grid_spacer(nice_spacer)
         .x_grid_spacer(time_spacer)

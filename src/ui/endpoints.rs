@@ -19,7 +19,10 @@ pub const LIVE_WINDOW: f64 = 15.0 * 60.0;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Range {
     Live,
+    /// The last N hours up to now.
     Hours(u32),
+    /// An absolute range, Unix seconds (UTC), start < end.
+    Between { start: i64, end: i64 },
 }
 
 impl Range {
@@ -29,15 +32,52 @@ impl Range {
             Range::Live => "Live (15 min)".into(),
             Range::Hours(h) if h % 24 == 0 => format!("{} d", h / 24),
             Range::Hours(h) => format!("{h} h"),
+            Range::Between { start, end } => {
+                let f = |t: i64| chrono::DateTime::from_timestamp(t, 0).map(|d| d.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default();
+                let (a, b) = (f(start), f(end));
+                // "2026-11-29 10:00 to 12:00" when both ends are on one day.
+                match (a.split_once(' '), b.split_once(' ')) {
+                    (Some((da, _)), Some((db, tb))) if da == db => format!("{a} to {tb} UTC"),
+                    _ => format!("{a} to {b} UTC"),
+                }
+            }
         }
     }
     pub fn secs(self) -> f64 {
         match self {
             Range::Live => LIVE_WINDOW,
             Range::Hours(h) => h as f64 * 3600.0,
+            Range::Between { start, end } => (end - start) as f64,
         }
     }
+
+    /// The end of an absolute range (Unix seconds); `None` for ranges that end now.
+    pub fn end(self) -> Option<f64> {
+        match self {
+            Range::Between { end, .. } => Some(end as f64),
+            _ => None,
+        }
+    }
+
+    /// An absolute range from what an operator typed: "2026-11-29" (a date: from its start, or to its
+    /// end), "2026-11-29 10:00" or RFC 3339, in UTC ([`crate::ops::parse_period`]).
+    pub fn between(from: &str, to: &str) -> Result<Range, String> {
+        let bad = |w: &str, s: &str| format!("{w} '{s}' is not a date (2026-11-29), a time (2026-11-29 10:00) or RFC 3339");
+        let start = crate::ops::parse_period(from).ok_or_else(|| bad("From", from))?.0.timestamp();
+        let end = crate::ops::parse_period(to).ok_or_else(|| bad("To", to))?.1.timestamp();
+        if end <= start {
+            return Err("To must be after From".into());
+        }
+        Ok(Range::Between { start, end })
+    }
+    /// The key a history answer is matched by: (seconds, end or now).
+    pub fn history_key(self) -> HistoryKey {
+        (self.secs(), self.end())
+    }
 }
+
+/// A history request: (range in seconds, its end in Unix seconds or `None` for now).
+pub type HistoryKey = (f64, Option<f64>);
 
 /// (model, version, metric)
 pub type SeriesKey = (String, String, String);
@@ -51,7 +91,9 @@ pub struct EndpointsState {
     pub report: Option<Box<MetricsReport>>,
     pub metrics_error: Option<String>,
     pub range: Option<Range>,
-    pub history: Option<(f64, Loadable<BTreeMap<SeriesKey, Series>>)>,
+    pub history: Option<(HistoryKey, Loadable<BTreeMap<SeriesKey, Series>>)>,
+    /// The absolute range being typed: (from, to, last error).
+    pub custom: Option<(String, String, Option<String>)>,
     pub alerts: Vec<(f64, Transition)>,
     pub firing: BTreeMap<(String, String), f64>,
     pub cache: ChartCache,
@@ -176,7 +218,7 @@ pub fn on_monitor(app: &mut StewardApp, ev: MonitorEvent) {
     }
 }
 
-pub fn on_history(app: &mut StewardApp, range: f64, result: Result<Arc<History>, String>) {
+pub fn on_history(app: &mut StewardApp, range: HistoryKey, result: Result<Arc<History>, String>) {
     let st = &mut app.endpoints;
     if st.history.as_ref().map(|h| h.0) != Some(range) {
         return;
@@ -205,9 +247,9 @@ pub fn set_range(app: &mut StewardApp, range: Range) {
         return;
     }
     let Some(prom) = app.endpoints.config.as_ref().and_then(|c| c.prometheus.clone()) else {
-        app.endpoints.history = Some((range.secs(), Loadable::Failed("history needs a Prometheus in the profile (prometheus = URL)".into())));
+        app.endpoints.history = Some((range.history_key(), Loadable::Failed("history needs a Prometheus in the profile (prometheus = URL)".into())));
         return;
     };
-    app.endpoints.history = Some((range.secs(), Loadable::Loading));
-    app.backend.send(Command::MetricsHistory { prometheus: prom, range: range.secs() });
+    app.endpoints.history = Some((range.history_key(), Loadable::Loading));
+    app.backend.send(Command::MetricsHistory { prometheus: prom, range: range.secs(), end: range.end() });
 }

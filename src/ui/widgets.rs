@@ -92,6 +92,9 @@ pub const GREEN: Color32 = Color32::from_rgb(67, 160, 71);
 pub const AMBER: Color32 = Color32::from_rgb(240, 170, 0);
 pub const RED: Color32 = Color32::from_rgb(229, 57, 53);
 pub const GREY: Color32 = Color32::from_rgb(140, 140, 140);
+/// Information that is neither good nor bad (an alias move observed outside Steward): Okabe-Ito blue,
+/// readable on the dark and the light theme.
+pub const INFO: Color32 = Color32::from_rgb(0, 114, 178);
 
 /// A centred empty state: what is missing and the buttons that fix it. Returns the clicked button's index.
 pub fn empty_state(ui: &mut Ui, title: &str, detail: &str, buttons: &[&str]) -> Option<usize> {

@@ -144,6 +144,11 @@ impl StewardApp {
         self.endpoints.report.as_deref()
     }
 
+    /// The end of the chosen absolute range (Unix seconds), if one is chosen.
+    pub fn endpoints_range_end(&self) -> Option<f64> {
+        self.endpoints.range().end()
+    }
+
     /// The loaded history of one series, if any.
     pub fn history_points(&self, model: &str, version: &str, metric: &str) -> Option<Vec<(f64, f64)>> {
         match &self.endpoints.history {

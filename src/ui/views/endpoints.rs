@@ -39,13 +39,33 @@ pub fn show(app: &mut StewardApp, ui: &mut Ui) {
                 for r in Range::ALL {
                     ui.selectable_value(&mut chosen, r, r.title());
                 }
+                if ui.selectable_label(matches!(current, Range::Between { .. }), "Absolute range...").clicked() {
+                    let (from, to) = match current {
+                        Range::Between { .. } => {
+                            let t = current.title();
+                            let mut parts = t.trim_end_matches(" UTC").splitn(2, " to ");
+                            let from = parts.next().unwrap_or_default().to_string();
+                            let to = parts.next().unwrap_or_default().to_string();
+                            let to = if to.len() == 5 { format!("{} {to}", &from[..from.len().min(10)]) } else { to };
+                            (from, to)
+                        }
+                        _ => {
+                            let now = chrono::Utc::now();
+                            let f = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M").to_string();
+                            (f(now - chrono::Duration::hours(1)), f(now))
+                        }
+                    };
+                    app.endpoints.custom = Some((from, to, None));
+                }
             })
             .response
             .labelled_by(l.id);
         if chosen != current {
+            app.endpoints.custom = None;
             state::set_range(app, chosen);
         }
     });
+    absolute_range_form(app, ui);
     alert_banner(app, ui);
     if !configured && !replaying {
         let detail = "Add Open Inference Protocol endpoints (MLServer, Triton, KServe) and a Prometheus to a profile:\n\
@@ -68,6 +88,38 @@ pub fn show(app: &mut StewardApp, ui: &mut Ui) {
         ui.add_space(8.0);
         notifications(app, ui);
     });
+}
+
+/// From / To fields for an absolute range (UTC), shown after "Absolute range..." is picked; Enter or
+/// "Show" loads it from Prometheus, Escape or "Cancel" closes it. A bad time is said next to the fields.
+fn absolute_range_form(app: &mut StewardApp, ui: &mut Ui) {
+    let Some((mut from, mut to, mut error)) = app.endpoints.custom.take() else { return };
+    let (mut show, mut keep) = (false, true);
+    ui.horizontal_wrapped(|ui| {
+        let l = ui.label("From");
+        let a = ui.add(egui::TextEdit::singleline(&mut from).desired_width(130.0).hint_text("2026-11-29 10:00")).labelled_by(l.id);
+        let l = ui.label("To");
+        let b = ui.add(egui::TextEdit::singleline(&mut to).desired_width(130.0).hint_text("2026-11-29 12:00")).labelled_by(l.id);
+        ui.label(RichText::new("UTC").weak());
+        let enter = (a.lost_focus() || b.lost_focus()) && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        show = ui.button("Show").clicked() || enter;
+        keep = !ui.button("Cancel").clicked() && !ui.input(|i| i.key_pressed(egui::Key::Escape));
+        if let Some(e) = &error {
+            ui.colored_label(RED, e.as_str());
+        }
+    });
+    if show {
+        match Range::between(&from, &to) {
+            Ok(r) => {
+                state::set_range(app, r);
+                return;
+            }
+            Err(e) => error = Some(e),
+        }
+    }
+    if keep {
+        app.endpoints.custom = Some((from, to, error));
+    }
 }
 
 fn alert_banner(app: &StewardApp, ui: &mut Ui) {
@@ -246,22 +298,27 @@ fn charts(app: &mut StewardApp, ui: &mut Ui) {
         ("error_rate", "Error rate", Unit::Fraction),
         ("latency_avg", "Average latency", Unit::Seconds),
         ("p95", "p95 latency", Unit::Seconds),
-        ("accuracy", "Accuracy (replayed rows)", Unit::Fraction),
+        ("accuracy", "Accuracy (replayed rows)", Unit::Score),
         ("selection_rate", "Selection rate (replayed rows)", Unit::Fraction),
     ];
     let link = egui::Id::unique(("ep_charts", range.title()));
-    for (metric, title, unit) in metrics {
+    let shown: Vec<&(&str, &str, Unit)> = metrics.iter().filter(|(m, _, _)| store.keys().any(|k| k.0 == model && k.2 == *m)).collect();
+    // The charts share the height left in the view (at least 150 px each, at most 420): one chart on a
+    // 1920x1080 screen is not a strip above empty space.
+    // Per chart: its title, the legend row above the plot and spacing; below the charts, the alerts header.
+    let per_chart = ui.text_style_height(&egui::TextStyle::Body) * 2.0 + ui.spacing().item_spacing.y * 4.0 + 6.0;
+    let below = ui.spacing().interact_size.y + 16.0;
+    let n = shown.len().max(1) as f32;
+    let height = ((ui.available_height() - below) / n - per_chart).clamp(150.0, 420.0);
+    for (metric, title, unit) in shown {
         let keys: Vec<&SeriesKey> = store.keys().filter(|k| k.0 == model && k.2 == *metric).collect();
-        if keys.is_empty() {
-            continue;
-        }
         let names: Vec<String> = keys.iter().map(|k| version_name(&st.model_aliases, &k.0, &k.1)).collect();
         let lines: Vec<ChartLine<'_>> = keys.iter().zip(&names).map(|(k, n)| ChartLine { name: n, series: &store[*k] }).collect();
         ui.label(RichText::new(*title).strong());
         // The whole chosen range, to the second (so that a still view reuses its decimated points).
-        let end = crate::serving::unix_now().floor();
+        let end = range.end().unwrap_or_else(|| crate::serving::unix_now().floor());
         let span = Some((end - range.secs(), end));
-        time_chart(ui, &format!("ep_{metric}_{}", range.title()), link, &lines, 150.0, *unit, span, &mut st.cache);
+        time_chart(ui, &format!("ep_{metric}_{}", range.title()), link, &lines, height, *unit, span, &mut st.cache);
     }
     if store.keys().all(|k| k.0 != model) {
         ui.label(RichText::new(format!("No series for {model} in this range.")).color(GREY));

@@ -91,7 +91,8 @@ pub fn audit(app: &mut StewardApp, ui: &mut Ui, actions: &mut Vec<super::app::Ac
                 ui.label(format!("{} -> {}", v(e.from), v(e.to)));
                 ui.label(&e.action);
                 let (text, color) = match (e.kind, e.outcome) {
-                    (crate::ops::EventKind::Observed, _) => ("observed".to_string(), widgets::AMBER),
+                    // Information, not a warning: the registry moved outside Steward and Steward recorded it.
+                    (crate::ops::EventKind::Observed, _) => ("observed".to_string(), widgets::INFO),
                     (_, Some(crate::audit::Outcome::Succeeded)) => ("succeeded".to_string(), widgets::GREEN),
                     (_, Some(crate::audit::Outcome::Unknown)) => ("unknown (open)".to_string(), widgets::AMBER),
                     (_, Some(o)) => (o.word().to_string(), widgets::RED),

@@ -45,11 +45,21 @@ pub(super) fn compare_tab(st: &mut FairnessState, report: &Report, aliases: &[(S
                 _ => "n/a".into(),
             });
             let flag = |s: &Section| s.reference.flagged.contains(k);
-            ui.label(if k == "overall" {
-                String::new()
+            if k == "overall" {
+                ui.label("");
             } else {
-                format!("{} / {}", if flag(&l.section) { "FAIL" } else { "pass" }, if flag(&r.section) { "FAIL" } else { "pass" })
-            });
+                // Each side coloured by its own verdict: a FAIL stands out whichever version has it.
+                ui.horizontal(|ui| {
+                    ui.spacing_mut().item_spacing.x = 4.0;
+                    for (i, s) in [&l.section, &r.section].into_iter().enumerate() {
+                        if i == 1 {
+                            ui.label("/");
+                        }
+                        let (word, color) = if flag(s) { ("FAIL", RED) } else { ("pass", GREEN) };
+                        ui.colored_label(color, word);
+                    }
+                });
+            }
             ui.end_row();
         }
     });

@@ -10,7 +10,7 @@ mod threshold;
 use std::path::PathBuf;
 
 use egui::{Color32, ComboBox, Grid, RichText, Sense, Ui, vec2};
-use egui_plot::{Legend, Line, Plot, PlotPoints, VLine};
+use egui_plot::{Line, Plot, PlotPoints, VLine};
 
 use crate::domain::thousands;
 use crate::fairness::report::{GroupRates, Section};

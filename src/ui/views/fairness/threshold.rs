@@ -53,22 +53,26 @@ pub(super) fn threshold_tab(st: &mut FairnessState, ui: &mut Ui) {
         v.get(k).copied().flatten()
     };
     let threshold = st.threshold;
+    let names: Vec<&str> = curves.iter().map(|(k, _)| k.as_str()).collect();
+    let hidden = crate::ui::chart::legend_row(ui, "fair_sweep", &names);
     Plot::new("fair_sweep")
         .height(220.0)
-        .legend(Legend::default())
         .include_y(0.0)
         .include_y(1.0)
         .x_axis_label("threshold")
         .y_axis_label(metric_title(metric))
         .show(ui, |plot| {
-            for (key, c) in &curves {
+            for (i, (key, c)) in curves.iter().enumerate() {
+                if hidden.contains(key) {
+                    continue;
+                }
                 let v = match metric {
                     Metric::TruePositiveRate => &c.true_positive_rate,
                     Metric::FalsePositiveRate => &c.false_positive_rate,
                     _ => &c.selection_rate,
                 };
                 let pts: Vec<[f64; 2]> = sweep.thresholds.iter().zip(v).filter_map(|(t, y)| Some([*t, (*y)?])).collect();
-                plot.line(Line::new(key.clone(), PlotPoints::from(pts)));
+                plot.line(Line::new(key.clone(), PlotPoints::from(pts)).color(crate::ui::widgets::series_color(key, i)));
             }
             plot.vline(VLine::new("threshold", threshold));
         });
