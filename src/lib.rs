@@ -14,6 +14,7 @@ pub mod config;
 pub mod connect;
 pub mod domain;
 pub mod fairness;
+pub mod monitoring;
 pub mod ops;
 pub mod report;
 pub mod serving;

@@ -15,13 +15,14 @@ const RULES: &[(&str, &[&str])] = &[
     ("connect", &["domain"]),
     ("audit", &["domain"]),
     ("fairness", &["domain"]),
+    ("monitoring", &["domain", "fairness"]),
     ("config", &["connect", "domain"]),
     ("serving", &["audit", "config", "connect", "domain"]),
-    ("ops", &["audit", "config", "connect", "domain", "fairness", "serving"]),
-    ("report", &["audit", "config", "connect", "domain", "fairness", "ops", "serving"]),
-    ("backend", &["audit", "config", "connect", "domain", "fairness", "ops", "report", "serving"]),
-    ("cli", &["audit", "config", "connect", "domain", "fairness", "ops", "report", "serving"]),
-    ("ui", &["audit", "backend", "config", "connect", "domain", "fairness", "ops", "report", "serving"]),
+    ("ops", &["audit", "config", "connect", "domain", "fairness", "monitoring", "serving"]),
+    ("report", &["audit", "config", "connect", "domain", "fairness", "monitoring", "ops", "serving"]),
+    ("backend", &["audit", "config", "connect", "domain", "fairness", "monitoring", "ops", "report", "serving"]),
+    ("cli", &["audit", "config", "connect", "domain", "fairness", "monitoring", "ops", "report", "serving"]),
+    ("ui", &["audit", "backend", "config", "connect", "domain", "fairness", "monitoring", "ops", "report", "serving"]),
 ];
 
 /// Lines a source file may have.
