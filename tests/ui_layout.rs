@@ -232,9 +232,17 @@ fn live_charts_put_legends_above_the_data_and_read_out_every_series_at_the_curso
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         // Near the right end, where the newest points are (the axis spans the whole live range).
-        ui.harness.hover_at(egui::pos2(1280.0 - 40.0, legend.max.y + 70.0));
-        ui.settle();
-        let labels = ui.labels();
+        // Near the plot's right edge, where the newest points are (the plot's edge is a few pixels left
+        // of the window's: panel margin, scroll bar).
+        let mut labels = Vec::new();
+        for dx in (3..=40).rev().step_by(3).map(|d| d as f32) {
+            ui.harness.hover_at(egui::pos2(1280.0 - dx, legend.max.y + 70.0));
+            ui.settle();
+            labels = ui.labels();
+            if labels.iter().any(|l| l.contains("v2 (champion): ") && !l.contains("no data")) {
+                break;
+            }
+        }
         if let Some(readout) = labels.iter().find(|l| {
             l.contains("v2 (champion): ") && l.contains("v3 (challenger): ") && !l.contains("v2 (champion): no data")
         }) {
@@ -287,4 +295,31 @@ fn endpoint_charts_share_the_height_of_the_window() {
     assert!(gap(small) >= 150.0, "charts squeezed below 150 px at 1024x700: {small:?}");
     assert!(gap(large) > gap(small) + 40.0, "charts do not grow with the window: 700 px {small:?}, 1080 px {large:?}");
     assert!(large[2] + gap(large) <= 1080.0, "the last chart runs off a 1080 px screen: {large:?}");
+}
+
+#[test]
+fn the_version_details_take_the_room_the_table_leaves_and_give_it_back() {
+    let top = |ui: &Ui, label: &str| rects(ui).into_iter().filter(|(l, _)| l == label).map(|(_, r)| r).min_by(|a, b| a.min.y.total_cmp(&b.min.y));
+    let mut ui = sample_at(1920.0, 1080.0);
+    ui.click("v3");
+    ui.wait_for("income-classifier v3");
+    ui.settle();
+    // At 1920x1080 the three rows leave most of the height to the details: no strip of empty space
+    // between the table's last row and the panel.
+    let panel = top(&ui, "income-classifier v3").expect("detail heading").min.y;
+    let last_row = rects(&ui).into_iter().filter(|(l, r)| l == "v1" && r.max.y <= panel).map(|(_, r)| r.max.y).fold(0.0, f32::max);
+    assert!(panel - last_row < 90.0, "{} px of empty space between the table (ends {last_row}) and the details (start {panel})", panel - last_row);
+    // Opening the metric chart takes room from both; closing it gives it back.
+    ui.click("Metric across versions");
+    ui.settle();
+    let with_chart = top(&ui, "income-classifier v3").unwrap().min.y;
+    ui.click("Metric across versions");
+    ui.settle();
+    let after = top(&ui, "income-classifier v3").unwrap().min.y;
+    assert!((after - panel).abs() < 45.0, "details started at {panel}, at {with_chart} with the chart, at {after} after closing it");
+    // Made smaller, the window keeps the details inside it and below the table.
+    ui.harness.set_size(egui::vec2(W, H));
+    ui.settle();
+    let small = top(&ui, "income-classifier v3").unwrap();
+    assert!(small.max.y <= H && small.min.y > 100.0, "{small:?}");
 }

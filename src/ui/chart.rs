@@ -313,6 +313,30 @@ pub fn legend_row(ui: &mut Ui, id: &str, names: &[&str]) -> std::collections::BT
     hidden
 }
 
+/// Splits points where consecutive times are more than three typical spacings apart (the median
+/// spacing), so that a line is not drawn across a stretch with no data.
+pub fn gapped(points: &[PlotPoint]) -> Vec<&[PlotPoint]> {
+    if points.len() < 3 {
+        return vec![points];
+    }
+    let mut steps: Vec<f64> = points.windows(2).map(|w| w[1].x - w[0].x).filter(|d| *d > 0.0).collect();
+    if steps.is_empty() {
+        return vec![points];
+    }
+    let mid = steps.len() / 2;
+    let typical = *steps.select_nth_unstable_by(mid, f64::total_cmp).1;
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 1..points.len() {
+        if points[i].x - points[i - 1].x > 3.0 * typical {
+            out.push(&points[start..i]);
+            start = i;
+        }
+    }
+    out.push(&points[start..]);
+    out
+}
+
 pub fn time_chart(
     ui: &mut Ui,
     id: &str,
@@ -384,7 +408,10 @@ pub fn time_chart(
                     let base = PlotItemBase::new(l.name.to_string());
                     plot.add(Envelope { base, color, points: c.points.clone(), bounds: c.bounds, column: COLUMN_PX });
                 } else {
-                    plot.line(Line::new(l.name, PlotPoints::Owned(c.points.clone())).color(color));
+                    // A gap in the data (no traffic, a restart) is a gap in the line, not a slope.
+                    for part in gapped(&c.points) {
+                        plot.line(Line::new(l.name, PlotPoints::Owned(part.to_vec())).color(color));
+                    }
                 }
             }
             let hovered = plot.response().hovered();
@@ -445,6 +472,10 @@ mod tests {
         let mut unique = labels.clone();
         unique.dedup();
         assert_eq!(labels, unique);
+        // A stretch with no data breaks the line.
+        let pts: Vec<PlotPoint> = [0.0, 2.0, 4.0, 6.0, 40.0, 42.0, 44.0].iter().map(|x| PlotPoint::new(*x, 1.0)).collect();
+        let parts: Vec<usize> = gapped(&pts).iter().map(|p| p.len()).collect();
+        assert_eq!(parts, [4, 3]);
         let hour = time_spacer(egui_plot::GridInput { bounds: (0.0, 3600.0), base_step_size: 1.0 });
         assert_eq!(hour[1].value - hour[0].value, 600.0);
     }

@@ -48,6 +48,8 @@ pub struct StewardApp {
     pub(crate) compare_with: Vec<u64>,
     /// Compare shows only the rows that differ.
     pub(crate) compare_only_differences: bool,
+    /// The version detail panel's share of the height below the versions table (dragged by the user).
+    pub(crate) detail_share: Option<f32>,
     pub(crate) chart_metric: String,
     pub(crate) palette: Option<Palette>,
     pub(crate) add_registry: Option<AddRegistryForm>,
@@ -110,6 +112,7 @@ impl StewardApp {
             selected_version: None,
             compare_with: Vec::new(),
             compare_only_differences: false,
+            detail_share: None,
             chart_metric: String::new(),
             palette: None,
             add_registry: None,

@@ -225,12 +225,21 @@ fn versions_table(app: &mut StewardApp, ui: &mut Ui, versions: &[ModelVersion], 
         let mut compare_with: Vec<u64> = app.compare_with.iter().copied().filter(|c| *c != sel && versions.iter().any(|x| x.version == *c)).collect();
         let mut only_differences = app.compare_only_differences;
         let room = (ui.available_height() - TABLE_MIN_HEIGHT).max(40.0);
-        egui::Panel::bottom("version_detail_panel")
+        // The panel keeps its share of the room, not its pixels: a window made larger (or the metric
+        // chart closed) grows it, a drag sets the share. egui remembers a panel's size by id, so the id
+        // changes with the room (in 40 px steps) and the new panel starts at the remembered share.
+        // Until the user drags it, the panel takes what the table's rows leave (the table needs its
+        // header and rows, at least TABLE_MIN_HEIGHT), and at least 55%.
+        let table_needs = (26.0 + versions.len() as f32 * 24.0 + 16.0).max(TABLE_MIN_HEIGHT);
+        let share = app.detail_share.unwrap_or_else(|| ((ui.available_height() - table_needs) / room).max(0.55));
+        let panel = egui::Panel::bottom(("version_detail_panel", (room / 40.0).round() as i64))
             .resizable(true)
-            .default_size((room * 0.55).clamp(260f32.min(room), room))
+            .default_size((room * share).clamp(120f32.min(room), room))
             .min_size(120f32.min(room))
             .max_size(room)
             .show(ui, |ui| {
+                // The panel is as tall as chosen, not as tall as its content.
+                ui.set_min_height(ui.available_height());
                 version_detail(ui, v, read_only, actions);
                 ui.horizontal(|ui| {
                     ui.label("Compare with");
@@ -268,6 +277,10 @@ fn versions_table(app: &mut StewardApp, ui: &mut Ui, versions: &[ModelVersion], 
                     super::compare::compare(ui, &shown, &mut only_differences);
                 }
             });
+        let height = panel.response.rect.height();
+        if room > 120.0 && (height - room * share).abs() > 2.0 {
+            app.detail_share = Some((height / room).clamp(0.2, 1.0));
+        }
         app.compare_with = compare_with;
         app.compare_only_differences = only_differences;
     }
@@ -403,7 +416,7 @@ fn key_values(ui: &mut Ui, title: &str, items: impl Iterator<Item = (String, Str
         return;
     }
     let width = ui.available_width();
-    egui::Grid::new(("kv", title)).num_columns(2).striped(true).max_col_width(width * 0.6).show(ui, |ui| {
+    egui::Grid::new(("kv", title)).num_columns(2).striped(true).spacing([12.0, 4.0]).max_col_width(width * 0.6).show(ui, |ui| {
         for (k, v) in items {
             // One line each, cut with "..." and whole on hover (wrapping broke values mid-word).
             ui.add(egui::Label::new(RichText::new(k.as_str()).monospace()).truncate()).on_hover_text(k.as_str());

@@ -59,10 +59,12 @@ pub(super) fn over_time_tab(st: &FairnessState, report: &Report, ui: &mut Ui) {
         .weak(),
     );
     let link = egui::Id::unique("fair_time_link");
+    // The three charts share the height (each with its title), at least 170 px each.
+    let height = ((ui.available_height() - 16.0) / 3.0 - 34.0).clamp(170.0, 420.0);
     for m in [Metric::SelectionRate, Metric::TruePositiveRate, Metric::FalsePositiveRate] {
         ui.label(RichText::new(metric_title(m)).strong());
         Plot::new(("fair_time", m.name()))
-            .height(170.0)
+            .height(height)
             .link_axis(link, [true, false])
             .link_cursor(link, [true, false])
             .allow_zoom([true, false])

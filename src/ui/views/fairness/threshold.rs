@@ -55,8 +55,12 @@ pub(super) fn threshold_tab(st: &mut FairnessState, ui: &mut Ui) {
     let threshold = st.threshold;
     let names: Vec<&str> = curves.iter().map(|(k, _)| k.as_str()).collect();
     let hidden = crate::ui::chart::legend_row(ui, "fair_sweep", &names);
+    // The plot takes what the table below it leaves (one row per group), at least 220 px.
+    let height = (ui.available_height() - 24.0 * (curves.len() as f32 + 3.0) - 30.0).clamp(220.0, 560.0);
     Plot::new("fair_sweep")
-        .height(220.0)
+        .height(height)
+        .y_grid_spacer(crate::ui::chart::nice_spacer)
+        .y_axis_formatter(|mark, _| crate::ui::chart::tick_label(mark.value, mark.step_size))
         .include_y(0.0)
         .include_y(1.0)
         .x_axis_label("threshold")
