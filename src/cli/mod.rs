@@ -13,6 +13,7 @@ use crate::config::{Context, DEFAULT_TIMEOUT, Selection};
 use crate::connect::RegistryError;
 
 pub mod fairness;
+pub mod monitoring;
 pub mod ops;
 pub mod profile;
 pub mod registry;
@@ -94,6 +95,9 @@ pub enum Cmd {
     Audit(ops::AuditCmd),
     /// Fairness metrics by group from a prediction log (CSV, JSON Lines, Parquet).
     Fairness(fairness::FairnessArgs),
+    /// Drift of a log's columns against a reference (PSI, KS, Wasserstein, chi-square, Jensen-Shannon);
+    /// exit 3 when a column has drifted.
+    Drift(monitoring::DriftArgs),
     /// Probe serving endpoints (Open Inference Protocol v2): up/degraded/down, served versions.
     Endpoints(serving::EndpointsArgs),
     /// Query Prometheus with PromQL, at one time or over a range.
@@ -196,6 +200,7 @@ pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> Outcome {
 pub fn run_command(g: &Global, cmd: Cmd) -> Outcome {
     match cmd {
         Cmd::Fairness(args) => fairness::run(&args),
+        Cmd::Drift(a) => monitoring::drift_command(&a),
         Cmd::Endpoints(a) => serving::endpoints(g, &a),
         Cmd::Metrics(a) => serving::metrics(g, &a),
         Cmd::Load(a) => serving::load(g, &a),

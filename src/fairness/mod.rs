@@ -36,6 +36,9 @@ pub use rates::{Confusion, Metric, SmallGroupRule, Z95, wilson};
 pub use report::{GroupRates, Report, Section, group_key};
 pub use source::Format;
 pub use timeparse::Window;
+pub(crate) use source::{Input, open};
+pub(crate) use timeparse::{date_string, iso_week_label, seconds, window_index, window_start_day};
+pub(crate) use values::Field;
 pub use values::SWEEP_STEPS;
 
 /// How a row's decision is read.

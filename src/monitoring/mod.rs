@@ -1,7 +1,15 @@
 //! Monitoring after deployment (issue 14): drift of inputs and scores between a reference and current
-//! windows. This room holds the statistics; each function names the reference implementation it equals
-//! (scipy, Evidently) and the tests compare them with fixtures those libraries produced
-//! (tests/fixtures/drift, made by scripts/oracles/drift.py).
+//! windows. Each statistic names the reference implementation it equals (scipy, Evidently); the tests
+//! compare with fixtures those libraries produced (tests/fixtures/drift, made by scripts/oracles/).
+//!
+//! - [`drift`]: the engine (reading, windows, verdicts) behind `steward drift`;
+//! - [`ks`], [`kolmogorov`]: the two-sample KS test and the Kolmogorov distribution;
+//! - [`stats`]: Wasserstein, chi-square, Jensen-Shannon, PSI, Evidently's binning;
+//! - [`rows`]: a row-at-a-time reader of CSV and JSON Lines logs.
 
+mod column;
+pub mod drift;
+pub mod kolmogorov;
 pub mod ks;
+pub mod rows;
 pub mod stats;

@@ -13,8 +13,8 @@
 //! - [`evidently_bins`]: the bin shares Evidently's PSI and Jensen-Shannon tests use (its
 //!   `get_binned_data`): a numerical column with more than 20 distinct reference values is cut into
 //!   NumPy's "sturges" bins over the pooled values (`np.histogram_bin_edges`); anything else is one bin
-//!   per category seen in either sample; an empty bin's share is replaced by 0.0001, or by the least
-//!   non-zero share / 10^6 when that is <= 0.0001.
+//!   per category seen in either sample. For PSI (not for Jensen-Shannon) an empty bin's share is
+//!   replaced by 0.0001, or by the least non-zero share / 10^6 when that is <= 0.0001 ([`fill_empty`]).
 
 /// The L1 distance between the empirical CDFs of two **sorted** samples, in the samples' unit; `None`
 /// when either is empty.
@@ -265,47 +265,4 @@ pub fn fill_empty(shares: &mut [f64]) {
     for s in shares.iter_mut().filter(|s| **s == 0.0) {
         *s = fill;
     }
-}
-
-/// Evidently's bin shares for a numerical column, from two **sorted** samples: sturges bins over the
-/// pooled values when the reference has more than 20 distinct values, else one bin per distinct value.
-/// Returns (edges or the values binned, reference shares, current shares), empty bins filled.
-pub fn evidently_bins(reference: &[f64], current: &[f64]) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
-    let distinct = |s: &[f64]| {
-        let mut d: Vec<f64> = s.to_vec();
-        d.dedup();
-        d
-    };
-    let ref_distinct = distinct(reference).len();
-    let (nr, nc) = (reference.len() as f64, current.len() as f64);
-    if ref_distinct > 20 {
-        let min = reference.first().copied().unwrap_or(0.0).min(current.first().copied().unwrap_or(f64::INFINITY));
-        let max = reference.last().copied().unwrap_or(0.0).max(current.last().copied().unwrap_or(f64::NEG_INFINITY));
-        let edges = sturges_edges(min, max, reference.len() + current.len());
-        let mut r: Vec<f64> = histogram(reference, &edges).iter().map(|c| *c as f64 / nr).collect();
-        let mut c: Vec<f64> = histogram(current, &edges).iter().map(|c| *c as f64 / nc).collect();
-        fill_empty(&mut r);
-        fill_empty(&mut c);
-        return (edges, r, c);
-    }
-    let mut keys: Vec<f64> = reference.iter().chain(current).copied().collect();
-    keys.sort_by(f64::total_cmp);
-    keys.dedup();
-    let share = |s: &[f64], k: f64, n: f64| (s.partition_point(|v| *v <= k) - s.partition_point(|v| *v < k)) as f64 / n;
-    let mut r: Vec<f64> = keys.iter().map(|k| share(reference, *k, nr)).collect();
-    let mut c: Vec<f64> = keys.iter().map(|k| share(current, *k, nc)).collect();
-    fill_empty(&mut r);
-    fill_empty(&mut c);
-    (keys, r, c)
-}
-
-/// Evidently's bin shares for a categorical column from per-category (reference, current) counts.
-pub fn category_shares(counts: &[(u64, u64)]) -> (Vec<f64>, Vec<f64>) {
-    let nr: u64 = counts.iter().map(|c| c.0).sum();
-    let nc: u64 = counts.iter().map(|c| c.1).sum();
-    let mut r: Vec<f64> = counts.iter().map(|c| c.0 as f64 / nr.max(1) as f64).collect();
-    let mut c: Vec<f64> = counts.iter().map(|c| c.1 as f64 / nc.max(1) as f64).collect();
-    fill_empty(&mut r);
-    fill_empty(&mut c);
-    (r, c)
 }

@@ -1,0 +1,173 @@
+//! `steward drift CURRENT ...`: drift of a log's columns against a reference (the monitoring room's
+//! engine; the window's Monitoring view is to use the same).
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::fairness::OutputFormat;
+use super::{Failure, exit};
+use crate::fairness::{Progress, Window};
+use crate::monitoring::drift::{ColumnDrift, DriftReport, DriftSpec, drift};
+
+/// Exit code when a column has drifted (for CI), as `steward alerts` when a rule fires.
+pub const EXIT_DRIFT: u8 = 3;
+
+#[derive(Args, Debug)]
+pub struct DriftArgs {
+    /// The current log: CSV (optionally .gz / .zst) or JSON Lines.
+    pub current: PathBuf,
+    /// Reference log (same columns), e.g. the training or evaluation data.
+    #[arg(long, value_name = "FILE", required_unless_present = "reference_days", conflicts_with = "reference_days")]
+    pub reference: Option<PathBuf>,
+    /// Instead of a file: the first N days (UTC) of the current log are the reference (needs --time).
+    #[arg(long, value_name = "N", requires = "time")]
+    pub reference_days: Option<u32>,
+    /// Timestamp column (ISO 8601 or epoch seconds).
+    #[arg(long, value_name = "COL")]
+    pub time: Option<String>,
+    /// Current windows: 1d (UTC days) or 1w (ISO weeks); default: one window.
+    #[arg(long, value_name = "W", requires = "time")]
+    pub window: Option<String>,
+    /// Columns to analyse (default: all but --exclude and the time column).
+    #[arg(long, value_delimiter = ',', value_name = "COL[,COL]")]
+    pub columns: Vec<String>,
+    /// Columns to leave out (ids, labels, versions).
+    #[arg(long, value_delimiter = ',', value_name = "COL[,COL]")]
+    pub exclude: Vec<String>,
+    /// Columns to treat as categorical even when their values are numbers (codes).
+    #[arg(long, value_delimiter = ',', value_name = "COL[,COL]")]
+    pub categorical: Vec<String>,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
+}
+
+pub fn drift_command(a: &DriftArgs) -> Result<(), Failure> {
+    let window = match a.window.as_deref() {
+        None => None,
+        Some(w) => Some(Window::parse(w).ok_or_else(|| Failure { message: format!("--window '{w}': give 1d or 1w"), code: exit::USAGE })?),
+    };
+    let spec = DriftSpec {
+        columns: a.columns.clone(),
+        exclude: a.exclude.clone(),
+        categorical: a.categorical.clone(),
+        time: a.time.clone(),
+        window,
+        reference_days: a.reference_days,
+    };
+    let progress = Progress::new();
+    let report = drift(a.reference.as_deref(), &a.current, &spec, &progress)?;
+    let text = match a.format {
+        OutputFormat::Json => serde_json::to_string_pretty(&report).map_err(|e| Failure::from(e.to_string()))? + "\n",
+        OutputFormat::Csv => csv(&report),
+        OutputFormat::Table => table(&report),
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes()).map_err(|e| Failure::from(format!("cannot write the output: {e}")))?;
+    if report.any_drift() {
+        return Err(Failure { message: format!("drift in {} window(s); see above", report.windows.iter().filter(|w| w.drifted_columns > 0).count()), code: EXIT_DRIFT });
+    }
+    Ok(())
+}
+
+fn num(x: Option<f64>) -> String {
+    match x {
+        None => "-".into(),
+        Some(v) if v != 0.0 && v.abs() < 1e-4 => format!("{v:.2e}"),
+        Some(v) => format!("{v:.4}"),
+    }
+}
+
+fn verdict(c: &ColumnDrift) -> &'static str {
+    match (c.kind, c.drifted) {
+        ("skipped", _) => "skipped",
+        (_, true) => "DRIFT",
+        _ => "ok",
+    }
+}
+
+fn table(r: &DriftReport) -> String {
+    let mut s = format!("reference: {} ({} rows)\ncurrent: {}\nrule: {}\n", r.reference, r.reference_rows, r.current, r.rule);
+    if r.rows_without_time > 0 {
+        s += &format!("rows without a time (not in any window): {}\n", r.rows_without_time);
+    }
+    for w in &r.windows {
+        s += &format!("\nwindow {} ({} rows): {} of {} columns drifted\n", w.label, w.rows, w.drifted_columns, w.columns.len());
+        s += &format!("{:<24} {:<12} {:<8} {:<20} {:>10} {:>10} {:>10} {:>9}  notes\n", "column", "kind", "verdict", "effect", "p-value", "PSI", "KS D", "missing");
+        for c in &w.columns {
+            let effect = c.effect.map(|e| format!("{} {}", num(Some(e)), if c.effect_measure == "jensen_shannon" { "JS" } else { "W/sd" })).unwrap_or_else(|| "-".into());
+            let missing = format!("{}/{}", c.reference_missing, c.current_missing);
+            let mut notes = Vec::new();
+            if let Some(reason) = &c.reason {
+                notes.push(reason.clone());
+            }
+            if !c.new_categories.is_empty() {
+                let shown: Vec<String> = c.new_categories.iter().take(5).map(|(k, n)| format!("{k} ({n})")).collect();
+                notes.push(format!("new: {}", shown.join(", ")));
+            }
+            if !c.gone_categories.is_empty() {
+                notes.push(format!("gone: {}", c.gone_categories.iter().take(5).cloned().collect::<Vec<_>>().join(", ")));
+            }
+            if let (Some(a), Some(b)) = (c.reference_positive_rate, c.current_positive_rate) {
+                notes.push(format!("positive rate {a:.3} -> {b:.3}"));
+            }
+            if let (Some(a), Some(b)) = (c.reference_mean, c.current_mean) {
+                notes.push(format!("mean {a:.4} -> {b:.4}"));
+            }
+            if c.rounded {
+                notes.push("values rounded to 6 digits".into());
+            }
+            s += &format!(
+                "{:<24} {:<12} {:<8} {:<20} {:>10} {:>10} {:>10} {:>9}  {}\n",
+                c.column,
+                c.kind,
+                verdict(c),
+                effect,
+                num(c.p_value),
+                num(c.psi),
+                num(c.ks_statistic),
+                missing,
+                notes.join("; ")
+            );
+        }
+    }
+    s
+}
+
+fn csv(r: &DriftReport) -> String {
+    let mut s = String::from("window,rows,column,kind,drifted,effect_measure,effect,p_value,ks_statistic,ks_p_value,wasserstein,wasserstein_normed,chi_square,chi_square_p_value,jensen_shannon,psi,reference_rows,current_rows,reference_missing,current_missing,new_categories\n");
+    let f = |x: Option<f64>| x.map(|v| v.to_string()).unwrap_or_default();
+    for w in &r.windows {
+        for c in &w.columns {
+            let new: Vec<String> = c.new_categories.iter().map(|(k, n)| format!("{k}={n}")).collect();
+            let row = [
+                w.label.clone(),
+                w.rows.to_string(),
+                c.column.clone(),
+                c.kind.to_string(),
+                c.drifted.to_string(),
+                c.effect_measure.to_string(),
+                f(c.effect),
+                f(c.p_value),
+                f(c.ks_statistic),
+                f(c.ks_p_value),
+                f(c.wasserstein),
+                f(c.wasserstein_normed),
+                f(c.chi_square.map(|x| x.statistic)),
+                f(c.chi_square.map(|x| x.p_value)),
+                f(c.jensen_shannon),
+                f(c.psi),
+                c.reference_rows.to_string(),
+                c.current_rows.to_string(),
+                c.reference_missing.to_string(),
+                c.current_missing.to_string(),
+                new.join(";"),
+            ];
+            let cells: Vec<String> = row.iter().map(|c| crate::domain::csv_cell(c)).collect();
+            s += &cells.join(",");
+            s.push('\n');
+        }
+    }
+    s
+}

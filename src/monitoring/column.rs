@@ -1,0 +1,221 @@
+//! One column of one window against the reference: the statistics of [`super::drift`] and the
+//! size-aware verdict (see there).
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use super::drift::{ALPHA, EFFECT_THRESHOLD, MAX_DISTINCT, Values};
+use super::ks::{KsMethod, ks_2samp_counts};
+use super::stats::{self, ChiSquare};
+
+/// One column in one window against the reference.
+#[derive(Debug, Clone, Serialize)]
+pub struct ColumnDrift {
+    pub column: String,
+    /// "numerical", "categorical", or "skipped" (then `reason` says why).
+    pub kind: &'static str,
+    pub reason: Option<String>,
+    pub reference_rows: u64,
+    pub current_rows: u64,
+    pub reference_missing: u64,
+    pub current_missing: u64,
+    pub drifted: bool,
+    /// The effect size the verdict uses (normed Wasserstein or Jensen-Shannon) and its name.
+    pub effect: Option<f64>,
+    pub effect_measure: &'static str,
+    /// The test's p-value the verdict uses (KS or chi-square).
+    pub p_value: Option<f64>,
+    /// effect / 0.1 (sort key).
+    pub severity: f64,
+    pub ks_statistic: Option<f64>,
+    pub ks_p_value: Option<f64>,
+    pub ks_method: Option<KsMethod>,
+    pub wasserstein: Option<f64>,
+    pub wasserstein_normed: Option<f64>,
+    pub chi_square: Option<ChiSquare>,
+    pub jensen_shannon: Option<f64>,
+    pub psi: Option<f64>,
+    pub reference_mean: Option<f64>,
+    pub current_mean: Option<f64>,
+    /// Categories in the current window and not in the reference: (value, current count).
+    pub new_categories: Vec<(String, u64)>,
+    /// Categories of the reference absent from the current window.
+    pub gone_categories: Vec<String>,
+    /// Share of 1 (or true) of a 0/1 column in the reference and the current window.
+    pub reference_positive_rate: Option<f64>,
+    pub current_positive_rate: Option<f64>,
+    /// Values were rounded to 6 significant digits (more than MAX_DISTINCT distinct values).
+    pub rounded: bool,
+}
+
+fn empty(column: &str, r: &Values, c: &Values) -> ColumnDrift {
+    ColumnDrift {
+        column: column.to_string(),
+        kind: "skipped",
+        reason: None,
+        reference_rows: r.counts.values().sum(),
+        current_rows: c.counts.values().sum(),
+        reference_missing: r.missing,
+        current_missing: c.missing,
+        drifted: false,
+        effect: None,
+        effect_measure: "",
+        p_value: None,
+        severity: 0.0,
+        ks_statistic: None,
+        ks_p_value: None,
+        ks_method: None,
+        wasserstein: None,
+        wasserstein_normed: None,
+        chi_square: None,
+        jensen_shannon: None,
+        psi: None,
+        reference_mean: None,
+        current_mean: None,
+        new_categories: Vec::new(),
+        gone_categories: Vec::new(),
+        reference_positive_rate: None,
+        current_positive_rate: None,
+        rounded: r.rounded || c.rounded,
+    }
+}
+
+/// Compares one column's current values with its reference values.
+pub fn analyse_counts(column: &str, reference: &HashMap<String, u64>, current: &HashMap<String, u64>, force_categorical: bool) -> ColumnDrift {
+    let r = Values { counts: reference.clone(), ..Values::default() };
+    let c = Values { counts: current.clone(), ..Values::default() };
+    analyse(column, &r, &c, force_categorical)
+}
+
+pub(super) fn analyse(column: &str, r: &Values, c: &Values, force_categorical: bool) -> ColumnDrift {
+    let mut d = empty(column, r, c);
+    if r.overflow || c.overflow {
+        d.reason = Some(format!("more than {MAX_DISTINCT} distinct non-numeric values in a day (an id?): not analysed"));
+        return d;
+    }
+    if d.reference_rows == 0 || d.current_rows == 0 {
+        d.reason = Some(format!("no values in the {}", if d.reference_rows == 0 { "reference" } else { "current window" }));
+        return d;
+    }
+    let parse = |m: &HashMap<String, u64>| -> Option<Vec<(f64, u64)>> {
+        m.iter().map(|(k, n)| k.trim().parse::<f64>().ok().filter(|x| x.is_finite()).map(|x| (x, *n))).collect()
+    };
+    let numeric = if force_categorical { None } else { parse(&r.counts).zip(parse(&c.counts)) };
+    match numeric {
+        Some((rv, cv)) if rv.len() > 5 => numerical(&mut d, rv, cv),
+        _ => categorical(&mut d, r, c),
+    }
+    d
+}
+
+/// Sorted distinct values with (reference, current) counts.
+fn merged(rv: Vec<(f64, u64)>, cv: Vec<(f64, u64)>) -> Vec<(f64, u64, u64)> {
+    let mut all: BTreeMap<u64, (f64, u64, u64)> = BTreeMap::new();
+    let key = |x: f64| {
+        let b = (if x == 0.0 { 0.0 } else { x }).to_bits();
+        if b >> 63 == 1 { !b } else { b | (1 << 63) }
+    };
+    for (x, n) in rv {
+        all.entry(key(x)).or_insert((x, 0, 0)).1 += n;
+    }
+    for (x, n) in cv {
+        all.entry(key(x)).or_insert((x, 0, 0)).2 += n;
+    }
+    all.into_values().collect()
+}
+
+fn numerical(d: &mut ColumnDrift, rv: Vec<(f64, u64)>, cv: Vec<(f64, u64)>) {
+    d.kind = "numerical";
+    let m = merged(rv, cv);
+    let (nr, nc) = (d.reference_rows as f64, d.current_rows as f64);
+    let mean = |which: usize| m.iter().map(|v| v.0 * if which == 0 { v.1 } else { v.2 } as f64).sum::<f64>() / if which == 0 { nr } else { nc };
+    let (mr, mc) = (mean(0), mean(1));
+    d.reference_mean = Some(mr);
+    d.current_mean = Some(mc);
+    let ks = ks_2samp_counts(&m);
+    d.ks_statistic = ks.map(|k| k.statistic);
+    d.ks_p_value = ks.map(|k| k.p_value);
+    d.ks_method = ks.map(|k| k.method);
+    // Wasserstein: the L1 distance between the CDFs, piecewise constant between distinct values.
+    let mut w = 0.0f64;
+    let (mut cr, mut cc) = (0u64, 0u64);
+    for pair in m.windows(2) {
+        cr += pair[0].1;
+        cc += pair[0].2;
+        w += (cr as f64 / nr - cc as f64 / nc).abs() * (pair[1].0 - pair[0].0);
+    }
+    let var = m.iter().map(|v| v.1 as f64 * (v.0 - mr) * (v.0 - mr)).sum::<f64>() / nr;
+    let normed = w / var.sqrt().max(0.001);
+    d.wasserstein = Some(w);
+    d.wasserstein_normed = Some(normed);
+    let (rs, cs) = evidently_shares(&m, nr, nc);
+    set_psi_js(d, rs, cs);
+    d.effect = Some(normed);
+    d.effect_measure = "wasserstein_normed";
+    d.p_value = d.ks_p_value;
+    verdict(d);
+}
+
+/// PSI on the shares with empty bins filled, Jensen-Shannon on the shares as they are (Evidently's
+/// `psi` and `jensenshannon` tests: `get_binned_data(..., feel_zeroes)` True for PSI, False for JS).
+fn set_psi_js(d: &mut ColumnDrift, rs: Vec<f64>, cs: Vec<f64>) {
+    d.jensen_shannon = stats::jensen_shannon(&rs, &cs);
+    let (mut rf, mut cf) = (rs, cs);
+    stats::fill_empty(&mut rf);
+    stats::fill_empty(&mut cf);
+    d.psi = Some(stats::psi(&rf, &cf));
+}
+
+/// Evidently's bins over distinct values with counts: sturges bins over the pooled values when the
+/// reference has more than 20 distinct values, one bin per value otherwise (shares, unfilled).
+fn evidently_shares(m: &[(f64, u64, u64)], nr: f64, nc: f64) -> (Vec<f64>, Vec<f64>) {
+    let ref_distinct = m.iter().filter(|v| v.1 > 0).count();
+    if ref_distinct > 20 {
+        let (min, max) = (m.first().map_or(0.0, |v| v.0), m.last().map_or(0.0, |v| v.0));
+        let edges = stats::sturges_edges(min, max, (nr + nc) as usize);
+        let bins = edges.len() - 1;
+        let (mut hr, mut hc) = (vec![0u64; bins], vec![0u64; bins]);
+        for (x, a, b) in m {
+            // [e_i, e_i+1), the last bin closed.
+            let i = edges.partition_point(|e| e <= x).saturating_sub(1).min(bins - 1);
+            hr[i] += a;
+            hc[i] += b;
+        }
+        (hr.iter().map(|h| *h as f64 / nr).collect(), hc.iter().map(|h| *h as f64 / nc).collect())
+    } else {
+        (m.iter().map(|v| v.1 as f64 / nr).collect(), m.iter().map(|v| v.2 as f64 / nc).collect())
+    }
+}
+
+fn categorical(d: &mut ColumnDrift, r: &Values, c: &Values) {
+    d.kind = "categorical";
+    let mut keys: Vec<&String> = r.counts.keys().chain(c.counts.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let counts: Vec<(u64, u64)> = keys.iter().map(|k| (r.counts.get(*k).copied().unwrap_or(0), c.counts.get(*k).copied().unwrap_or(0))).collect();
+    d.new_categories = keys.iter().zip(&counts).filter(|(_, n)| n.0 == 0 && n.1 > 0).map(|(k, n)| ((*k).clone(), n.1)).collect();
+    d.gone_categories = keys.iter().zip(&counts).filter(|(_, n)| n.0 > 0 && n.1 == 0).map(|(k, _)| (*k).clone()).collect();
+    d.chi_square = stats::chi_square(&counts);
+    let (nr, nc) = (d.reference_rows.max(1) as f64, d.current_rows.max(1) as f64);
+    let rs: Vec<f64> = counts.iter().map(|c| c.0 as f64 / nr).collect();
+    let cs: Vec<f64> = counts.iter().map(|c| c.1 as f64 / nc).collect();
+    set_psi_js(d, rs, cs);
+    let positive = |k: &str| matches!(k.trim(), "1" | "1.0" | "true" | "True" | "TRUE");
+    let binary = keys.iter().all(|k| positive(k) || matches!(k.trim(), "0" | "0.0" | "false" | "False" | "FALSE"));
+    if binary {
+        let share = |v: &Values| v.counts.iter().filter(|(k, _)| positive(k)).map(|(_, n)| *n).sum::<u64>() as f64 / v.counts.values().sum::<u64>().max(1) as f64;
+        d.reference_positive_rate = Some(share(r));
+        d.current_positive_rate = Some(share(c));
+    }
+    d.effect = d.jensen_shannon;
+    d.effect_measure = "jensen_shannon";
+    d.p_value = d.chi_square.map(|c| c.p_value);
+    verdict(d);
+}
+
+fn verdict(d: &mut ColumnDrift) {
+    let effect = d.effect.unwrap_or(0.0);
+    d.severity = if effect.is_finite() { effect / EFFECT_THRESHOLD } else { f64::MAX };
+    d.drifted = effect >= EFFECT_THRESHOLD && d.p_value.is_some_and(|p| p < ALPHA);
+}

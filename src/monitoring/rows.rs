@@ -1,0 +1,188 @@
+//! Reading a log row by row as text cells, for monitoring: CSV (the `csv` crate, RFC 4180 with bare
+//! quotes read literally, as pandas does) and JSON Lines, plain, gzip or zstd (opened by the fairness
+//! engine's `open`, which also reports progress). A JSON Lines file's columns are the keys of its first
+//! object; a key missing from a later object is a missing value. Parquet is not read here yet.
+//!
+//! Memory: one row at a time, plus the csv crate's buffer; a record longer than [`MAX_RECORD`] bytes is
+//! an error naming its line.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+use crate::fairness::{FairnessError, Format, Input, Location, Progress, open};
+
+/// The longest record read (bytes).
+pub const MAX_RECORD: usize = 16 << 20;
+
+/// Cells pandas reads as missing by default (`na_values`); an empty cell too.
+pub const MISSING: &[&str] = &[
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None",
+    "n/a", "nan", "null",
+];
+
+/// Is this cell a missing value (pandas' default list)?
+pub fn is_missing(cell: &str) -> bool {
+    MISSING.contains(&cell)
+}
+
+enum Inner<'p> {
+    Csv(csv::Reader<Box<dyn Read + Send + 'p>>, csv::StringRecord),
+    Jsonl(BufReader<Box<dyn Read + Send + 'p>>, String),
+}
+
+/// An open log: its header and a cursor.
+pub struct Rows<'p> {
+    file: String,
+    header: Vec<String>,
+    inner: Inner<'p>,
+    /// 1-based line of the record last read (CSV: where it starts).
+    line: u64,
+}
+
+impl<'p> Rows<'p> {
+    /// Opens a CSV or JSON Lines log (compressed or not) and reads its header.
+    pub fn open(path: &Path, progress: &'p Progress) -> Result<Rows<'p>, FairnessError> {
+        let file = path.display().to_string();
+        let (format, input) = open(path, &file, progress)?;
+        let stream = match input {
+            Input::Stream(s) => s,
+            Input::Parquet(_) => {
+                return Err(FairnessError::usage(format!("{file}: Parquet logs are not read by monitoring yet; give CSV or JSON Lines")));
+            }
+        };
+        match format {
+            Format::Csv(_) => {
+                let mut r = csv::ReaderBuilder::new().flexible(false).from_reader(stream);
+                let header: Vec<String> = r
+                    .headers()
+                    .map_err(|e| FairnessError::input(&file, Some(Location::Line(1)), None, format!("cannot read the header: {e}")))?
+                    .iter()
+                    .map(|h| h.trim_start_matches('\u{feff}').to_string())
+                    .collect();
+                Ok(Rows { file, header, inner: Inner::Csv(r, csv::StringRecord::new()), line: 1 })
+            }
+            Format::JsonLines(_) => {
+                let mut rows = Rows { file, header: Vec::new(), inner: Inner::Jsonl(BufReader::new(stream), String::new()), line: 0 };
+                rows.peek_json_header()?;
+                Ok(rows)
+            }
+            Format::Parquet => Err(FairnessError::usage(format!("{}: Parquet is not read by monitoring yet", rows_name(path)))),
+        }
+    }
+
+    pub fn header(&self) -> &[String] {
+        &self.header
+    }
+
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    /// Line of the record last read (1-based; the header is line 1 in CSV).
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+
+    /// Reads the next record into `out` (one cell per header column, in order); false at the end.
+    pub fn next_into(&mut self, out: &mut Vec<String>) -> Result<bool, FairnessError> {
+        out.clear();
+        match &mut self.inner {
+            Inner::Csv(r, rec) => {
+                let ok = r.read_record(rec).map_err(|e| {
+                    let line = e.position().map(|p| p.line()).unwrap_or(self.line + 1);
+                    FairnessError::input(&self.file, Some(Location::Line(line)), None, csv_message(&e))
+                })?;
+                if !ok {
+                    return Ok(false);
+                }
+                self.line = rec.position().map(|p| p.line()).unwrap_or(self.line + 1);
+                if rec.as_slice().len() > MAX_RECORD {
+                    return Err(FairnessError::input(&self.file, Some(Location::Line(self.line)), None, format!("record longer than {MAX_RECORD} bytes")));
+                }
+                out.extend(rec.iter().map(str::to_string));
+                Ok(true)
+            }
+            Inner::Jsonl(r, buf) => loop {
+                if buf.is_empty() {
+                    let n = read_line(r, buf, &self.file, self.line + 1)?;
+                    if n == 0 {
+                        return Ok(false);
+                    }
+                    self.line += 1;
+                }
+                let text = std::mem::take(buf);
+                let t = text.trim();
+                if t.is_empty() {
+                    continue;
+                }
+                let v: serde_json::Value = serde_json::from_str(t)
+                    .map_err(|e| FairnessError::input(&self.file, Some(Location::Line(self.line)), None, format!("not a JSON object: {e}")))?;
+                let Some(obj) = v.as_object() else {
+                    return Err(FairnessError::input(&self.file, Some(Location::Line(self.line)), None, "not a JSON object"));
+                };
+                out.extend(self.header.iter().map(|k| match obj.get(k) {
+                    None | Some(serde_json::Value::Null) => String::new(),
+                    Some(serde_json::Value::String(s)) => s.clone(),
+                    Some(other) => other.to_string(),
+                }));
+                return Ok(true);
+            },
+        }
+    }
+
+    /// JSON Lines: the keys of the first object are the columns; the object stays to be read.
+    fn peek_json_header(&mut self) -> Result<(), FairnessError> {
+        let Inner::Jsonl(r, buf) = &mut self.inner else { return Ok(()) };
+        loop {
+            buf.clear();
+            if read_line(r, buf, &self.file, self.line + 1)? == 0 {
+                return Err(FairnessError::input(&self.file, None, None, "no JSON object in the file"));
+            }
+            self.line += 1;
+            if buf.trim().is_empty() {
+                continue;
+            }
+            let v: serde_json::Value = serde_json::from_str(buf.trim())
+                .map_err(|e| FairnessError::input(&self.file, Some(Location::Line(self.line)), None, format!("not a JSON object: {e}")))?;
+            let Some(obj) = v.as_object() else {
+                return Err(FairnessError::input(&self.file, Some(Location::Line(self.line)), None, "not a JSON object"));
+            };
+            self.header = obj.keys().cloned().collect();
+            // Keep the object in `buf` for next_into; it re-parses it and does not count the line twice.
+            self.line -= 1;
+            return Ok(());
+        }
+    }
+
+    /// Index of a column by name, or a usage error listing the columns.
+    pub fn index(&self, column: &str) -> Result<usize, FairnessError> {
+        self.header.iter().position(|h| h == column).ok_or_else(|| {
+            FairnessError::input(&self.file, None, Some(column), format!("no such column; the file has: {}", self.header.join(", ")))
+        })
+    }
+}
+
+fn rows_name(p: &Path) -> String {
+    p.display().to_string()
+}
+
+fn read_line(r: &mut impl BufRead, buf: &mut String, file: &str, line: u64) -> Result<usize, FairnessError> {
+    let mut bytes = Vec::new();
+    let n = r
+        .take(MAX_RECORD as u64 + 1)
+        .read_until(b'\n', &mut bytes)
+        .map_err(|e| FairnessError::io(file, format!("cannot read: {e}")))?;
+    if n > MAX_RECORD {
+        return Err(FairnessError::input(file, Some(Location::Line(line)), None, format!("line longer than {MAX_RECORD} bytes")));
+    }
+    *buf = String::from_utf8(bytes).map_err(|_| FairnessError::input(file, Some(Location::Line(line)), None, "not UTF-8 text"))?;
+    Ok(n)
+}
+
+fn csv_message(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => format!("{len} fields, the header has {expected_len}"),
+        csv::ErrorKind::Utf8 { .. } => "not UTF-8 text".to_string(),
+        _ => e.to_string(),
+    }
+}

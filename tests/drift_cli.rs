@@ -1,0 +1,101 @@
+//! `steward drift` on two small logs against what Evidently 0.7 and scipy 1.17 compute for the same
+//! windows (tests/fixtures/drift/evidently.json, made by scripts/oracles/drift_logs.py): PSI and
+//! Jensen-Shannon on Evidently's bins, normed Wasserstein, chi-square, KS, missing values and new
+//! categories; the size-aware verdict flags the simulated shift of the last two days and nothing else.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+fn fixtures() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/drift")
+}
+
+fn close(ours: &Value, theirs: &Value, what: &str) {
+    match theirs {
+        Value::String(s) if s == "inf" => assert!(ours.is_null() || ours.as_f64().is_some_and(f64::is_infinite) || ours == "inf", "{what}: ours {ours}, expected inf"),
+        _ => {
+            let (a, b) = (ours.as_f64().unwrap_or_else(|| panic!("{what}: ours {ours}")), theirs.as_f64().unwrap());
+            assert!((a - b).abs() <= 1e-9 * b.abs().max(1e-300) || (a - b).abs() <= 1e-14, "{what}: ours {a:e}, Evidently/scipy {b:e}");
+        }
+    }
+}
+
+fn run(extra: &[&str]) -> (Value, i32) {
+    let dir = tempfile::tempdir().unwrap();
+    let f = fixtures();
+    let (cur, refr) = (f.join("current.csv"), f.join("reference.csv"));
+    let mut args = vec!["drift", cur.to_str().unwrap(), "--reference", refr.to_str().unwrap(), "--time", "time", "--format", "json"];
+    args.extend(extra);
+    let o = steward(dir.path(), &args);
+    (serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&o), stderr(&o))), o.status.code().unwrap_or(-1))
+}
+
+#[test]
+fn drift_per_day_and_overall_equals_evidently_and_scipy() {
+    let expected: Value = serde_json::from_str(&std::fs::read_to_string(fixtures().join("evidently.json")).unwrap()).unwrap();
+    let (daily, code) = run(&["--window", "1d"]);
+    assert_eq!(code, 3, "drift found: exit 3");
+    let (overall, _) = run(&[]);
+    let mut windows: Vec<&Value> = daily["windows"].as_array().unwrap().iter().collect();
+    windows.extend(overall["windows"].as_array().unwrap());
+    assert_eq!(windows.len(), 5, "four days and the whole log");
+    for w in windows {
+        let label = w["label"].as_str().unwrap();
+        let exp = &expected["windows"][label];
+        assert!(exp.is_object(), "no expected values for window {label}");
+        for (column, e) in exp.as_object().unwrap() {
+            let c = w["columns"].as_array().unwrap().iter().find(|c| c["column"] == column.as_str()).unwrap();
+            let what = |m: &str| format!("{label} {column} {m}");
+            assert_eq!(c["kind"], e["kind"], "{}", what("kind"));
+            if e["kind"] == "numerical" {
+                for m in ["ks_statistic", "ks_p_value", "wasserstein", "wasserstein_normed", "psi", "jensen_shannon"] {
+                    close(&c[m], &e[m], &what(m));
+                }
+                assert_eq!(c["reference_missing"], e["reference_missing"], "{}", what("missing"));
+                assert_eq!(c["current_missing"], e["current_missing"], "{}", what("missing"));
+            } else {
+                close(&c["chi_square"]["statistic"], &e["chi_square"], &what("chi-square"));
+                close(&c["chi_square"]["p_value"], &e["chi_square_p"], &what("chi-square p"));
+                for m in ["psi", "jensen_shannon"] {
+                    close(&c[m], &e[m], &what(m));
+                }
+                let new: Vec<&str> = c["new_categories"].as_array().unwrap().iter().map(|x| x[0].as_str().unwrap()).collect();
+                let want: Vec<&str> = e["new_categories"].as_array().unwrap().iter().map(|x| x.as_str().unwrap()).collect();
+                assert_eq!(new, want, "{}", what("new categories"));
+            }
+        }
+        // The verdict: the shifted days (6 and 7 November) drift in age, hours, score and workclass; the
+        // first two days drift in nothing.
+        let drifted: Vec<&str> = w["columns"].as_array().unwrap().iter().filter(|c| c["drifted"] == true).map(|c| c["column"].as_str().unwrap()).collect();
+        match label {
+            "2026-11-04" | "2026-11-05" => assert!(drifted.is_empty(), "{label}: {drifted:?}"),
+            _ => {
+                for c in ["age", "hours", "score", "workclass"] {
+                    assert!(drifted.contains(&c), "{label}: {c} not flagged: {drifted:?}");
+                }
+                assert!(!drifted.contains(&"prediction"), "{label}: the positive rate moved 0.5 -> 0.6, JS < 0.1");
+            }
+        }
+        // Most severe first.
+        let sev: Vec<f64> = w["columns"].as_array().unwrap().iter().map(|c| c["severity"].as_f64().unwrap()).collect();
+        assert!(sev.windows(2).all(|p| p[0] >= p[1]), "{label}: not sorted by severity {sev:?}");
+    }
+}
+
+#[test]
+fn the_table_names_new_categories_missing_values_and_the_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = fixtures();
+    let o = steward(dir.path(), &["drift", f.join("current.csv").to_str().unwrap(), "--reference-days", "2", "--time", "time", "--window", "1d"]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(3), "{out}{}", stderr(&o));
+    assert!(out.contains("reference: 2026-11-04 to 2026-11-05 (2 days of"), "{out}");
+    assert!(out.contains("new: Without-pay"), "{out}");
+    assert!(out.contains("rule: drifted = effect >= 0.1 and p < 0.05"), "{out}");
+    assert!(out.contains("window 2026-11-06") && !out.contains("window 2026-11-05"), "the reference days are not windows: {out}");
+    // A missing reference is a usage error, not a crash.
+    let o = steward(dir.path(), &["drift", f.join("current.csv").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
