@@ -98,6 +98,9 @@ pub enum Cmd {
     /// Drift of a log's columns against a reference (PSI, KS, Wasserstein, chi-square, Jensen-Shannon);
     /// exit 3 when a column has drifted.
     Drift(monitoring::DriftArgs),
+    /// Model quality per version and window (accuracy, precision, recall, F1, ROC AUC with 95%
+    /// intervals), with labels in the log or in a label log joined by request id.
+    Quality(monitoring::QualityArgs),
     /// Probe serving endpoints (Open Inference Protocol v2): up/degraded/down, served versions.
     Endpoints(serving::EndpointsArgs),
     /// Query Prometheus with PromQL, at one time or over a range.
@@ -201,6 +204,7 @@ pub fn run_command(g: &Global, cmd: Cmd) -> Outcome {
     match cmd {
         Cmd::Fairness(args) => fairness::run(&args),
         Cmd::Drift(a) => monitoring::drift_command(&a),
+        Cmd::Quality(a) => monitoring::quality_command(&a),
         Cmd::Endpoints(a) => serving::endpoints(g, &a),
         Cmd::Metrics(a) => serving::metrics(g, &a),
         Cmd::Load(a) => serving::load(g, &a),

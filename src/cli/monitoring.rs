@@ -171,3 +171,127 @@ fn csv(r: &DriftReport) -> String {
     }
     s
 }
+
+#[derive(Args, Debug)]
+pub struct QualityArgs {
+    /// The prediction log: CSV (optionally .gz / .zst) or JSON Lines.
+    pub predictions: PathBuf,
+    /// Label column: in the prediction log, or in --labels FILE when given.
+    #[arg(long, value_name = "COL")]
+    pub label: String,
+    /// A separate label log (id, label, labelled-at), joined by id.
+    #[arg(long, value_name = "FILE", requires = "id")]
+    pub labels: Option<PathBuf>,
+    /// Request id column of the prediction log (and of the label log unless --label-id).
+    #[arg(long, value_name = "COL")]
+    pub id: Option<String>,
+    /// Id column of the label log, when named differently.
+    #[arg(long, value_name = "COL", requires = "labels")]
+    pub label_id: Option<String>,
+    /// When each label was given (the latest wins for an id labelled twice).
+    #[arg(long, value_name = "COL", requires = "labels")]
+    pub labelled_at: Option<String>,
+    /// Decision column.
+    #[arg(long, value_name = "COL", required_unless_present = "threshold")]
+    pub prediction: Option<String>,
+    /// Score column (ROC AUC; with --threshold and no --prediction, the decision).
+    #[arg(long, value_name = "COL")]
+    pub score: Option<String>,
+    #[arg(long, value_name = "T", requires = "score")]
+    pub threshold: Option<f64>,
+    /// The positive class as written (1 also matches 1.0 and true).
+    #[arg(long, value_name = "V", default_value = "1", allow_hyphen_values = true)]
+    pub positive: String,
+    /// Prediction time column (ISO 8601 or epoch seconds): windows are by prediction time.
+    #[arg(long, value_name = "COL")]
+    pub time: String,
+    /// 1d (UTC days) or 1w (ISO weeks).
+    #[arg(long, value_name = "W", default_value = "1d")]
+    pub window: String,
+    /// Model version column.
+    #[arg(long, value_name = "COL")]
+    pub version: Option<String>,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
+}
+
+pub fn quality_command(a: &QualityArgs) -> Result<(), Failure> {
+    use crate::monitoring::quality::{Estimate, Labels, QualitySpec, quality};
+    let window = Window::parse(&a.window).ok_or_else(|| Failure { message: format!("--window '{}': give 1d or 1w", a.window), code: exit::USAGE })?;
+    let labels = match (&a.labels, &a.id) {
+        (Some(path), Some(id)) => Labels::Join {
+            path: path.clone(),
+            id: id.clone(),
+            label_id: a.label_id.clone().unwrap_or_else(|| id.clone()),
+            label: a.label.clone(),
+            labelled_at: a.labelled_at.clone(),
+        },
+        _ => Labels::InLog { label: a.label.clone() },
+    };
+    let spec = QualitySpec {
+        labels,
+        prediction: a.prediction.clone(),
+        score: a.score.clone(),
+        threshold: a.threshold,
+        positive: a.positive.clone(),
+        time: a.time.clone(),
+        window,
+        version: a.version.clone(),
+    };
+    let report = quality(&a.predictions, &spec, &Progress::new())?;
+    let e = |x: &Option<Estimate>| x.map(|v| format!("{:.4} [{:.4}, {:.4}]", v.value, v.low, v.high)).unwrap_or_else(|| "-".into());
+    let text = match a.format {
+        OutputFormat::Json => serde_json::to_string_pretty(&report).map_err(|e| Failure::from(e.to_string()))? + "\n",
+        OutputFormat::Csv => {
+            let mut s = String::from("version,window,rows,labelled,tp,fp,fn,tn,accuracy,accuracy_low,accuracy_high,precision,precision_low,precision_high,recall,recall_low,recall_high,f1,f1_low,f1_high,roc_auc,roc_auc_low,roc_auc_high\n");
+            let f = |x: &Option<Estimate>| x.map(|v| format!("{},{},{}", v.value, v.low, v.high)).unwrap_or_else(|| ",,".into());
+            for w in &report.windows {
+                s += &format!(
+                    "{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                    crate::domain::csv_cell(w.version.as_deref().unwrap_or("")),
+                    w.window,
+                    w.rows,
+                    w.labelled,
+                    w.true_positives,
+                    w.false_positives,
+                    w.false_negatives,
+                    w.true_negatives,
+                    f(&w.accuracy),
+                    f(&w.precision),
+                    f(&w.recall),
+                    f(&w.f1),
+                    f(&w.roc_auc)
+                );
+            }
+            s
+        }
+        OutputFormat::Table => {
+            let mut s = format!("predictions: {}\n", report.predictions);
+            if let (Some(l), Some(j)) = (&report.labels, &report.join) {
+                s += &format!(
+                    "labels: {l} ({} rows; {} duplicate ids, latest kept; {} for ids no prediction has; {} rows without id); predictions without a label: {}\n",
+                    j.label_rows, j.duplicate_label_ids, j.labels_for_unknown_ids, j.label_rows_without_id, j.predictions_without_label
+                );
+            }
+            s += &format!("intervals: {}\n\n", report.method);
+            s += &format!("{:<10} {:<10} {:>7} {:>8}  {:<26} {:<26} {:<26} {:<26} {:<26}\n", "version", "window", "rows", "labelled", "accuracy", "precision", "recall", "F1", "ROC AUC");
+            for w in &report.windows {
+                s += &format!(
+                    "{:<10} {:<10} {:>7} {:>8}  {:<26} {:<26} {:<26} {:<26} {:<26}\n",
+                    w.version.as_deref().unwrap_or("-"),
+                    w.window,
+                    w.rows,
+                    w.labelled,
+                    e(&w.accuracy),
+                    e(&w.precision),
+                    e(&w.recall),
+                    e(&w.f1),
+                    e(&w.roc_auc)
+                );
+            }
+            s
+        }
+    };
+    std::io::stdout().lock().write_all(text.as_bytes()).map_err(|e| Failure::from(format!("cannot write the output: {e}")))?;
+    Ok(())
+}

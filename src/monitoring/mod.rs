@@ -5,11 +5,13 @@
 //! - [`drift`]: the engine (reading, windows, verdicts) behind `steward drift`;
 //! - [`ks`], [`kolmogorov`]: the two-sample KS test and the Kolmogorov distribution;
 //! - [`stats`]: Wasserstein, chi-square, Jensen-Shannon, PSI, Evidently's binning;
+//! - [`quality`]: quality over time with delayed labels (`steward quality`);
 //! - [`rows`]: a row-at-a-time reader of CSV and JSON Lines logs.
 
 mod column;
 pub mod drift;
 pub mod kolmogorov;
 pub mod ks;
+pub mod quality;
 pub mod rows;
 pub mod stats;
