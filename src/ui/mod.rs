@@ -6,6 +6,7 @@ mod dialogs;
 mod endpoints;
 mod export;
 mod fairness;
+mod monitoring;
 mod palette;
 mod views;
 mod widgets;

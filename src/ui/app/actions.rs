@@ -65,6 +65,7 @@ impl Action {
             Action::Go(View::Endpoints) => Some("Ctrl+2"),
             Action::Go(View::Fairness) => Some("Ctrl+3"),
             Action::Go(View::Audit) => Some("Ctrl+4"),
+            Action::Go(View::Monitoring) => Some("Ctrl+5"),
             Action::Refresh => Some("F5"),
             _ => None,
         }
@@ -261,7 +262,7 @@ impl StewardApp {
             if i.consume_shortcut(&cmd(Key::K)) {
                 out.push(None);
             }
-            for (k, v) in [(Key::Num1, View::Models), (Key::Num2, View::Endpoints), (Key::Num3, View::Fairness), (Key::Num4, View::Audit)] {
+            for (k, v) in [(Key::Num1, View::Models), (Key::Num2, View::Endpoints), (Key::Num3, View::Fairness), (Key::Num4, View::Audit), (Key::Num5, View::Monitoring)] {
                 if i.consume_shortcut(&cmd(k)) {
                     out.push(Some(Action::Go(v)));
                 }

@@ -72,6 +72,7 @@ pub struct StewardApp {
     pub(crate) export: Option<super::export::ExportDialog>,
     policy: crate::config::Policy,
     pub(crate) home: crate::config::Home,
+    pub(crate) monitoring: crate::ui::monitoring::MonitoringState,
     pub(crate) timeout: Duration,
     /// The answer of an open file dialog (it runs on a thread of its own).
     browse: Option<widgets::FileDialogTask>,
@@ -128,6 +129,7 @@ impl StewardApp {
             monitor_key: None,
             export: None,
             policy: ctx.policy.clone(),
+            monitoring: crate::ui::monitoring::MonitoringState::with_defaults(&ctx.home.sample_log()),
             home: ctx.home.clone(),
             timeout: ctx.timeout,
             browse: None,
@@ -303,6 +305,7 @@ impl StewardApp {
             View::Endpoints => views::endpoints::show(self, ui),
             View::Fairness => views::fairness::show(self, ui, &mut actions),
             View::Audit => views::audit(self, ui, &mut actions),
+            View::Monitoring => views::monitoring::show(self, ui),
         });
 
         if let Some(a) = super::palette::show(self, ui) {

@@ -12,16 +12,18 @@ pub enum View {
     Endpoints,
     Fairness,
     Audit,
+    Monitoring,
 }
 
 impl View {
-    pub const ALL: [View; 4] = [View::Models, View::Endpoints, View::Fairness, View::Audit];
+    pub const ALL: [View; 5] = [View::Models, View::Endpoints, View::Fairness, View::Audit, View::Monitoring];
     pub fn title(self) -> &'static str {
         match self {
             View::Models => "Models",
             View::Endpoints => "Endpoints",
             View::Fairness => "Fairness",
             View::Audit => "Audit",
+            View::Monitoring => "Monitoring",
         }
     }
 }

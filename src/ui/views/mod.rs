@@ -4,6 +4,7 @@ pub mod compare;
 pub mod endpoints;
 pub mod fairness;
 pub mod models;
+pub mod monitoring;
 
 use egui::{Id, Modal, RichText, Ui};
 

@@ -1,0 +1,112 @@
+//! The Monitoring view's state: the drift form and the analysis running on its own thread (the same
+//! engine as `steward drift`).
+
+use std::sync::{Arc, Mutex};
+
+use crate::fairness::{Progress, Window};
+use crate::monitoring::drift::{DriftReport, DriftSpec, drift};
+
+/// The current windows to compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Windows {
+    #[default]
+    Day,
+    Week,
+    Whole,
+}
+
+impl Windows {
+    pub const ALL: [Windows; 3] = [Windows::Day, Windows::Week, Windows::Whole];
+    pub fn title(self) -> &'static str {
+        match self {
+            Windows::Day => "per day",
+            Windows::Week => "per ISO week",
+            Windows::Whole => "whole log",
+        }
+    }
+}
+
+/// What the form holds (text as typed) and the last result.
+#[derive(Default)]
+pub struct MonitoringState {
+    pub current: String,
+    pub reference: String,
+    pub reference_days: String,
+    pub time: String,
+    pub windows: Windows,
+    pub exclude: String,
+    /// The analysis in flight: its answer slot and its progress (cancel).
+    pub running: Option<(Arc<Mutex<Option<Result<DriftReport, String>>>>, Arc<Progress>)>,
+    pub result: Option<Result<DriftReport, String>>,
+    /// What the shown result was computed from (the form as it was), to mark it stale when edited.
+    pub computed_from: Option<String>,
+}
+
+impl MonitoringState {
+    /// The sample workspace's log, with its first 7 days as the reference, per day.
+    pub fn with_defaults(sample_log: &std::path::Path) -> MonitoringState {
+        MonitoringState {
+            current: if sample_log.exists() { sample_log.display().to_string() } else { String::new() },
+            reference_days: "7".into(),
+            time: "timestamp".into(),
+            exclude: "label".into(),
+            windows: Windows::Week,
+            ..Default::default()
+        }
+    }
+
+    /// The form as one line (for the stale mark).
+    pub fn fingerprint(&self) -> String {
+        format!("{}|{}|{}|{}|{:?}|{}", self.current, self.reference, self.reference_days, self.time, self.windows, self.exclude)
+    }
+
+    /// Starts the analysis on its own thread; `repaint` wakes the window when it is done.
+    pub fn start(&mut self, repaint: impl Fn() + Send + 'static) {
+        let list = |s: &str| s.split(',').map(str::trim).filter(|x| !x.is_empty()).map(str::to_string).collect::<Vec<_>>();
+        let reference_days = match self.reference_days.trim() {
+            "" => None,
+            d => match d.parse::<u32>() {
+                Ok(n) if n > 0 => Some(n),
+                _ => {
+                    self.result = Some(Err(format!("first days: '{d}' is not a whole number of days")));
+                    return;
+                }
+            },
+        };
+        let reference = Some(self.reference.trim()).filter(|r| !r.is_empty()).map(std::path::PathBuf::from);
+        let spec = DriftSpec {
+            columns: Vec::new(),
+            exclude: list(&self.exclude),
+            categorical: Vec::new(),
+            time: Some(self.time.trim()).filter(|t| !t.is_empty()).map(str::to_string),
+            window: match self.windows {
+                Windows::Day => Some(Window::Day),
+                Windows::Week => Some(Window::Week),
+                Windows::Whole => None,
+            },
+            reference_days: if reference.is_some() { None } else { reference_days },
+        };
+        let current = std::path::PathBuf::from(self.current.trim());
+        let slot = Arc::new(Mutex::new(None));
+        let progress = Arc::new(Progress::new());
+        let (s, p) = (slot.clone(), progress.clone());
+        std::thread::spawn(move || {
+            let r = drift(reference.as_deref(), &current, &spec, &p).map_err(|e| e.to_string());
+            if let Ok(mut g) = s.lock() {
+                *g = Some(r);
+            }
+            repaint();
+        });
+        self.computed_from = Some(self.fingerprint());
+        self.running = Some((slot, progress));
+    }
+
+    /// Picks up a finished analysis.
+    pub fn poll(&mut self) {
+        let done = self.running.as_ref().and_then(|(slot, _)| slot.lock().ok().and_then(|mut g| g.take()));
+        if let Some(r) = done {
+            self.result = Some(r);
+            self.running = None;
+        }
+    }
+}

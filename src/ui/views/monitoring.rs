@@ -1,0 +1,145 @@
+//! The Monitoring view: drift of a log's columns against a reference, per window, most severe first
+//! (the twin of `steward drift`).
+
+use egui::{Grid, RichText, Ui};
+
+use crate::monitoring::drift::{ColumnDrift, DriftReport};
+use crate::ui::app::StewardApp;
+use crate::ui::monitoring::Windows;
+use crate::ui::widgets::{AMBER, GREEN, GREY, RED};
+
+pub fn show(app: &mut StewardApp, ui: &mut Ui) {
+    app.monitoring.poll();
+    // The sample's log is the default once it exists (the sample workspace may be made after start).
+    if app.monitoring.current.is_empty() && app.monitoring.result.is_none() && app.home.sample_log().exists() {
+        app.monitoring.current = app.home.sample_log().display().to_string();
+    }
+    let ctx = ui.ctx().clone();
+    let st = &mut app.monitoring;
+    ui.heading("Drift");
+    ui.label(RichText::new("Each column of a log against a reference: a file, or the log's first days. Same engine and numbers as `steward drift`.").weak());
+    let mut go = false;
+    Grid::new("drift_form").num_columns(2).spacing([10.0, 6.0]).show(ui, |ui| {
+        let field = |ui: &mut Ui, label: &str, value: &mut String, hint: &str, width: f32| {
+            let l = ui.label(label);
+            let r = ui.add(egui::TextEdit::singleline(value).hint_text(hint).desired_width(width)).labelled_by(l.id);
+            ui.end_row();
+            r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter))
+        };
+        go |= field(ui, "Current log", &mut st.current, "predictions.csv (CSV or JSON Lines, .gz/.zst)", 520.0);
+        go |= field(ui, "Reference log", &mut st.reference, "optional: training or evaluation data", 520.0);
+        go |= field(ui, "Or the first days", &mut st.reference_days, "7", 60.0);
+        go |= field(ui, "Time column", &mut st.time, "timestamp", 160.0);
+        go |= field(ui, "Leave out", &mut st.exclude, "label, request_id", 260.0);
+        let l = ui.label("Windows");
+        egui::ComboBox::from_id_salt("drift_windows")
+            .selected_text(st.windows.title())
+            .show_ui(ui, |ui| {
+                for w in Windows::ALL {
+                    ui.selectable_value(&mut st.windows, w, w.title());
+                }
+            })
+            .response
+            .labelled_by(l.id);
+        ui.end_row();
+    });
+    ui.horizontal(|ui| {
+        let running = st.running.is_some();
+        if ui.add_enabled(!running, egui::Button::new("Analyse")).clicked() {
+            go = true;
+        }
+        if running {
+            ui.spinner();
+            ui.label("Reading the logs...");
+            if ui.button("Cancel").clicked()
+                && let Some((_, p)) = &st.running
+            {
+                p.cancel();
+            }
+        }
+    });
+    if go && st.running.is_none() {
+        st.start(move || ctx.request_repaint());
+    }
+    ui.separator();
+    let stale = st.computed_from.as_deref().is_some_and(|f| f != st.fingerprint());
+    match &st.result {
+        None => {
+            ui.label(RichText::new("Nothing analysed yet.").color(GREY));
+        }
+        Some(Err(e)) => {
+            ui.colored_label(RED, e.as_str());
+        }
+        Some(Ok(r)) => {
+            if stale {
+                ui.colored_label(AMBER, "The form changed since this was computed: Analyse again to update.");
+            }
+            report(ui, r);
+        }
+    }
+}
+
+fn report(ui: &mut Ui, r: &DriftReport) {
+    ui.label(format!("Reference: {} ({} rows). Current: {}.", r.reference, r.reference_rows, r.current));
+    ui.label(RichText::new(format!("Rule: {}", r.rule)).weak());
+    if r.rows_without_time > 0 {
+        ui.label(RichText::new(format!("{} rows without a time are in no window.", r.rows_without_time)).color(AMBER));
+    }
+    egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
+        let n = r.windows.len();
+        // The newest window first, open.
+        for (i, w) in r.windows.iter().enumerate().rev() {
+            let title = format!("window {} ({} rows): {} of {} columns drifted", w.label, w.rows, w.drifted_columns, w.columns.len());
+            let text = if w.drifted_columns > 0 { RichText::new(title).color(RED) } else { RichText::new(title) };
+            egui::CollapsingHeader::new(text).id_salt(("drift_window", &w.label)).default_open(i + 1 == n).show(ui, |ui| {
+                Grid::new(("drift_grid", &w.label)).num_columns(8).striped(true).spacing([14.0, 4.0]).show(ui, |ui| {
+                    for h in ["Column", "Kind", "Verdict", "Effect", "p-value", "PSI", "Missing (ref/cur)", "Notes"] {
+                        ui.label(RichText::new(h).strong());
+                    }
+                    ui.end_row();
+                    for c in &w.columns {
+                        row(ui, c);
+                    }
+                });
+            });
+        }
+    });
+}
+
+fn num(x: Option<f64>) -> String {
+    match x {
+        None => "-".into(),
+        Some(v) if v != 0.0 && v.abs() < 1e-4 => format!("{v:.2e}"),
+        Some(v) => format!("{v:.4}"),
+    }
+}
+
+fn row(ui: &mut Ui, c: &ColumnDrift) {
+    ui.label(&c.column);
+    ui.label(c.kind);
+    match (c.kind, c.drifted) {
+        ("skipped", _) => ui.colored_label(GREY, "skipped"),
+        (_, true) => ui.colored_label(RED, "DRIFT"),
+        _ => ui.colored_label(GREEN, "ok"),
+    };
+    let measure = if c.effect_measure == "jensen_shannon" { "Jensen-Shannon" } else { "normed Wasserstein" };
+    ui.label(num(c.effect)).on_hover_text(measure);
+    ui.label(num(c.p_value)).on_hover_text(if c.kind == "numerical" { "Kolmogorov-Smirnov" } else { "chi-square" });
+    ui.label(num(c.psi));
+    ui.label(format!("{}/{}", c.reference_missing, c.current_missing));
+    let mut notes = Vec::new();
+    if let Some(r) = &c.reason {
+        notes.push(r.clone());
+    }
+    if !c.new_categories.is_empty() {
+        notes.push(format!("new: {}", c.new_categories.iter().take(4).map(|(k, n)| format!("{k} ({n})")).collect::<Vec<_>>().join(", ")));
+    }
+    if let (Some(a), Some(b)) = (c.reference_positive_rate, c.current_positive_rate) {
+        notes.push(format!("positive rate {a:.3} -> {b:.3}"));
+    }
+    if let (Some(a), Some(b)) = (c.reference_mean, c.current_mean) {
+        notes.push(format!("mean {a:.4} -> {b:.4}"));
+    }
+    ui.add(egui::Label::new(notes.join("; ")).truncate());
+    ui.end_row();
+}

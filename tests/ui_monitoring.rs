@@ -1,0 +1,57 @@
+//! The Monitoring view: drift of a log against its first days, per day, with the same numbers as
+//! `steward drift` (the CLI twin) on the same files; and on the sample workspace by default.
+
+mod common;
+
+use common::ui::*;
+use common::*;
+use egui::accesskit::Role;
+use egui_kittest::kittest::Queryable;
+
+fn set(ui: &mut Ui, label: &str, text: &str) {
+    ui.harness.get_by_role_and_label(Role::TextInput, label).click();
+    ui.settle();
+    ui.harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    ui.harness.get_by_role_and_label(Role::TextInput, label).type_text(text);
+    ui.settle();
+}
+
+#[test]
+fn the_monitoring_view_shows_the_drift_the_cli_computes() {
+    let mut ui = sample();
+    ui.click("Monitoring");
+    ui.wait_for("Drift");
+    // The sample's log is offered with its first 7 days as the reference; it analyses without error.
+    ui.click("Analyse");
+    ui.wait_for("Rule: drifted = effect");
+    assert!(ui.has("window 2026-W"), "weekly windows of the sample: {:?}", ui.labels());
+
+    let current = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/drift/current.csv");
+    set(&mut ui, "Current log", current.to_str().unwrap());
+    set(&mut ui, "Or the first days", "2");
+    set(&mut ui, "Time column", "time");
+    set(&mut ui, "Leave out", "");
+    assert!(ui.has("The form changed since this was computed"), "the old result is marked stale");
+    ui.harness.get_by_role_and_label(Role::ComboBox, "Windows").click();
+    ui.settle();
+    ui.click("per day");
+    ui.click("Analyse");
+    ui.wait_for("window 2026-11-07 (600 rows): 4 of 5 columns drifted");
+    assert!(!ui.has("The form changed"));
+    // The CLI on the same file: the newest window's numbers are the ones on screen.
+    let dir = tempfile::tempdir().unwrap();
+    let o = steward(dir.path(), &["drift", current.to_str().unwrap(), "--reference-days", "2", "--time", "time", "--window", "1d", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(3), "drift: exit 3");
+    let cli: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let newest = cli["windows"].as_array().unwrap().last().unwrap();
+    assert_eq!(newest["label"], "2026-11-07");
+    for c in newest["columns"].as_array().unwrap() {
+        let effect = format!("{:.4}", c["effect"].as_f64().unwrap());
+        assert!(ui.has_exact(&effect), "{}: effect {effect} not on screen", c["column"]);
+    }
+    assert!(ui.has_exact("DRIFT") && ui.has("new: Without-pay (90)"));
+    // A file that does not exist: one line naming it, and the view keeps working.
+    set(&mut ui, "Current log", "/nonexistent/log.csv");
+    ui.click("Analyse");
+    ui.wait_for("/nonexistent/log.csv: cannot open");
+}
