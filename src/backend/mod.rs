@@ -56,9 +56,11 @@ pub enum Command {
     Fairness { run: u64, path: PathBuf, spec: Box<Spec>, progress: Arc<Progress> },
     /// (Re)start watching endpoints and metrics with this configuration (replaces the previous watch).
     Monitor(MonitorConfig),
-    /// Per-version series over the last `range` seconds from Prometheus.
     /// Per-version series over [end - range, end] (end: Unix seconds; None = now).
     MetricsHistory { prometheus: String, range: f64, end: Option<f64> },
+    /// Whether live serving data is on screen (the Endpoints view): when it is not, new points and
+    /// metrics do not wake the window (they wait in the channel); endpoint health changes and alerts do.
+    LiveVisible(bool),
     /// The rules of a newly activated profile (read-only, protected aliases, endpoint bindings).
     SetPolicy(Policy),
     /// Gather and write an audit report (the same code as `steward report`).
@@ -140,6 +142,7 @@ struct Backend {
     out: mpsc::Sender<Event>,
     repaint: Repaint,
     monitor: Option<tokio::task::JoinHandle<()>>,
+    live_visible: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Backend {
@@ -200,6 +203,7 @@ pub fn start(home: Home, timeout: Duration, policy: Policy, repaint: Repaint) ->
                 out: ev_tx,
                 repaint,
                 monitor: None,
+                live_visible: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true)),
             };
             while let Some(cmd) = cmd_rx.recv().await {
                 match cmd {
@@ -218,6 +222,7 @@ pub fn start(home: Home, timeout: Duration, policy: Policy, repaint: Repaint) ->
                     c @ (Command::FairnessColumns { .. } | Command::Fairness { .. }) => backend.fairness(c),
                     Command::Monitor(cfg) => backend.start_monitor(cfg),
                     Command::MetricsHistory { prometheus, range, end } => backend.metrics_history(prometheus, range, end),
+                    Command::LiveVisible(v) => backend.live_visible.store(v, std::sync::atomic::Ordering::Relaxed),
                     Command::SetPolicy(p) => backend.policy = p,
                     Command::CheckUnsettled => backend.check_unsettled().await,
                     Command::ExportReport { opts, format, out, profile, progress } => {

@@ -16,7 +16,20 @@ impl Backend {
             return;
         }
         let (out, repaint, audit) = (self.out.clone(), self.repaint.clone(), self.audit());
+        let visible = self.live_visible.clone();
+        let last_health = std::sync::Mutex::new(Vec::new());
         self.monitor = Some(tokio::spawn(crate::serving::monitor::run(cfg, move |ev| {
+            // Wake the window only for what it shows: live points when the Endpoints view is on screen;
+            // endpoint health when it changed (the status bar), alerts always (banner, notification).
+            let wake = match &ev {
+                MonitorEvent::Alert(_) => true,
+                MonitorEvent::Endpoints(states) => {
+                    let health: Vec<(String, String)> = states.iter().map(|s| (s.endpoint.clone(), format!("{:?}", s.health))).collect();
+                    let changed = last_health.lock().map(|mut h| std::mem::replace(&mut *h, health.clone()) != health).unwrap_or(true);
+                    changed || visible.load(std::sync::atomic::Ordering::Relaxed)
+                }
+                _ => visible.load(std::sync::atomic::Ordering::Relaxed),
+            };
             if let MonitorEvent::Alert(tr) = &ev {
                 let (audit, tr) = (audit.clone(), tr.clone());
                 tokio::task::spawn_blocking(move || {
@@ -24,7 +37,7 @@ impl Backend {
                 });
             }
             let ok = out.send(Event::Monitor(ev)).is_ok();
-            if ok {
+            if ok && wake {
                 repaint();
             }
             ok

@@ -73,6 +73,8 @@ pub struct StewardApp {
     policy: crate::config::Policy,
     pub(crate) home: crate::config::Home,
     pub(crate) monitoring: crate::ui::monitoring::MonitoringState,
+    /// What the backend was last told about live data being on screen.
+    live_visible_sent: Option<bool>,
     pub(crate) timeout: Duration,
     /// The answer of an open file dialog (it runs on a thread of its own).
     browse: Option<widgets::FileDialogTask>,
@@ -130,6 +132,7 @@ impl StewardApp {
             export: None,
             policy: ctx.policy.clone(),
             monitoring: crate::ui::monitoring::MonitoringState::with_defaults(&ctx.home.sample_log()),
+            live_visible_sent: None,
             home: ctx.home.clone(),
             timeout: ctx.timeout,
             browse: None,
@@ -300,6 +303,12 @@ impl StewardApp {
             }
         });
 
+        // Live points wake the window only while the Endpoints view shows them.
+        let live = self.persisted.view == View::Endpoints;
+        if self.live_visible_sent != Some(live) {
+            self.backend.send(Command::LiveVisible(live));
+            self.live_visible_sent = Some(live);
+        }
         egui::CentralPanel::default().show(ui, |ui| match self.persisted.view {
             View::Models => views::models::show(self, ui, &mut actions),
             View::Endpoints => views::endpoints::show(self, ui),
