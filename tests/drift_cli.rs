@@ -99,3 +99,27 @@ fn the_table_names_new_categories_missing_values_and_the_rule() {
     let o = steward(dir.path(), &["drift", f.join("current.csv").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+#[test]
+fn drift_rules_replace_the_verdict_for_the_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = fixtures();
+    let cur = f.join("current.csv");
+    let run = |rules: &[&str]| {
+        let mut args = vec!["drift", cur.to_str().unwrap(), "--reference-days", "2", "--time", "time", "--window", "1d"];
+        for r in rules {
+            args.extend(["--rule", r]);
+        }
+        steward(dir.path(), &args)
+    };
+    let o = run(&["psi(age) > 0.2"]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(stderr(&o).contains("2 rule firing(s): psi(age) > 0.2 in 2026-11-06"), "{}", stderr(&o));
+    // Rules given: only they decide the exit code (the verdict still shows DRIFT in the table).
+    let o = run(&["psi(prediction) > 0.5"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("DRIFT"));
+    let o = run(&["psi(nope) > 1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no column 'nope'"), "{}", stderr(&o));
+}

@@ -57,3 +57,33 @@ fn quality_per_version_and_day_equals_scikit_learn_and_the_join_counts_everythin
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("column 'nope': no such column; the file has: request_id, time"), "{}", stderr(&o));
 }
+
+#[test]
+fn quality_rules_exit_3_naming_the_version_and_window() {
+    let f = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/quality");
+    let dir = tempfile::tempdir().unwrap();
+    let p = f.join("predictions.csv");
+    let run = |rule: &str| {
+        steward(dir.path(), &["quality", p.to_str().unwrap(), "--label", "score", "--prediction", "prediction", "--time", "time", "--version", "model_version", "--rule", rule])
+    };
+    // `run` reads labels from the log (only to see a drift rule refused); `joined` is the real join.
+    let l = f.join("labels.csv");
+    let joined = |rule: &str| {
+        steward(
+            dir.path(),
+            &[
+                "quality", p.to_str().unwrap(), "--labels", l.to_str().unwrap(), "--id", "request_id", "--label-id", "id", "--label", "label",
+                "--labelled-at", "labelled_at", "--prediction", "prediction", "--time", "time", "--version", "model_version", "--rule", rule,
+            ],
+        )
+    };
+    // v1 on the 3rd is at 0.592, v2 on the 3rd at 0.725 (scikit-learn, tests above).
+    let o = joined("accuracy < 0.7");
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("1 rule firing(s): accuracy < 0.7 for v1 in 2026-11-03 (0.5917)"), "{e}");
+    let o = joined("accuracy < 0.5");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run("psi(age) > 0.2");
+    assert_eq!(o.status.code(), Some(2), "a drift rule is refused by quality: {}", stderr(&o));
+}

@@ -10,6 +10,7 @@ use super::fairness::OutputFormat;
 use super::{Failure, exit};
 use crate::fairness::{Progress, Window};
 use crate::monitoring::drift::{ColumnDrift, DriftReport, DriftSpec, drift};
+use crate::monitoring::rules::Rule;
 
 /// Exit code when a column has drifted (for CI), as `steward alerts` when a rule fires.
 pub const EXIT_DRIFT: u8 = 3;
@@ -39,6 +40,10 @@ pub struct DriftArgs {
     /// Columns to treat as categorical even when their values are numbers (codes).
     #[arg(long, value_delimiter = ',', value_name = "COL[,COL]")]
     pub categorical: Vec<String>,
+    /// A rule checked on every window, e.g. 'psi(age) > 0.2' or 'ks_p(score) < 0.01' (repeatable). With
+    /// rules, exit 3 means a rule fired; without, that the default verdict found drift.
+    #[arg(long = "rule", value_name = "RULE")]
+    pub rules: Vec<String>,
     #[arg(long, value_enum, default_value = "table")]
     pub format: OutputFormat,
 }
@@ -56,8 +61,10 @@ pub fn drift_command(a: &DriftArgs) -> Result<(), Failure> {
         window,
         reference_days: a.reference_days,
     };
+    let rules = parse_rules(&a.rules, |r| r.check_drift())?;
     let progress = Progress::new();
     let report = drift(a.reference.as_deref(), &a.current, &spec, &progress)?;
+    let fired = crate::monitoring::rules::fire_drift(&rules, &report).map_err(|m| Failure { message: m, code: exit::USAGE })?;
     let text = match a.format {
         OutputFormat::Json => serde_json::to_string_pretty(&report).map_err(|e| Failure::from(e.to_string()))? + "\n",
         OutputFormat::Csv => csv(&report),
@@ -65,10 +72,29 @@ pub fn drift_command(a: &DriftArgs) -> Result<(), Failure> {
     };
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes()).map_err(|e| Failure::from(format!("cannot write the output: {e}")))?;
+    if !rules.is_empty() {
+        return rules_outcome(&fired);
+    }
     if report.any_drift() {
         return Err(Failure { message: format!("drift in {} window(s); see above", report.windows.iter().filter(|w| w.drifted_columns > 0).count()), code: EXIT_DRIFT });
     }
     Ok(())
+}
+
+fn parse_rules(texts: &[String], check: impl Fn(&Rule) -> Result<(), String>) -> Result<Vec<Rule>, Failure> {
+    texts.iter().map(|t| Rule::parse(t).and_then(|r| check(&r).map(|()| r))).collect::<Result<_, _>>().map_err(|m| Failure { message: m, code: exit::USAGE })
+}
+
+/// Exit 3 naming each rule that fired (on stderr, after the report), or 0.
+fn rules_outcome(fired: &[crate::monitoring::rules::Fired]) -> Result<(), Failure> {
+    if fired.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<String> = fired
+        .iter()
+        .map(|(rule, version, window, v)| if version.is_empty() { format!("{rule} in {window} ({v:.4})") } else { format!("{rule} for v{version} in {window} ({v:.4})") })
+        .collect();
+    Err(Failure { message: format!("{} rule firing(s): {}", fired.len(), lines.join("; ")), code: EXIT_DRIFT })
 }
 
 fn num(x: Option<f64>) -> String {
@@ -211,6 +237,10 @@ pub struct QualityArgs {
     /// Model version column.
     #[arg(long, value_name = "COL")]
     pub version: Option<String>,
+    /// A rule checked on every version and window, e.g. 'accuracy < 0.8' or 'roc_auc < 0.75'
+    /// (repeatable); exit 3 when one fires.
+    #[arg(long = "rule", value_name = "RULE")]
+    pub rules: Vec<String>,
     #[arg(long, value_enum, default_value = "table")]
     pub format: OutputFormat,
 }
@@ -238,6 +268,7 @@ pub fn quality_command(a: &QualityArgs) -> Result<(), Failure> {
         window,
         version: a.version.clone(),
     };
+    let rules = parse_rules(&a.rules, |r| r.check_quality())?;
     let report = quality(&a.predictions, &spec, &Progress::new())?;
     let e = |x: &Option<Estimate>| x.map(|v| format!("{:.4} [{:.4}, {:.4}]", v.value, v.low, v.high)).unwrap_or_else(|| "-".into());
     let text = match a.format {
@@ -293,5 +324,5 @@ pub fn quality_command(a: &QualityArgs) -> Result<(), Failure> {
         }
     };
     std::io::stdout().lock().write_all(text.as_bytes()).map_err(|e| Failure::from(format!("cannot write the output: {e}")))?;
-    Ok(())
+    rules_outcome(&crate::monitoring::rules::fire_quality(&rules, &report))
 }

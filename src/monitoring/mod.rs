@@ -6,6 +6,7 @@
 //! - [`ks`], [`kolmogorov`]: the two-sample KS test and the Kolmogorov distribution;
 //! - [`stats`]: Wasserstein, chi-square, Jensen-Shannon, PSI, Evidently's binning;
 //! - [`quality`]: quality over time with delayed labels (`steward quality`);
+//! - [`rules`]: rules on quality and drift for CI (exit 3 when one fires);
 //! - [`rows`]: a row-at-a-time reader of CSV and JSON Lines logs.
 
 mod column;
@@ -14,4 +15,5 @@ pub mod kolmogorov;
 pub mod ks;
 pub mod quality;
 pub mod rows;
+pub mod rules;
 pub mod stats;
