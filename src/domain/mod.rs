@@ -151,3 +151,19 @@ pub fn csv_cell(raw: &str) -> String {
         v
     }
 }
+
+/// Whether `path` is a regular file: `Ok(false)` when nothing is there, an error message when something
+/// else is (a FIFO, socket, device or directory), because opening or reading those can block forever
+/// (a FIFO without a writer) or never end (a device). Every reader of a user's file asks this first.
+/// Symbolic links are followed (a link to a regular file is fine).
+pub fn regular_file(path: &std::path::Path) -> Result<bool, String> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => Ok(true),
+        Ok(m) => {
+            let what = if m.is_dir() { "a directory" } else { "not a regular file (a FIFO, socket or device)" };
+            Err(format!("{} is {what}: Steward reads only regular files", path.display()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}

@@ -119,6 +119,7 @@ pub fn read_log(path: &Path, groups: &[String]) -> Result<LogEvidence, String> {
     // Hashed as a stream: memory stays bounded whatever the log's size.
     let io = |e: std::io::Error| format!("{}: {e}", path.display());
     let mut hasher = Sha256::new();
+    crate::domain::regular_file(path)?;
     let size = std::io::copy(&mut std::fs::File::open(path).map_err(io)?, &mut hasher).map_err(io)?;
     Ok(LogEvidence { path: path.to_path_buf(), report, size, sha256: hex::encode(hasher.finalize()) })
 }
