@@ -45,7 +45,13 @@ pub struct Http {
     auth: Auth,
     timeout: Duration,
     read_retries: u32,
+    /// The largest answer body read, in bytes ([`DEFAULT_MAX_BODY`] unless set by the connector).
+    max_body: usize,
 }
+
+/// Default cap on an answer's body: 32 MiB (MLflow list pages, Prometheus answers). A larger answer is an
+/// error naming the URL and the size, read no further (memory stays bounded by the cap).
+pub const DEFAULT_MAX_BODY: usize = 32 << 20;
 
 /// A URL with any userinfo removed, safe to print.
 pub fn redact_url(raw: &str) -> String {
@@ -93,7 +99,13 @@ impl Http {
             .user_agent(concat!("steward/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| RegistryError::Unsupported(format!("cannot build an HTTP client: {e}")))?;
-        Ok(Http { client, base: base_url, auth, timeout, read_retries: 2 })
+        Ok(Http { client, base: base_url, auth, timeout, read_retries: 2, max_body: DEFAULT_MAX_BODY })
+    }
+
+    /// Sets the cap on answer bodies (bytes).
+    pub fn with_max_body(mut self, bytes: usize) -> Self {
+        self.max_body = bytes;
+        self
     }
 
     pub fn base(&self) -> String {
@@ -180,9 +192,15 @@ impl Http {
                         .unwrap_or("")
                         .to_string();
                     let www_authenticate = resp.headers().contains_key(reqwest::header::WWW_AUTHENTICATE);
-                    let text = match resp.text().await {
+                    let text = match read_capped(resp, self.max_body).await {
                         Ok(t) => t,
-                        Err(e) => {
+                        Err(Capped::TooLarge(n)) => {
+                            return Err(RegistryError::Invalid {
+                                what: format!("the answer of {shown}"),
+                                message: format!("{n} is larger than Steward reads ({} MiB); not read further", self.max_body >> 20),
+                            });
+                        }
+                        Err(Capped::Transport(e)) => {
                             last_err = Some(transport_error(&shown, &e, self.timeout));
                             continue;
                         }
@@ -212,6 +230,30 @@ impl Http {
         }
         Err(last_err.unwrap_or(RegistryError::Timeout { url: shown, secs: self.timeout.as_secs() }))
     }
+}
+
+enum Capped {
+    TooLarge(String),
+    Transport(reqwest::Error),
+}
+
+/// The body as text (UTF-8, invalid bytes replaced), read chunk by chunk and refused past `cap` bytes:
+/// at once when Content-Length says so, else as soon as the bytes read pass it.
+async fn read_capped(mut resp: reqwest::Response, cap: usize) -> std::result::Result<String, Capped> {
+    if let Some(n) = resp.content_length().filter(|n| *n > cap as u64) {
+        return Err(Capped::TooLarge(format!("{n} bytes (Content-Length)")));
+    }
+    let mut body: Vec<u8> = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(Capped::Transport)? {
+        if body.len() + chunk.len() > cap {
+            return Err(Capped::TooLarge(format!("more than {cap} bytes")));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(match String::from_utf8(body) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    })
 }
 
 /// A server's answer, whatever its status. `url` is already safe to print.

@@ -27,8 +27,13 @@ pub type Result<T> = std::result::Result<T, ServingError>;
 
 /// The shared HTTP client for a serving-side URL (`what`: "endpoint", "Prometheus", "metrics"), with
 /// URL errors worded for that kind of URL rather than for a registry.
+/// Open Inference Protocol answers (health, metadata, a smoke inference) are small: an endpoint's
+/// bodies are capped at 8 MiB; Prometheus and scrapes keep the default 32 MiB.
+pub const ENDPOINT_MAX_BODY: usize = 8 << 20;
+
 pub(crate) fn http_client(url: &str, timeout: Duration, what: &str) -> Result<Http> {
-    Http::new(url, Auth::None, timeout, false).map_err(|e| match e {
+    let cap = |h: Http| if what == "endpoint" { h.with_max_body(ENDPOINT_MAX_BODY) } else { h };
+    Http::new(url, Auth::None, timeout, false).map(cap).map_err(|e| match e {
         RegistryError::Invalid { what: w, message } => {
             RegistryError::Invalid { what: w.replacen("registry URL", &format!("{what} URL"), 1), message }
         }
