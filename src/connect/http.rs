@@ -196,8 +196,8 @@ impl Http {
                         Ok(t) => t,
                         Err(Capped::TooLarge(n)) => {
                             return Err(RegistryError::Invalid {
-                                what: format!("the answer of {shown}"),
-                                message: format!("{n} is larger than Steward reads ({} MiB); not read further", self.max_body >> 20),
+                                what: format!("answer from {shown}"),
+                                message: format!("{n}: larger than Steward reads ({} MiB); not read further", self.max_body >> 20),
                             });
                         }
                         Err(Capped::Transport(e)) => {
