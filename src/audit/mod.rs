@@ -196,7 +196,7 @@ impl AuditLog {
 
     /// All records (for history and recovery). A missing log is empty.
     pub fn read_all(&self) -> Result<Vec<Record>, AuditError> {
-        crate::domain::regular_file(&self.path).map_err(|m| self.io(m))?;
+        crate::domain::regular_file(&self.path).map_err(|m| self.io(m.to_string()))?;
         let file = match File::open(&self.path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -221,7 +221,7 @@ impl AuditLog {
     /// replaces the head file (write, fsync, rename). Callers hold an `OpLock` or take one here.
     pub fn append(&self, entry: Entry) -> Result<Record, AuditError> {
         self.ensure_dir()?;
-        crate::domain::regular_file(&self.path).map_err(|m| self.io(m))?;
+        crate::domain::regular_file(&self.path).map_err(|m| self.io(m.to_string()))?;
         let _guard = self.lock_file("append-lock")?;
         let (count, prev) = self.tail()?;
         let record = Record {
@@ -241,7 +241,7 @@ impl AuditLog {
     /// (record count, hash of the last line), checked against the head file so that we never chain onto
     /// a log that was truncated or edited at its end.
     fn tail(&self) -> Result<(u64, String), AuditError> {
-        crate::domain::regular_file(&self.path).map_err(|m| self.io(m))?;
+        crate::domain::regular_file(&self.path).map_err(|m| self.io(m.to_string()))?;
         let text = match std::fs::read(&self.path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),

@@ -35,7 +35,7 @@ impl AuditLog {
         let damaged = |cause: String| AuditError::Damaged { path: self.path.clone(), cause };
         let (kept, torn, side_file) = {
             let _append = self.lock_file("append-lock")?;
-            crate::domain::regular_file(&self.path).map_err(|m| self.io(m))?;
+            crate::domain::regular_file(&self.path).map_err(|m| self.io(m.to_string()))?;
             let bytes = match std::fs::read(&self.path) {
                 Ok(b) => b,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

@@ -31,7 +31,7 @@ pub enum VerifyError {
 
 /// Verifies the log at `path` (and its head file `path.head`, when present).
 pub fn verify(path: &Path) -> Result<Verified, VerifyError> {
-    crate::domain::regular_file(path).map_err(VerifyError::Unreadable)?;
+    crate::domain::regular_file(path).map_err(|m| VerifyError::Unreadable(m.to_string()))?;
     let bytes = std::fs::read(path).map_err(|e| VerifyError::Unreadable(format!("{}: {e}", path.display())))?;
     let head_path = path.with_extension("head");
     let head = match std::fs::read_to_string(&head_path) {

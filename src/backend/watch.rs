@@ -24,8 +24,8 @@ impl Backend {
             let wake = match &ev {
                 MonitorEvent::Alert(_) => true,
                 MonitorEvent::Endpoints(states) => {
-                    let health: Vec<(String, String)> = states.iter().map(|s| (s.endpoint.clone(), format!("{:?}", s.health))).collect();
-                    let changed = last_health.lock().map(|mut h| std::mem::replace(&mut *h, health.clone()) != health).unwrap_or(true);
+                    let health: Vec<_> = states.iter().map(|s| (s.endpoint.clone(), s.health)).collect();
+                    let changed = last_health.lock().map(|mut h| *h != health && { *h = health; true }).unwrap_or(true);
                     changed || visible.load(std::sync::atomic::Ordering::Relaxed)
                 }
                 _ => visible.load(std::sync::atomic::Ordering::Relaxed),

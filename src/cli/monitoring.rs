@@ -9,7 +9,7 @@ use clap::Args;
 use super::fairness::OutputFormat;
 use super::{Failure, exit};
 use crate::fairness::{Progress, Window};
-use crate::monitoring::drift::{ColumnDrift, DriftReport, DriftSpec, drift};
+use crate::monitoring::drift::{DriftReport, DriftSpec, drift, format_stat};
 use crate::monitoring::rules::Rule;
 
 /// Exit code when a column has drifted (for CI), as `steward alerts` when a rule fires.
@@ -17,7 +17,7 @@ pub const EXIT_DRIFT: u8 = 3;
 
 #[derive(Args, Debug)]
 pub struct DriftArgs {
-    /// The current log: CSV (optionally .gz / .zst) or JSON Lines.
+    /// The current log: CSV (optionally .gz / .zst), JSON Lines or Parquet.
     pub current: PathBuf,
     /// Reference log (same columns), e.g. the training or evaluation data.
     #[arg(long, value_name = "FILE", required_unless_present = "reference_days", conflicts_with = "reference_days")]
@@ -97,22 +97,6 @@ fn rules_outcome(fired: &[crate::monitoring::rules::Fired]) -> Result<(), Failur
     Err(Failure { message: format!("{} rule firing(s): {}", fired.len(), lines.join("; ")), code: EXIT_DRIFT })
 }
 
-fn num(x: Option<f64>) -> String {
-    match x {
-        None => "-".into(),
-        Some(v) if v != 0.0 && v.abs() < 1e-4 => format!("{v:.2e}"),
-        Some(v) => format!("{v:.4}"),
-    }
-}
-
-fn verdict(c: &ColumnDrift) -> &'static str {
-    match (c.kind, c.drifted) {
-        ("skipped", _) => "skipped",
-        (_, true) => "DRIFT",
-        _ => "ok",
-    }
-}
-
 fn table(r: &DriftReport) -> String {
     let mut s = format!("reference: {} ({} rows)\ncurrent: {}\nrule: {}\n", r.reference, r.reference_rows, r.current, r.rule);
     if r.rows_without_time > 0 {
@@ -122,39 +106,19 @@ fn table(r: &DriftReport) -> String {
         s += &format!("\nwindow {} ({} rows): {} of {} columns drifted\n", w.label, w.rows, w.drifted_columns, w.columns.len());
         s += &format!("{:<24} {:<12} {:<8} {:<20} {:>10} {:>10} {:>10} {:>9}  notes\n", "column", "kind", "verdict", "effect", "p-value", "PSI", "KS D", "missing");
         for c in &w.columns {
-            let effect = c.effect.map(|e| format!("{} {}", num(Some(e)), if c.effect_measure == "jensen_shannon" { "JS" } else { "W/sd" })).unwrap_or_else(|| "-".into());
+            let effect = c.effect.map(|e| format!("{} {}", format_stat(Some(e)), if c.effect_measure == "jensen_shannon" { "JS" } else { "W/sd" })).unwrap_or_else(|| "-".into());
             let missing = format!("{}/{}", c.reference_missing, c.current_missing);
-            let mut notes = Vec::new();
-            if let Some(reason) = &c.reason {
-                notes.push(reason.clone());
-            }
-            if !c.new_categories.is_empty() {
-                let shown: Vec<String> = c.new_categories.iter().take(5).map(|(k, n)| format!("{k} ({n})")).collect();
-                notes.push(format!("new: {}", shown.join(", ")));
-            }
-            if !c.gone_categories.is_empty() {
-                notes.push(format!("gone: {}", c.gone_categories.iter().take(5).cloned().collect::<Vec<_>>().join(", ")));
-            }
-            if let (Some(a), Some(b)) = (c.reference_positive_rate, c.current_positive_rate) {
-                notes.push(format!("positive rate {a:.3} -> {b:.3}"));
-            }
-            if let (Some(a), Some(b)) = (c.reference_mean, c.current_mean) {
-                notes.push(format!("mean {a:.4} -> {b:.4}"));
-            }
-            if c.rounded {
-                notes.push("values rounded to 6 digits".into());
-            }
             s += &format!(
                 "{:<24} {:<12} {:<8} {:<20} {:>10} {:>10} {:>10} {:>9}  {}\n",
                 c.column,
                 c.kind,
-                verdict(c),
+                c.verdict_word(),
                 effect,
-                num(c.p_value),
-                num(c.psi),
-                num(c.ks_statistic),
+                format_stat(c.p_value),
+                format_stat(c.psi),
+                format_stat(c.ks_statistic),
                 missing,
-                notes.join("; ")
+                c.notes().join("; ")
             );
         }
     }
@@ -200,7 +164,7 @@ fn csv(r: &DriftReport) -> String {
 
 #[derive(Args, Debug)]
 pub struct QualityArgs {
-    /// The prediction log: CSV (optionally .gz / .zst) or JSON Lines.
+    /// The prediction log: CSV (optionally .gz / .zst), JSON Lines or Parquet.
     pub predictions: PathBuf,
     /// Label column: in the prediction log, or in --labels FILE when given.
     #[arg(long, value_name = "COL")]

@@ -152,18 +152,52 @@ pub fn csv_cell(raw: &str) -> String {
     }
 }
 
-/// Whether `path` is a regular file: `Ok(false)` when nothing is there, an error message when something
+/// Why a path is not a file Steward will read (see [`regular_file`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotRegular {
+    pub path: String,
+    /// What is there instead, or why it could not be looked at: "a directory", "not a regular file (a
+    /// FIFO, socket or device)", or the system's error.
+    pub what: String,
+}
+
+impl NotRegular {
+    /// The message without the path, for errors that name the file already.
+    pub fn reason(&self) -> String {
+        if self.what.starts_with("a directory") || self.what.starts_with("not a regular file") {
+            format!("{}: Steward reads only regular files", self.what)
+        } else {
+            self.what.clone()
+        }
+    }
+}
+
+impl std::fmt::Display for NotRegular {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.what.starts_with("a directory") || self.what.starts_with("not a regular file") {
+            write!(f, "{} is {}", self.path, self.reason())
+        } else {
+            write!(f, "{}: {}", self.path, self.what)
+        }
+    }
+}
+
+impl From<NotRegular> for String {
+    fn from(e: NotRegular) -> String {
+        e.to_string()
+    }
+}
+
+/// Whether `path` is a regular file: `Ok(false)` when nothing is there, [`NotRegular`] when something
 /// else is (a FIFO, socket, device or directory), because opening or reading those can block forever
 /// (a FIFO without a writer) or never end (a device). Every reader of a user's file asks this first.
 /// Symbolic links are followed (a link to a regular file is fine).
-pub fn regular_file(path: &std::path::Path) -> Result<bool, String> {
+pub fn regular_file(path: &std::path::Path) -> Result<bool, NotRegular> {
+    let not = |what: String| NotRegular { path: path.display().to_string(), what };
     match std::fs::metadata(path) {
         Ok(m) if m.is_file() => Ok(true),
-        Ok(m) => {
-            let what = if m.is_dir() { "a directory" } else { "not a regular file (a FIFO, socket or device)" };
-            Err(format!("{} is {what}: Steward reads only regular files", path.display()))
-        }
+        Ok(m) => Err(not(if m.is_dir() { "a directory" } else { "not a regular file (a FIFO, socket or device)" }.to_string())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(format!("{}: {e}", path.display())),
+        Err(e) => Err(not(e.to_string())),
     }
 }

@@ -17,6 +17,7 @@ mod jsonl;
 pub mod mapping;
 pub mod output;
 mod parquet;
+pub mod parquet_rows;
 mod plan;
 pub mod rates;
 pub mod report;

@@ -44,13 +44,13 @@ enum Kind<'a> {
 }
 
 /// A column of one batch, read by row.
-struct Col<'a> {
+pub(super) struct Col<'a> {
     kind: Kind<'a>,
     array: &'a dyn Array,
 }
 
 /// Whether a Parquet column type can be read (checked before reading anything).
-fn supported(t: &DataType) -> bool {
+pub(super) fn supported(t: &DataType) -> bool {
     use DataType::*;
     match t {
         Utf8 | LargeUtf8 | Utf8View | Boolean | Float32 | Float64 | Date32 | Date64 | Timestamp(_, _) => true,
@@ -61,7 +61,7 @@ fn supported(t: &DataType) -> bool {
 }
 
 impl<'a> Col<'a> {
-    fn new(a: &'a dyn Array) -> Option<Col<'a>> {
+    pub(super) fn new(a: &'a dyn Array) -> Option<Col<'a>> {
         use DataType as D;
         let kind = match a.data_type() {
             D::Utf8 => Kind::Utf8(a.as_string_opt::<i32>()?),
@@ -100,7 +100,7 @@ impl<'a> Col<'a> {
     }
 
     #[inline]
-    fn get(&self, i: usize) -> Field<'a> {
+    pub(super) fn get(&self, i: usize) -> Field<'a> {
         if self.array.is_null(i) {
             return Field::Null;
         }

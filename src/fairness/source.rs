@@ -71,7 +71,7 @@ fn extension_chain(path: &Path) -> (Option<String>, Option<String>) {
 pub(crate) fn open<'p>(path: &Path, file: &str, progress: &'p Progress) -> Result<(Format, Input<'p>), FairnessError> {
     // A FIFO or device would block or never end: refuse before opening.
     if let Err(m) = crate::domain::regular_file(path) {
-        return Err(FairnessError::io(file, m.replacen(&format!("{} is ", path.display()), "", 1)));
+        return Err(FairnessError::io(file, m.reason()));
     }
     let mut f = File::open(path).map_err(|e| FairnessError::io(file, format!("cannot open: {e}")))?;
     let len = f.metadata().map(|m| m.len()).unwrap_or(0);

@@ -1,7 +1,7 @@
 //! One column of one window against the reference: the statistics of [`super::drift`] and the
 //! size-aware verdict (see there).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use serde::Serialize;
 
@@ -49,6 +49,57 @@ pub struct ColumnDrift {
     pub rounded: bool,
 }
 
+impl ColumnDrift {
+    /// "skipped", "DRIFT" or "ok": the verdict as both faces print it.
+    pub fn verdict_word(&self) -> &'static str {
+        match (self.kind, self.drifted) {
+            ("skipped", _) => "skipped",
+            (_, true) => "DRIFT",
+            _ => "ok",
+        }
+    }
+
+    /// What else an operator should know about this column, in reading order: why it was skipped, up to
+    /// five new and five vanished categories (value and current count), the positive rate and the mean,
+    /// reference -> current, and whether values were rounded. Empty when there is nothing to say.
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if let Some(reason) = &self.reason {
+            notes.push(reason.clone());
+        }
+        if !self.new_categories.is_empty() {
+            let shown: Vec<String> = self.new_categories.iter().take(5).map(|(k, n)| format!("{k} ({n})")).collect();
+            let more = self.new_categories.len().saturating_sub(5);
+            notes.push(format!("new: {}{}", shown.join(", "), if more > 0 { format!(" and {more} more") } else { String::new() }));
+        }
+        if !self.gone_categories.is_empty() {
+            let more = self.gone_categories.len().saturating_sub(5);
+            let shown = self.gone_categories.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+            notes.push(format!("gone: {shown}{}", if more > 0 { format!(" and {more} more") } else { String::new() }));
+        }
+        if let (Some(a), Some(b)) = (self.reference_positive_rate, self.current_positive_rate) {
+            notes.push(format!("positive rate {a:.3} -> {b:.3}"));
+        }
+        if let (Some(a), Some(b)) = (self.reference_mean, self.current_mean) {
+            notes.push(format!("mean {a:.4} -> {b:.4}"));
+        }
+        if self.rounded {
+            notes.push("values rounded to 6 digits".into());
+        }
+        notes
+    }
+}
+
+/// A statistic as both faces print it: 4 decimals, or 3 significant digits in e-notation below 1e-4
+/// (p-values), "-" when absent.
+pub fn format_stat(x: Option<f64>) -> String {
+    match x {
+        None => "-".into(),
+        Some(v) if v != 0.0 && v.abs() < 1e-4 => format!("{v:.2e}"),
+        Some(v) => format!("{v:.4}"),
+    }
+}
+
 fn empty(column: &str, r: &Values, c: &Values) -> ColumnDrift {
     ColumnDrift {
         column: column.to_string(),
@@ -81,13 +132,6 @@ fn empty(column: &str, r: &Values, c: &Values) -> ColumnDrift {
     }
 }
 
-/// Compares one column's current values with its reference values.
-pub fn analyse_counts(column: &str, reference: &HashMap<String, u64>, current: &HashMap<String, u64>, force_categorical: bool) -> ColumnDrift {
-    let r = Values { counts: reference.clone(), ..Values::default() };
-    let c = Values { counts: current.clone(), ..Values::default() };
-    analyse(column, &r, &c, force_categorical)
-}
-
 pub(super) fn analyse(column: &str, r: &Values, c: &Values, force_categorical: bool) -> ColumnDrift {
     let mut d = empty(column, r, c);
     if r.overflow || c.overflow {
@@ -109,49 +153,22 @@ pub(super) fn analyse(column: &str, r: &Values, c: &Values, force_categorical: b
     d
 }
 
-/// Sorted distinct values with (reference, current) counts.
-fn merged(rv: Vec<(f64, u64)>, cv: Vec<(f64, u64)>) -> Vec<(f64, u64, u64)> {
-    let mut all: BTreeMap<u64, (f64, u64, u64)> = BTreeMap::new();
-    let key = |x: f64| {
-        let b = (if x == 0.0 { 0.0 } else { x }).to_bits();
-        if b >> 63 == 1 { !b } else { b | (1 << 63) }
-    };
-    for (x, n) in rv {
-        all.entry(key(x)).or_insert((x, 0, 0)).1 += n;
-    }
-    for (x, n) in cv {
-        all.entry(key(x)).or_insert((x, 0, 0)).2 += n;
-    }
-    all.into_values().collect()
-}
-
 fn numerical(d: &mut ColumnDrift, rv: Vec<(f64, u64)>, cv: Vec<(f64, u64)>) {
     d.kind = "numerical";
-    let m = merged(rv, cv);
+    let m = stats::pool(rv, cv);
     let (nr, nc) = (d.reference_rows as f64, d.current_rows as f64);
-    let mean = |which: usize| m.iter().map(|v| v.0 * if which == 0 { v.1 } else { v.2 } as f64).sum::<f64>() / if which == 0 { nr } else { nc };
-    let (mr, mc) = (mean(0), mean(1));
-    d.reference_mean = Some(mr);
-    d.current_mean = Some(mc);
+    d.reference_mean = Some(stats::mean_first(&m));
+    d.current_mean = Some(stats::mean_second(&m));
     let ks = ks_2samp_counts(&m);
     d.ks_statistic = ks.map(|k| k.statistic);
     d.ks_p_value = ks.map(|k| k.p_value);
     d.ks_method = ks.map(|k| k.method);
-    // Wasserstein: the L1 distance between the CDFs, piecewise constant between distinct values.
-    let mut w = 0.0f64;
-    let (mut cr, mut cc) = (0u64, 0u64);
-    for pair in m.windows(2) {
-        cr += pair[0].1;
-        cc += pair[0].2;
-        w += (cr as f64 / nr - cc as f64 / nc).abs() * (pair[1].0 - pair[0].0);
-    }
-    let var = m.iter().map(|v| v.1 as f64 * (v.0 - mr) * (v.0 - mr)).sum::<f64>() / nr;
-    let normed = w / var.sqrt().max(0.001);
-    d.wasserstein = Some(w);
-    d.wasserstein_normed = Some(normed);
+    d.wasserstein = stats::wasserstein_pooled(&m);
+    let normed = stats::wasserstein_normed_pooled(&m);
+    d.wasserstein_normed = normed;
     let (rs, cs) = evidently_shares(&m, nr, nc);
     set_psi_js(d, rs, cs);
-    d.effect = Some(normed);
+    d.effect = normed;
     d.effect_measure = "wasserstein_normed";
     d.p_value = d.ks_p_value;
     verdict(d);

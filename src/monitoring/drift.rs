@@ -1,6 +1,6 @@
 //! Drift of a log's columns between a reference and current windows.
 //!
-//! Input: a current log (CSV or JSON Lines, [`super::rows`]) and either a reference file or the first
+//! Input: a current log (CSV, JSON Lines or Parquet, [`super::rows`]) and either a reference file or the first
 //! N days of the current log (by its time column). Each column's values are counted per UTC day (and
 //! for the reference), as text; at the end the days are merged into the reference and the current
 //! windows (whole log, days or ISO weeks) and each column is analysed:
@@ -32,10 +32,10 @@ use std::path::Path;
 
 use serde::Serialize;
 
-pub use super::column::{ColumnDrift, analyse_counts};
+pub use super::column::{ColumnDrift, format_stat};
 use super::column::analyse;
 use super::rows::{Rows, is_missing};
-use crate::fairness::{FairnessError, Field, Location, Progress, Window, date_string, iso_week_label, seconds, window_index, window_start_day};
+use crate::fairness::{FairnessError, Field, Progress, Window, date_string, iso_week_label, seconds, window_index, window_start_day};
 
 /// Distinct values kept per (column, day).
 pub const MAX_DISTINCT: usize = 1_000_000;
@@ -49,7 +49,8 @@ pub const ALPHA: f64 = 0.05;
 /// What to compare.
 #[derive(Debug, Clone, Default)]
 pub struct DriftSpec {
-    /// Columns to analyse; empty = every column but `exclude` and the time column.
+    /// Columns to analyse; empty = every column of the first file read (the reference file, else the
+    /// log) but `exclude` and the time column.
     pub columns: Vec<String>,
     pub exclude: Vec<String>,
     /// Columns to treat as categorical even when numeric (codes, ids of classes).
@@ -172,8 +173,7 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    fn read(&self, path: &Path, as_reference: bool, progress: &Progress, tally: &mut Tally, no_time: &mut u64) -> Result<(), FairnessError> {
-        let mut rows = Rows::open(path, progress)?;
+    fn read(&self, mut rows: Rows<'_>, as_reference: bool, progress: &Progress, tally: &mut Tally, no_time: &mut u64) -> Result<(), FairnessError> {
         let idx: Vec<usize> = self.columns.iter().map(|c| rows.index(c)).collect::<Result<_, _>>()?;
         let time = match (&self.spec.time, as_reference) {
             (Some(t), false) => Some(rows.index(t)?),
@@ -193,13 +193,13 @@ impl Reader<'_> {
                         continue;
                     }
                     let secs = seconds(&Field::Text(cell.as_bytes())).map_err(|m| {
-                        FairnessError::input(rows.file(), Some(Location::Line(rows.line())), self.spec.time.as_deref(), m)
+                        FairnessError::input(rows.file(), Some(rows.location()), self.spec.time.as_deref(), m)
                     })?;
                     Some(window_index(secs, Window::Day))
                 }
             };
             if !tally.contains_key(&key) && tally.len() >= MAX_DAYS {
-                return Err(FairnessError::input(rows.file(), Some(Location::Line(rows.line())), None, format!("more than {MAX_DAYS} days in the logs")));
+                return Err(FairnessError::input(rows.file(), Some(rows.location()), None, format!("more than {MAX_DAYS} days in the logs")));
             }
             let (n, values) = tally.entry(key).or_insert_with(|| (0, vec![Values::default(); idx.len()]));
             *n += 1;
@@ -219,20 +219,32 @@ pub fn drift(reference: Option<&Path>, current: &Path, spec: &DriftSpec, progres
     if (spec.reference_days.is_some() || spec.window.is_some()) && spec.time.is_none() {
         return Err(FairnessError::usage("windows and --reference-days need the time column (--time COL)"));
     }
-    // Columns: as asked, or the current log's header minus the excluded and the time column.
-    let columns: Vec<String> = if spec.columns.is_empty() {
-        let rows = Rows::open(current, progress)?;
+    // Columns: as asked, or the header of the first file read (the reference file, else the log) minus
+    // the excluded and the time column. Each file is opened once.
+    let columns_of = |rows: &Rows<'_>| -> Vec<String> {
+        if !spec.columns.is_empty() {
+            return spec.columns.clone();
+        }
         rows.header().iter().filter(|h| !spec.exclude.contains(h) && Some(*h) != spec.time.as_ref()).cloned().collect()
-    } else {
-        spec.columns.clone()
     };
-    let reader = Reader { spec, columns: columns.clone() };
     let (mut tally, mut ref_tally) = (Tally::new(), Tally::new());
     let mut no_time = 0;
-    if let Some(r) = reference {
-        reader.read(r, true, progress, &mut ref_tally, &mut no_time)?;
-    }
-    reader.read(current, false, progress, &mut tally, &mut no_time)?;
+    let columns = match reference {
+        Some(r) => {
+            let rows = Rows::open(r, progress)?;
+            let columns = columns_of(&rows);
+            Reader { spec, columns: columns.clone() }.read(rows, true, progress, &mut ref_tally, &mut no_time)?;
+            let rows = Rows::open(current, progress)?;
+            Reader { spec, columns: columns.clone() }.read(rows, false, progress, &mut tally, &mut no_time)?;
+            columns
+        }
+        None => {
+            let rows = Rows::open(current, progress)?;
+            let columns = columns_of(&rows);
+            Reader { spec, columns: columns.clone() }.read(rows, false, progress, &mut tally, &mut no_time)?;
+            columns
+        }
+    };
 
     // The reference: the file's rows, or the first N days of the log.
     let mut reference_values: Vec<Values> = vec![Values::default(); columns.len()];

@@ -38,12 +38,9 @@ pub struct KsTest {
 }
 
 /// The two-sided two-sample KS test of two **sorted**, NaN-free samples; `None` when either is empty.
+/// (Through [`ks_2samp_counts`], the code the drift engine runs.)
 pub fn ks_2samp(a: &[f64], b: &[f64]) -> Option<KsTest> {
-    let (n1, n2) = (a.len(), b.len());
-    if n1 == 0 || n2 == 0 {
-        return None;
-    }
-    Some(p_value(n1 as u64, n2 as u64, statistic(a, b)))
+    ks_2samp_counts(&super::stats::pool_sorted(a, b))
 }
 
 /// The same test from distinct values with their counts in each sample, (value, count in a, count in
@@ -79,32 +76,6 @@ fn p_value(n1: u64, n2: u64, d: f64) -> KsTest {
     let (m, n) = (n1.max(n2) as f64, n1.min(n2) as f64);
     let en = (m * n / (m + n)).round_ties_even();
     KsTest { statistic: d, p_value: kolmogorov_sf(en, d).clamp(0.0, 1.0), method: KsMethod::Asymptotic }
-}
-
-/// D = max over pooled values v of |#a<=v / n_a - #b<=v / n_b|, differences taken in f64 as scipy does.
-fn statistic(a: &[f64], b: &[f64]) -> f64 {
-    let (n1, n2) = (a.len() as f64, b.len() as f64);
-    let (mut i, mut j) = (0usize, 0usize);
-    let (mut max, mut min) = (f64::NEG_INFINITY, f64::INFINITY);
-    while i < a.len() || j < b.len() {
-        let v = match (a.get(i), b.get(j)) {
-            (Some(x), Some(y)) => x.min(*y),
-            (Some(x), None) => *x,
-            (None, Some(y)) => *y,
-            (None, None) => break,
-        };
-        while i < a.len() && a[i] <= v {
-            i += 1;
-        }
-        while j < b.len() && b[j] <= v {
-            j += 1;
-        }
-        let diff = i as f64 / n1 - j as f64 / n2;
-        max = max.max(diff);
-        min = min.min(diff);
-    }
-    let min_s = (-min).clamp(0.0, 1.0);
-    if min_s > max { min_s } else { max }
 }
 
 fn gcd(a: u64, b: u64) -> u64 {

@@ -30,7 +30,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::rows::{Rows, is_missing};
-use crate::fairness::{FairnessError, Field, Location, Progress, Window, Z95, date_string, iso_week_label, seconds, wilson, window_index, window_start_day};
+use crate::fairness::{FairnessError, Field, Progress, Window, Z95, date_string, iso_week_label, seconds, wilson, window_index, window_start_day};
 
 /// Label ids held in memory for the join.
 pub const MAX_LABELS: usize = 5_000_000;
@@ -144,7 +144,7 @@ pub fn quality(predictions: &Path, spec: &QualitySpec, progress: &Progress) -> R
             let at = match i_at.and_then(|i| cells.get(i)).filter(|c| !is_missing(c)) {
                 None => None,
                 Some(c) => Some(seconds(&Field::Text(c.as_bytes())).map_err(|m| {
-                    FairnessError::input(rows.file(), Some(Location::Line(rows.line())), labelled_at.as_deref(), m)
+                    FairnessError::input(rows.file(), Some(rows.location()), labelled_at.as_deref(), m)
                 })?),
             };
             let lab = cells.get(i_label).map(String::as_str).unwrap_or("");
@@ -161,7 +161,7 @@ pub fn quality(predictions: &Path, spec: &QualitySpec, progress: &Progress) -> R
                 }
                 None => {
                     if labels.len() >= MAX_LABELS {
-                        return Err(FairnessError::input(rows.file(), Some(Location::Line(rows.line())), None, format!("more than {MAX_LABELS} label ids; split the label log by period")));
+                        return Err(FairnessError::input(rows.file(), Some(rows.location()), None, format!("more than {MAX_LABELS} label ids; split the label log by period")));
                     }
                     labels.insert(id.to_string(), value);
                 }
@@ -187,7 +187,7 @@ pub fn quality(predictions: &Path, spec: &QualitySpec, progress: &Progress) -> R
             return Err(FairnessError::cancelled(rows.file()));
         }
         let cell = |i: usize| cells.get(i).map(String::as_str).unwrap_or("");
-        let at = |col: &str, m: String| FairnessError::input(rows.file(), Some(Location::Line(rows.line())), Some(col), m);
+        let at = |col: &str, m: String| FairnessError::input(rows.file(), Some(rows.location()), Some(col), m);
         if is_missing(cell(i_time)) {
             no_time += 1;
             continue;

@@ -1,14 +1,17 @@
 //! Reading a log row by row as text cells, for monitoring: CSV (the `csv` crate, RFC 4180 with bare
 //! quotes read literally, as pandas does) and JSON Lines, plain, gzip or zstd (opened by the fairness
 //! engine's `open`, which also reports progress). A JSON Lines file's columns are the keys of its first
-//! object; a key missing from a later object is a missing value. Parquet is not read here yet.
+//! object; a key missing from a later object is a missing value. Parquet: every column of a plain type,
+//! one record batch at a time (`fairness::parquet_rows`), cells spelled as in CSV (floats `1.0`,
+//! booleans `true`/`false`, timestamps as epoch seconds; null and NaN empty, so missing).
 //!
-//! Memory: one row at a time, plus the csv crate's buffer; a record longer than [`MAX_RECORD`] bytes is
-//! an error naming its line.
+//! Memory: one row at a time, plus the csv crate's buffer or one Parquet batch; a record longer than
+//! [`MAX_RECORD`] bytes is an error naming its line.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
+use crate::fairness::parquet_rows::ParquetRows;
 use crate::fairness::{FairnessError, Format, Input, Location, Progress, open};
 
 /// The longest record read (bytes).
@@ -28,6 +31,7 @@ pub fn is_missing(cell: &str) -> bool {
 enum Inner<'p> {
     Csv(csv::Reader<Box<dyn Read + Send + 'p>>, csv::StringRecord),
     Jsonl(BufReader<Box<dyn Read + Send + 'p>>, String),
+    Parquet(ParquetRows<'p>),
 }
 
 /// An open log: its header and a cursor.
@@ -40,34 +44,30 @@ pub struct Rows<'p> {
 }
 
 impl<'p> Rows<'p> {
-    /// Opens a CSV or JSON Lines log (compressed or not) and reads its header.
+    /// Opens a CSV or JSON Lines log (compressed or not) or a Parquet log, and reads its header.
     pub fn open(path: &Path, progress: &'p Progress) -> Result<Rows<'p>, FairnessError> {
         let file = path.display().to_string();
         let (format, input) = open(path, &file, progress)?;
         let stream = match input {
             Input::Stream(s) => s,
-            Input::Parquet(_) => {
-                return Err(FairnessError::usage(format!("{file}: Parquet logs are not read by monitoring yet; give CSV or JSON Lines")));
+            Input::Parquet(f) => {
+                let p = ParquetRows::open(f, &file, progress)?;
+                return Ok(Rows { file, header: p.header().to_vec(), inner: Inner::Parquet(p), line: 0 });
             }
         };
-        match format {
-            Format::Csv(_) => {
-                let mut r = csv::ReaderBuilder::new().flexible(false).from_reader(stream);
-                let header: Vec<String> = r
-                    .headers()
-                    .map_err(|e| FairnessError::input(&file, Some(Location::Line(1)), None, format!("cannot read the header: {e}")))?
-                    .iter()
-                    .map(|h| h.trim_start_matches('\u{feff}').to_string())
-                    .collect();
-                Ok(Rows { file, header, inner: Inner::Csv(r, csv::StringRecord::new()), line: 1 })
-            }
-            Format::JsonLines(_) => {
-                let mut rows = Rows { file, header: Vec::new(), inner: Inner::Jsonl(BufReader::new(stream), String::new()), line: 0 };
-                rows.peek_json_header()?;
-                Ok(rows)
-            }
-            Format::Parquet => Err(FairnessError::usage(format!("{}: Parquet is not read by monitoring yet", rows_name(path)))),
+        if let Format::JsonLines(_) = format {
+            let mut rows = Rows { file, header: Vec::new(), inner: Inner::Jsonl(BufReader::new(stream), String::new()), line: 0 };
+            rows.peek_json_header()?;
+            return Ok(rows);
         }
+        let mut r = csv::ReaderBuilder::new().flexible(false).from_reader(stream);
+        let header: Vec<String> = r
+            .headers()
+            .map_err(|e| FairnessError::input(&file, Some(Location::Line(1)), None, format!("cannot read the header: {e}")))?
+            .iter()
+            .map(|h| h.trim_start_matches('\u{feff}').to_string())
+            .collect();
+        Ok(Rows { file, header, inner: Inner::Csv(r, csv::StringRecord::new()), line: 1 })
     }
 
     pub fn header(&self) -> &[String] {
@@ -78,9 +78,13 @@ impl<'p> Rows<'p> {
         &self.file
     }
 
-    /// Line of the record last read (1-based; the header is line 1 in CSV).
-    pub fn line(&self) -> u64 {
-        self.line
+    /// Where the record last read is: its line (1-based; the header is line 1 in CSV), or for Parquet
+    /// its row group and row.
+    pub fn location(&self) -> Location {
+        match &self.inner {
+            Inner::Parquet(p) => p.location(),
+            _ => Location::Line(self.line),
+        }
     }
 
     /// Reads the next record into `out` (one cell per header column, in order); false at the end.
@@ -102,6 +106,7 @@ impl<'p> Rows<'p> {
                 out.extend(rec.iter().map(str::to_string));
                 Ok(true)
             }
+            Inner::Parquet(p) => p.next_into(out),
             Inner::Jsonl(r, buf) => loop {
                 if buf.is_empty() {
                     let n = read_line(r, buf, &self.file, self.line + 1)?;
@@ -157,13 +162,13 @@ impl<'p> Rows<'p> {
     /// Index of a column by name, or a usage error listing the columns.
     pub fn index(&self, column: &str) -> Result<usize, FairnessError> {
         self.header.iter().position(|h| h == column).ok_or_else(|| {
-            FairnessError::input(&self.file, None, Some(column), format!("no such column; the file has: {}", self.header.join(", ")))
+            let left_out = match &self.inner {
+                Inner::Parquet(p) if !p.left_out().is_empty() => format!("; not read (nested types): {}", p.left_out().join(", ")),
+                _ => String::new(),
+            };
+            FairnessError::input(&self.file, None, Some(column), format!("no such column; the file has: {}{left_out}", self.header.join(", ")))
         })
     }
-}
-
-fn rows_name(p: &Path) -> String {
-    p.display().to_string()
 }
 
 fn read_line(r: &mut impl BufRead, buf: &mut String, file: &str, line: u64) -> Result<usize, FairnessError> {

@@ -16,68 +16,101 @@
 //!   per category seen in either sample. For PSI (not for Jensen-Shannon) an empty bin's share is
 //!   replaced by 0.0001, or by the least non-zero share / 10^6 when that is <= 0.0001 ([`fill_empty`]).
 
+/// Distinct values of two samples with their counts, (value, count in the first, count in the second),
+/// sorted by value (-0.0 and 0.0 are one value): the form every numerical drift statistic here works
+/// on, so memory goes by distinct values, not rows. Built by [`pool`] from counts or by [`pool_sorted`]
+/// from sorted samples.
+pub type Pooled = Vec<(f64, u64, u64)>;
+
+/// Pools (value, count) lists of two samples (finite values, any order, repeats allowed).
+pub fn pool(first: Vec<(f64, u64)>, second: Vec<(f64, u64)>) -> Pooled {
+    let mut all: std::collections::BTreeMap<u64, (f64, u64, u64)> = std::collections::BTreeMap::new();
+    // Total order of finite doubles on their bits (sign flipped), with -0.0 read as 0.0.
+    let key = |x: f64| {
+        let b = (if x == 0.0 { 0.0 } else { x }).to_bits();
+        if b >> 63 == 1 { !b } else { b | (1 << 63) }
+    };
+    for (x, n) in first {
+        all.entry(key(x)).or_insert((x, 0, 0)).1 += n;
+    }
+    for (x, n) in second {
+        all.entry(key(x)).or_insert((x, 0, 0)).2 += n;
+    }
+    all.into_values().collect()
+}
+
+/// Pools two **sorted**, NaN-free samples (see [`pool`]).
+pub fn pool_sorted(a: &[f64], b: &[f64]) -> Pooled {
+    let runs = |s: &[f64]| -> Vec<(f64, u64)> {
+        let mut out: Vec<(f64, u64)> = Vec::new();
+        for &x in s {
+            match out.last_mut() {
+                Some(last) if last.0 == x => last.1 += 1,
+                _ => out.push((x, 1)),
+            }
+        }
+        out
+    };
+    pool(runs(a), runs(b))
+}
+
 /// The L1 distance between the empirical CDFs of two **sorted** samples, in the samples' unit; `None`
-/// when either is empty.
+/// when either is empty. (Through [`wasserstein_pooled`], the code the drift engine runs.)
 pub fn wasserstein(u: &[f64], v: &[f64]) -> Option<f64> {
-    if u.is_empty() || v.is_empty() {
+    wasserstein_pooled(&pool_sorted(u, v))
+}
+
+/// [`wasserstein`] of pooled counts: the CDFs are constant between consecutive distinct values, so the
+/// distance is the sum of |F1 - F2| times the gap to the next value.
+pub fn wasserstein_pooled(m: &[(f64, u64, u64)]) -> Option<f64> {
+    let (n1, n2) = totals(m);
+    if n1 == 0 || n2 == 0 {
         return None;
     }
-    let (nu, nv) = (u.len() as f64, v.len() as f64);
-    let (mut i, mut j) = (0usize, 0usize);
-    let mut prev: Option<f64> = None;
-    let mut total = 0.0;
-    // Walk the pooled sorted values; between consecutive values the CDFs are constant.
-    while i < u.len() || j < v.len() {
-        let x = match (u.get(i), v.get(j)) {
-            (Some(a), Some(b)) if a <= b => {
-                i += 1;
-                *a
-            }
-            (Some(_), Some(b)) => {
-                j += 1;
-                *b
-            }
-            (Some(a), None) => {
-                i += 1;
-                *a
-            }
-            (None, Some(b)) => {
-                j += 1;
-                *b
-            }
-            (None, None) => break,
-        };
-        if let Some(p) = prev {
-            // CDFs at p: counts of values <= p (searchsorted right), which i, j hold only after all
-            // values equal to p were taken; the delta is 0 for ties, so the term is 0 anyway.
-            let cu = count_le(u, p) as f64 / nu;
-            let cv = count_le(v, p) as f64 / nv;
-            total += (cu - cv).abs() * (x - p);
-        }
-        prev = Some(x);
+    let (mut c1, mut c2, mut total) = (0u64, 0u64, 0.0f64);
+    for pair in m.windows(2) {
+        c1 += pair[0].1;
+        c2 += pair[0].2;
+        total += (c1 as f64 / n1 as f64 - c2 as f64 / n2 as f64).abs() * (pair[1].0 - pair[0].0);
     }
     Some(total)
 }
 
-/// Number of values <= x in a sorted slice.
-fn count_le(s: &[f64], x: f64) -> usize {
-    s.partition_point(|v| *v <= x)
+/// Rows in each sample of pooled counts.
+pub fn totals(m: &[(f64, u64, u64)]) -> (u64, u64) {
+    (m.iter().map(|v| v.1).sum(), m.iter().map(|v| v.2).sum())
 }
 
-/// The population standard deviation (ddof 0), as `np.std`.
+/// The mean of the first sample of pooled counts (NaN when it is empty).
+pub fn mean_first(m: &[(f64, u64, u64)]) -> f64 {
+    m.iter().map(|v| v.0 * v.1 as f64).sum::<f64>() / totals(m).0 as f64
+}
+
+/// The mean of the second sample of pooled counts (NaN when it is empty).
+pub fn mean_second(m: &[(f64, u64, u64)]) -> f64 {
+    m.iter().map(|v| v.0 * v.2 as f64).sum::<f64>() / totals(m).1 as f64
+}
+
+/// The population standard deviation (ddof 0, as `np.std`) of the first sample of pooled counts.
+pub fn std_dev_first(m: &[(f64, u64, u64)]) -> f64 {
+    let mean = mean_first(m);
+    (m.iter().map(|v| v.1 as f64 * (v.0 - mean) * (v.0 - mean)).sum::<f64>() / totals(m).0 as f64).sqrt()
+}
+
+/// The population standard deviation (ddof 0), as `np.std`, of a sorted sample.
 pub fn std_dev(x: &[f64]) -> f64 {
-    if x.is_empty() {
-        return f64::NAN;
-    }
-    let n = x.len() as f64;
-    let mean = x.iter().sum::<f64>() / n;
-    (x.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n).sqrt()
+    std_dev_first(&pool_sorted(x, &[]))
 }
 
 /// Wasserstein distance divided by max(std of the reference, 0.001) (Evidently's normed Wasserstein,
 /// unitless). Both samples sorted.
 pub fn wasserstein_normed(reference: &[f64], current: &[f64]) -> Option<f64> {
-    Some(wasserstein(reference, current)? / std_dev(reference).max(0.001))
+    wasserstein_normed_pooled(&pool_sorted(reference, current))
+}
+
+/// [`wasserstein_normed`] of pooled counts, the reference first.
+pub fn wasserstein_normed_pooled(m: &[(f64, u64, u64)]) -> Option<f64> {
+    Some(wasserstein_pooled(m)? / std_dev_first(m).max(0.001))
 }
 
 /// Pearson's chi-square goodness-of-fit statistic and p-value.
@@ -242,16 +275,6 @@ pub fn sturges_edges(min: f64, max: f64, n: usize) -> Vec<f64> {
         *e = last;
     }
     edges
-}
-
-/// Counts of a sorted sample in bins [e_i, e_i+1) (the last bin closed), as `np.histogram` with
-/// explicit edges; values outside the edges are not counted.
-pub fn histogram(sorted: &[f64], edges: &[f64]) -> Vec<u64> {
-    let mut cum: Vec<usize> = edges.iter().map(|e| sorted.partition_point(|v| v < e)).collect();
-    if let (Some(c), Some(e)) = (cum.last_mut(), edges.last()) {
-        *c = sorted.partition_point(|v| v <= e);
-    }
-    cum.windows(2).map(|w| (w[1] - w[0]) as u64).collect()
 }
 
 /// Replaces empty shares as Evidently does: by 0.0001, or by the least non-zero share / 10^6 when that

@@ -3,7 +3,7 @@
 
 use egui::{Grid, RichText, Ui};
 
-use crate::monitoring::drift::{ColumnDrift, DriftReport};
+use crate::monitoring::drift::{ColumnDrift, DriftReport, format_stat};
 use crate::ui::app::StewardApp;
 use crate::ui::monitoring::Windows;
 use crate::ui::widgets::{AMBER, GREEN, GREY, RED};
@@ -106,40 +106,21 @@ fn report(ui: &mut Ui, r: &DriftReport) {
     });
 }
 
-fn num(x: Option<f64>) -> String {
-    match x {
-        None => "-".into(),
-        Some(v) if v != 0.0 && v.abs() < 1e-4 => format!("{v:.2e}"),
-        Some(v) => format!("{v:.4}"),
-    }
-}
-
 fn row(ui: &mut Ui, c: &ColumnDrift) {
     ui.label(&c.column);
     ui.label(c.kind);
-    match (c.kind, c.drifted) {
-        ("skipped", _) => ui.colored_label(GREY, "skipped"),
-        (_, true) => ui.colored_label(RED, "DRIFT"),
-        _ => ui.colored_label(GREEN, "ok"),
+    let colour = match c.verdict_word() {
+        "DRIFT" => RED,
+        "ok" => GREEN,
+        _ => GREY,
     };
+    ui.colored_label(colour, c.verdict_word());
     let measure = if c.effect_measure == "jensen_shannon" { "Jensen-Shannon" } else { "normed Wasserstein" };
-    ui.label(num(c.effect)).on_hover_text(measure);
-    ui.label(num(c.p_value)).on_hover_text(if c.kind == "numerical" { "Kolmogorov-Smirnov" } else { "chi-square" });
-    ui.label(num(c.psi));
+    ui.label(format_stat(c.effect)).on_hover_text(measure);
+    ui.label(format_stat(c.p_value)).on_hover_text(if c.kind == "numerical" { "Kolmogorov-Smirnov" } else { "chi-square" });
+    ui.label(format_stat(c.psi));
     ui.label(format!("{}/{}", c.reference_missing, c.current_missing));
-    let mut notes = Vec::new();
-    if let Some(r) = &c.reason {
-        notes.push(r.clone());
-    }
-    if !c.new_categories.is_empty() {
-        notes.push(format!("new: {}", c.new_categories.iter().take(4).map(|(k, n)| format!("{k} ({n})")).collect::<Vec<_>>().join(", ")));
-    }
-    if let (Some(a), Some(b)) = (c.reference_positive_rate, c.current_positive_rate) {
-        notes.push(format!("positive rate {a:.3} -> {b:.3}"));
-    }
-    if let (Some(a), Some(b)) = (c.reference_mean, c.current_mean) {
-        notes.push(format!("mean {a:.4} -> {b:.4}"));
-    }
-    ui.add(egui::Label::new(notes.join("; ")).truncate());
+    let notes = c.notes().join("; ");
+    ui.add(egui::Label::new(&notes).truncate()).on_hover_text(&notes);
     ui.end_row();
 }
