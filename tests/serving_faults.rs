@@ -86,7 +86,7 @@ fn load_against_a_black_hole_fails_every_request_in_bounded_time() {
 }
 
 #[test]
-fn html_where_json_was_expected_degrades_the_endpoint_with_a_readable_reason() {
+fn html_where_json_was_expected_is_not_an_oip_server_with_a_readable_reason() {
     let url = fake_server(|line| {
         if line.contains("/v2/health/") {
             reply("200 OK", "text/plain", "")
@@ -95,11 +95,13 @@ fn html_where_json_was_expected_degrades_the_endpoint_with_a_readable_reason() {
         }
     });
     let (out, took) = run(&["endpoints", "--endpoint", &url, "--json"]);
-    let v = json(&out);
+    assert_eq!(out.status.code(), Some(5), "not an OIP server: exit 5; {}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let e = &v["endpoints"][0];
-    assert_eq!(e["health"], "degraded");
-    assert_eq!(e["last_error"]["kind"], "not_json");
+    assert_eq!(e["health"], "not_oip");
+    assert_eq!(e["last_error"]["kind"], "not_oip");
     let msg = e["last_error"]["message"].as_str().unwrap();
+    assert!(msg.contains("does not answer as an Open Inference Protocol v2 server"), "{msg}");
     assert!(msg.contains("expected JSON") && msg.contains("text/html") && msg.contains("Sign in - Corp SSO"), "{msg}");
     assert!(!msg.contains("<title>"), "{msg}");
     assert!(took < Duration::from_secs(5));
@@ -108,6 +110,51 @@ fn html_where_json_was_expected_degrades_the_endpoint_with_a_readable_reason() {
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(err.contains("expected JSON") && err.contains("Sign in - Corp SSO"), "{err}");
+}
+
+/// Servers that answer 200 but do not speak the protocol: each is "not OIP", exit 5, with its reason
+/// on one line; the table printout says so too.
+#[test]
+fn a_200_that_is_not_the_protocol_is_never_live() {
+    let cases: [(&str, fn(&str) -> String, &str); 6] = [
+        ("login page on every route", |_| reply("200 OK", "text/html", LOGIN_PAGE), "the body is not JSON (text/html)"),
+        ("XML on every route", |_| reply("200 OK", "application/xml", "<?xml version=\"1.0\"?><status>ok</status>"), "the body is not JSON"),
+        (
+            "truncated JSON metadata",
+            |l| if l.contains("/v2/health/") { reply("200 OK", "text/plain", "") } else { reply("200 OK", "application/json", r#"{"name":"mlserver","vers"#) },
+            "expected JSON",
+        ),
+        (
+            "JSON of another API",
+            |l| if l.contains("/v2/health/") { reply("200 OK", "text/plain", "") } else { reply("200 OK", "application/json", r#"{"status":"ok"}"#) },
+            "unexpected shape of server metadata",
+        ),
+        (
+            "no server metadata route",
+            |l| if l.contains("/v2/health/") { reply("200 OK", "text/plain", "") } else { reply("404 Not Found", "text/plain", "no such route") },
+            "not found",
+        ),
+        (
+            "metadata larger than the cap",
+            |l| if l.contains("/v2/health/") { reply("200 OK", "text/plain", "") } else { reply("200 OK", "application/json", &" ".repeat(9 << 20)) },
+            "larger than Steward reads (8 MiB)",
+        ),
+    ];
+    for (what, respond, reason) in cases {
+        let url = fake_server(respond);
+        let (out, took) = run(&["endpoints", "--endpoint", &url, "--json", "--timeout", "3"]);
+        assert_eq!(out.status.code(), Some(5), "{what}: exit 5; {}", stderr(&out));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let e = &v["endpoints"][0];
+        assert_eq!(e["health"], "not_oip", "{what}: {e}");
+        let msg = e["last_error"]["message"].as_str().unwrap();
+        assert!(msg.contains("does not answer as an Open Inference Protocol v2 server") && msg.contains(reason), "{what}: {msg}");
+        assert!(!msg.contains('\n'), "{what}: one line: {msg}");
+        assert!(stderr(&out).contains("down or not OIP"), "{what}: {}", stderr(&out));
+        assert!(took < Duration::from_secs(4), "{what}: took {took:?}");
+        let (table, _) = run(&["endpoints", "--endpoint", &url]);
+        assert!(stdout(&table).contains("not OIP"), "{what}: {}", stdout(&table));
+    }
 }
 
 #[test]

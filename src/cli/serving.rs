@@ -8,7 +8,7 @@ use clap::Args;
 use serde_json::{Value, json};
 
 use crate::serving::load::{self, LoadReport, LoadSpec};
-use crate::serving::oip::{EndpointState, Health, probe_all};
+use crate::serving::oip::{EndpointState, probe_all};
 use crate::serving::prom::{InstantSample, PromClient, PromValue, RangeSeries, parse_duration};
 use crate::serving::unix_now;
 use super::{Failure, Global, Outcome, context, exit, print_json, runtime};
@@ -20,7 +20,8 @@ pub const EXIT_REFUSED: u8 = 3;
 
 #[derive(Args, Debug)]
 #[command(after_help = "Exit codes: 0 every endpoint up or degraded; 5 at least one endpoint down \
-(unreachable, timed out, or not live); 2 no endpoint given or configured.")]
+(unreachable, timed out, or not live) or not an Open Inference Protocol server (an HTML or other non-JSON \
+body on /v2/health/live, or no OIP server metadata on /v2); 2 no endpoint given or configured.")]
 pub struct EndpointsArgs {
     /// Endpoint base URL, e.g. http://127.0.0.1:8080 (repeatable). Replaces the profile's endpoints for
     /// this run.
@@ -117,13 +118,13 @@ pub fn endpoints(g: &Global, a: &EndpointsArgs) -> Outcome {
     }
     let down: Vec<String> = states
         .iter()
-        .filter(|s| s.health == Health::Down)
+        .filter(|s| s.health.is_down())
         .map(|s| s.last_error.as_ref().map(|e| e.message.clone()).unwrap_or_else(|| s.endpoint.clone()))
         .collect();
     if down.is_empty() {
         return Ok(());
     }
-    Err(Failure { code: EXIT_DOWN, message: format!("{} of {} endpoint(s) down: {}", down.len(), states.len(), down.join("; ")) })
+    Err(Failure { code: EXIT_DOWN, message: format!("{} of {} endpoint(s) down or not OIP: {}", down.len(), states.len(), down.join("; ")) })
 }
 
 fn print_states(states: &[EndpointState]) {

@@ -157,7 +157,7 @@ pub async fn run(cfg: MonitorConfig, send: impl Fn(MonitorEvent) -> bool + Send 
             let Ok((i, state)) = done else { continue };
             let s = &mut slots[i];
             s.in_flight = false;
-            s.failures = if state.health == oip::Health::Down { s.failures + 1 } else { 0 };
+            s.failures = if state.health.is_down() { s.failures + 1 } else { 0 };
             s.due = Instant::now() + backoff(s.failures);
             s.state = Some(state);
             changed = true;

@@ -141,6 +141,16 @@ impl OipClient {
         let reply = self.http.request(Method::GET, path, &[], None, false).await?;
         let s = reply.status;
         if s.is_success() {
+            // The protocol's health answers have an empty body (Triton, MLServer) or a JSON one (KServe);
+            // a page of HTML or XML is something else answering on the route (a login page, a proxy).
+            let body = reply.text.trim();
+            if !body.is_empty() && serde_json::from_str::<serde::de::IgnoredAny>(body).is_err() {
+                return Err(ServingError::BadResponse {
+                    url: reply.url.clone(),
+                    status: s.as_u16(),
+                    detail: format!("the body is not JSON ({}): {}", if reply.content_type.is_empty() { "no content type" } else { &reply.content_type }, reply.message()),
+                });
+            }
             return Ok(Readiness { ready: true, reason: None });
         }
         let auth_problem = s == StatusCode::UNAUTHORIZED || s == StatusCode::FORBIDDEN;
@@ -216,6 +226,18 @@ pub enum Health {
     Degraded,
     /// Not answering, or not live.
     Down,
+    /// Answering, but not as an Open Inference Protocol v2 server (a login page, a proxy's error page,
+    /// another API): `/v2/health/live` answered with a body that is neither empty nor JSON, or the
+    /// server metadata `/v2` is missing or not the protocol's JSON. Counted as down by every check.
+    #[serde(rename = "not_oip")]
+    NotOip,
+}
+
+impl Health {
+    /// Down or not an OIP server: nothing can be served from it.
+    pub fn is_down(self) -> bool {
+        matches!(self, Health::Down | Health::NotOip)
+    }
 }
 
 impl std::fmt::Display for Health {
@@ -224,6 +246,7 @@ impl std::fmt::Display for Health {
             Health::Up => "up",
             Health::Degraded => "degraded",
             Health::Down => "down",
+            Health::NotOip => "not OIP",
         })
     }
 }
@@ -278,6 +301,23 @@ impl EndpointState {
     }
 }
 
+impl EndpointState {
+    fn not_oip(endpoint: String, started: Instant, e: &ServingError, latency_ms: Option<f64>) -> EndpointState {
+        let error = ErrorReport { kind: "not_oip", message: format!("{endpoint} does not answer as an Open Inference Protocol v2 server: {e}") };
+        EndpointState { health: Health::NotOip, ..EndpointState::down(endpoint, started, error, latency_ms) }
+    }
+}
+
+/// A 2xx answer whose body is not the protocol's: not JSON or the wrong JSON (`BadResponse` with a
+/// 2xx status), or larger than the cap (`connect::http` reports that as `Invalid` "answer from URL").
+fn not_protocol(e: &ServingError) -> bool {
+    match e {
+        ServingError::BadResponse { status, .. } => (200..300).contains(status),
+        ServingError::Invalid { what, .. } => what.starts_with("answer from "),
+        _ => false,
+    }
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -300,6 +340,7 @@ pub async fn probe(endpoint: &str, timeout: Duration) -> EndpointState {
     let live = client.live().await;
     let latency = ms(t.elapsed());
     match live {
+        Err(e) if not_protocol(&e) => return EndpointState::not_oip(client.endpoint(), started, &e, Some(latency)),
         Err(e) => return EndpointState::down(client.endpoint(), started, ErrorReport::from(&e), None),
         Ok(r) if !r.ready => {
             let err = ErrorReport { kind: "not_live", message: format!("{} is not live: {}", client.endpoint(), r.reason.unwrap_or_default()) };
@@ -314,7 +355,17 @@ pub async fn probe(endpoint: &str, timeout: Duration) -> EndpointState {
         Err(e) => errors.push(ErrorReport::from(&e)),
         Ok(_) => {}
     }
-    let server = meta.map_err(|e| errors.push(ErrorReport::from(&e))).ok();
+    let server = match meta {
+        Ok(m) => Some(m),
+        // Every OIP server answers its metadata; without it this is not the protocol.
+        Err(e) if not_protocol(&e) || matches!(e, ServingError::NotFound { .. }) => {
+            return EndpointState::not_oip(client.endpoint(), started, &e, Some(latency));
+        }
+        Err(e) => {
+            errors.push(ErrorReport::from(&e));
+            None
+        }
+    };
     let models = match index {
         Ok(entries) => served_models(&client, entries, &mut errors).await,
         Err(e) => {

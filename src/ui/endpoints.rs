@@ -179,7 +179,7 @@ pub fn on_monitor(app: &mut StewardApp, ev: MonitorEvent) {
         MonitorEvent::Endpoints(mut list) => {
             // Problems first, then in configuration order.
             list.sort_by_key(|e| match e.health {
-                crate::serving::oip::Health::Down => 0,
+                crate::serving::oip::Health::Down | crate::serving::oip::Health::NotOip => 0,
                 crate::serving::oip::Health::Degraded => 1,
                 crate::serving::oip::Health::Up => 2,
             });

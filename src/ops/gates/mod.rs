@@ -262,9 +262,9 @@ pub async fn serving_gate(binding: &crate::config::Binding, timeout: std::time::
     let state = crate::serving::oip::probe(&binding.endpoint, timeout).await;
     let shown = crate::connect::http::redact_url(&binding.endpoint);
     let (verdict, detail) = match state.health {
-        crate::serving::oip::Health::Down => (
+        h if h.is_down() => (
             Verdict::Fail,
-            format!("endpoint {shown} is down: {}", state.last_error.map(|e| e.message).unwrap_or_else(|| "no answer".into())),
+            format!("endpoint {shown} is {h}: {}", state.last_error.map(|e| e.message).unwrap_or_else(|| "no answer".into())),
         ),
         h => (Verdict::Pass, format!("{shown} answers ({h:?}); {} will be loaded there after the alias moves", binding.served_model).to_lowercase()),
     };

@@ -362,7 +362,8 @@ impl StewardApp {
             } else {
                 use crate::serving::oip::Health;
                 let count = |h: Health| states.iter().filter(|e| e.health == h).count();
-                let (up, degraded, down) = (count(Health::Up), count(Health::Degraded), count(Health::Down));
+                let (up, degraded) = (count(Health::Up), count(Health::Degraded));
+                let down = states.iter().filter(|e| e.health.is_down()).count();
                 let color = if down > 0 { RED } else if degraded > 0 { AMBER } else { GREEN };
                 widgets::status_dot(ui, color, &format!("Endpoints: {up} up, {degraded} degraded, {down} down"));
             }

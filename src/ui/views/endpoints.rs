@@ -172,7 +172,7 @@ fn endpoint_table(app: &StewardApp, ui: &mut Ui) {
                 let color = match e.health {
                     Health::Up => GREEN,
                     Health::Degraded => AMBER,
-                    Health::Down => RED,
+                    Health::Down | Health::NotOip => RED,
                 };
                 row.col(|ui| {
                     widgets::status_dot(ui, color, &e.health.to_string());
@@ -207,7 +207,7 @@ fn endpoint_table(app: &StewardApp, ui: &mut Ui) {
                 });
                 row.col(|ui| {
                     if let Some(err) = &e.last_error {
-                        let color = if e.health == Health::Down { RED } else { AMBER };
+                        let color = if e.health.is_down() { RED } else { AMBER };
                         ui.add(egui::Label::new(egui::RichText::new(&err.message).color(color)).truncate()).on_hover_text(&err.message);
                     } else {
                         ui.label(egui::RichText::new("none").weak());
