@@ -323,3 +323,23 @@ fn the_version_details_take_the_room_the_table_leaves_and_give_it_back() {
     let small = top(&ui, "income-classifier v3").unwrap();
     assert!(small.max.y <= H && small.min.y > 100.0, "{small:?}");
 }
+
+/// The profile dialog's CA bundle (the twin of `steward profile add --ca-file`): a file that is not
+/// there is refused at Save with one line naming it, and the dialog stays open with what was typed.
+#[test]
+fn the_profile_dialogs_ca_bundle_is_checked_when_saved() {
+    let mut ui = sample_at(W, H);
+    ui.click("Profile...");
+    ui.wait_for("Edit connection profile");
+    let missing = ui._home.path().join("no-such-ca.pem");
+    ui.type_into("CA bundle (PEM)", missing.to_str().unwrap());
+    ui.click("Save and connect");
+    ui.settle();
+    let labels = ui.labels();
+    let err = labels.iter().find(|l| l.contains("no-such-ca.pem")).unwrap_or_else(|| panic!("no error naming the file: {labels:?}"));
+    assert!(err.contains("no such file") && err.contains("CA bundle field"), "{err}");
+    assert!(labels.iter().any(|l| l == "Edit connection profile"), "the dialog stays open: {labels:?}");
+    let all = rects(&ui);
+    let field = all.iter().find(|(l, _)| l == "CA bundle (PEM)").expect("the field's label").1;
+    assert!(field.max.x <= W + 0.5 && field.max.y <= H + 0.5, "inside the window: {field:?}");
+}

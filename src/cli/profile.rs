@@ -23,6 +23,10 @@ pub enum ProfileCmd {
         endpoints: Vec<String>,
         #[arg(long, value_name = "URL")]
         prometheus: Option<String>,
+        /// A PEM bundle of CA certificates to trust for the profile's MLflow registry besides the
+        /// system's (a private CA). Must exist and hold a certificate; kept as an absolute path.
+        #[arg(long, value_name = "PEM")]
+        ca_file: Option<PathBuf>,
         /// Make it the default profile. (--read-only marks the profile read-only.)
         #[arg(long)]
         activate: bool,
@@ -99,13 +103,22 @@ pub fn run(g: &Global, cmd: ProfileCmd) -> Outcome {
             }
             Ok(())
         }
-        ProfileCmd::Add { name, endpoints, prometheus, activate } => {
+        ProfileCmd::Add { name, endpoints, prometheus, ca_file, activate } => {
+            let ca_file = match ca_file {
+                Some(p) => {
+                    let p = std::path::absolute(&p).unwrap_or(p);
+                    crate::connect::http::check_ca_file(&p, "--ca-file")?;
+                    Some(p.display().to_string())
+                }
+                None => None,
+            };
             let profile = Profile {
                 name: name.clone(),
                 registry: g.registry.clone().unwrap_or_default(),
                 endpoints,
                 prometheus,
                 read_only: g.read_only,
+                ca_file,
                 ..Default::default()
             };
             all.upsert(profile)?;

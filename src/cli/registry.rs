@@ -86,7 +86,7 @@ pub fn run(g: &Global, cmd: RegistryCmd) -> Outcome {
 pub fn sample(g: &Global) -> Outcome {
     let ctx = context(g)?;
     let reg = match &ctx.spec {
-        RegistrySpec::Mlflow(_) => {
+        RegistrySpec::Mlflow(..) => {
             return Err(Failure::from(
                 "the sample workspace lives in a local registry; use --registry local:PATH or the default".to_string(),
             ));

@@ -32,6 +32,10 @@ pub struct Profile {
     /// A gate policy file for this profile (default: the home's gates.toml).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<String>,
+    /// A PEM bundle of CA certificates trusted for this profile's MLflow registry besides the system's
+    /// store (a private CA). `MLFLOW_TRACKING_SERVER_CERT_PATH` applies when this is not set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
     /// Aliases whose serving endpoint moves with them (TOML: `[[profile.binding]]`).
     #[serde(default, rename = "binding", skip_serializing_if = "Vec::is_empty")]
     pub bindings: Vec<Binding>,
@@ -136,6 +140,7 @@ impl Default for Profile {
             alerts: Vec::new(),
             read_only: false,
             protected_aliases: default_protected(),
+            ca_file: None,
             bindings: Vec::new(),
         }
     }

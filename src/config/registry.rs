@@ -9,7 +9,8 @@ use crate::connect::{AnyRegistry, RegistryError, local::LocalRegistry, local::Op
 /// Which registry a run talks to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RegistrySpec {
-    Mlflow(String),
+    /// An MLflow server's URL, and the profile's CA bundle (`ca_file`) when it has one.
+    Mlflow(String, Option<PathBuf>),
     Local(PathBuf),
     /// The local registry in the home (created, with the sample workspace, on first use).
     HomeLocal,
@@ -29,7 +30,7 @@ impl RegistrySpec {
         let uri = uri.trim();
         if uri.starts_with("http://") || uri.starts_with("https://") {
             url::Url::parse(uri).map_err(|e| format!("registry URL '{}': {e}", crate::connect::http::redact_url(uri)))?;
-            Ok(RegistrySpec::Mlflow(uri.to_string()))
+            Ok(RegistrySpec::Mlflow(uri.to_string(), None))
         } else if let Some(path) = uri.strip_prefix("local:") {
             if path.is_empty() {
                 return Err("local: needs a path, e.g. local:/srv/steward/registry.sqlite".into());
@@ -53,7 +54,11 @@ impl RegistrySpec {
             return Ok((RegistrySpec::parse(uri)?, Origin::Flag));
         }
         if let Some(p) = profile {
-            let spec = if p.registry.trim().is_empty() { RegistrySpec::HomeLocal } else { RegistrySpec::parse(&p.registry)? };
+            let spec = match RegistrySpec::parse(&p.registry) {
+                _ if p.registry.trim().is_empty() => RegistrySpec::HomeLocal,
+                Ok(RegistrySpec::Mlflow(url, _)) => RegistrySpec::Mlflow(url, p.ca_file.as_ref().map(PathBuf::from)),
+                other => other?,
+            };
             return Ok((spec, Origin::Profile(p.name.clone())));
         }
         if let Some(uri) = env_tracking_uri.filter(|u| !u.trim().is_empty()) {
@@ -66,7 +71,7 @@ impl RegistrySpec {
 
     pub fn display(&self, home: &Home) -> String {
         match self {
-            RegistrySpec::Mlflow(u) => format!("MLflow at {}", crate::connect::http::redact_url(u)),
+            RegistrySpec::Mlflow(u, _) => format!("MLflow at {}", crate::connect::http::redact_url(u)),
             RegistrySpec::Local(p) => format!("local registry at {}", p.display()),
             RegistrySpec::HomeLocal => format!("local registry at {}", home.registry_file().display()),
         }
@@ -75,7 +80,7 @@ impl RegistrySpec {
     /// Opens the registry. The home's local registry is seeded with the sample workspace when new.
     pub fn open(&self, home: &Home, timeout: Duration) -> Result<AnyRegistry, RegistryError> {
         match self {
-            RegistrySpec::Mlflow(url) => Ok(AnyRegistry::Mlflow(MlflowRegistry::from_env(url, timeout)?)),
+            RegistrySpec::Mlflow(url, ca) => Ok(AnyRegistry::Mlflow(MlflowRegistry::from_env(url, timeout, ca.as_deref())?)),
             RegistrySpec::Local(path) => Ok(AnyRegistry::Local(LocalRegistry::open(path)?.0)),
             RegistrySpec::HomeLocal => {
                 let (reg, opened) = LocalRegistry::open(&home.registry_file())?;

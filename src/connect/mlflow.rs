@@ -9,7 +9,7 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::http::{Auth, Http};
+use super::http::{Auth, CaUse, Http, Tls, TlsFile};
 use super::{Registry, RegistryError, Result, validate_alias};
 use crate::domain::{ModelVersion, NewVersion, RegisteredModel, VersionNumber, attach_aliases};
 
@@ -39,6 +39,22 @@ pub fn auth_from_env() -> Auth {
 
 pub fn insecure_tls_from_env() -> bool {
     std::env::var("MLFLOW_TRACKING_INSECURE_TLS").is_ok_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+/// Certificate settings the way MLflow's own clients read them: `MLFLOW_TRACKING_INSECURE_TLS`,
+/// `MLFLOW_TRACKING_SERVER_CERT_PATH` (a CA bundle used instead of the system's store, as requests'
+/// `verify=PATH`) and `MLFLOW_TRACKING_CLIENT_CERT_PATH` (certificate and key in one PEM file, as
+/// requests' `cert=PATH`). A profile's `ca_file`, when given, is used instead of the server-cert
+/// variable and is trusted besides the system's store.
+pub fn tls_from_env(profile_ca: Option<&std::path::Path>) -> Tls {
+    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(std::path::PathBuf::from);
+    let file = |path, source: &str| TlsFile { path, source: source.to_string() };
+    let (ca_file, ca_use) = match (profile_ca, var("MLFLOW_TRACKING_SERVER_CERT_PATH")) {
+        (Some(p), _) => (Some(file(p.to_path_buf(), "the profile's ca_file")), CaUse::Added),
+        (None, Some(p)) => (Some(file(p, "MLFLOW_TRACKING_SERVER_CERT_PATH")), CaUse::Only),
+        (None, None) => (None, CaUse::Only),
+    };
+    Tls { insecure: insecure_tls_from_env(), ca_file, ca_use, client_cert: var("MLFLOW_TRACKING_CLIENT_CERT_PATH").map(|p| file(p, "MLFLOW_TRACKING_CLIENT_CERT_PATH")) }
 }
 
 #[derive(Deserialize, Default)]
@@ -175,13 +191,14 @@ impl WireVersion {
 }
 
 impl MlflowRegistry {
-    pub fn new(url: &str, auth: Auth, timeout: Duration, insecure_tls: bool) -> Result<Self> {
-        Ok(MlflowRegistry { http: Http::new(url, auth, timeout, insecure_tls)? })
+    pub fn new(url: &str, auth: Auth, timeout: Duration, tls: &Tls) -> Result<Self> {
+        Ok(MlflowRegistry { http: Http::new(url, auth, timeout, tls)? })
     }
 
-    /// Connect with MLflow's own environment variables for credentials.
-    pub fn from_env(url: &str, timeout: Duration) -> Result<Self> {
-        Self::new(url, auth_from_env(), timeout, insecure_tls_from_env())
+    /// Connect with MLflow's own environment variables for credentials and certificates (see
+    /// [`tls_from_env`]); `profile_ca` is a profile's `ca_file`.
+    pub fn from_env(url: &str, timeout: Duration, profile_ca: Option<&std::path::Path>) -> Result<Self> {
+        Self::new(url, auth_from_env(), timeout, &tls_from_env(profile_ca))
     }
 
     async fn get(&self, endpoint: &str, query: &[(&str, String)]) -> Result<Value> {

@@ -25,7 +25,7 @@ pub struct ConnectionCheck {
 /// time, each bounded by `timeout`.
 pub async fn check_profile(profile: &Profile, home: &Home, timeout: Duration) -> Vec<ConnectionCheck> {
     let mut out = Vec::new();
-    let spec = if profile.registry.trim().is_empty() { Ok(RegistrySpec::HomeLocal) } else { RegistrySpec::parse(&profile.registry) };
+    let spec = RegistrySpec::select(None, Some(profile), None).map(|(s, _)| s);
     let target = spec.as_ref().map(|s| s.display(home)).unwrap_or_else(|_| profile.registry.clone());
     let registry = match spec {
         Err(e) => Err(e),

@@ -33,7 +33,7 @@ pub const ENDPOINT_MAX_BODY: usize = 8 << 20;
 
 pub(crate) fn http_client(url: &str, timeout: Duration, what: &str) -> Result<Http> {
     let cap = |h: Http| if what == "endpoint" { h.with_max_body(ENDPOINT_MAX_BODY) } else { h };
-    Http::new(url, Auth::None, timeout, false).map(cap).map_err(|e| match e {
+    Http::new(url, Auth::None, timeout, &crate::connect::http::Tls::default()).map(cap).map_err(|e| match e {
         RegistryError::Invalid { what: w, message } => {
             RegistryError::Invalid { what: w.replacen("registry URL", &format!("{what} URL"), 1), message }
         }

@@ -26,7 +26,10 @@ pub fn steward_env(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         .env_remove("MLFLOW_TRACKING_URI")
         .env_remove("MLFLOW_TRACKING_TOKEN")
         .env_remove("MLFLOW_TRACKING_USERNAME")
-        .env_remove("MLFLOW_TRACKING_PASSWORD");
+        .env_remove("MLFLOW_TRACKING_PASSWORD")
+        .env_remove("MLFLOW_TRACKING_SERVER_CERT_PATH")
+        .env_remove("MLFLOW_TRACKING_CLIENT_CERT_PATH")
+        .env_remove("MLFLOW_TRACKING_INSECURE_TLS");
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -98,7 +98,7 @@ impl StewardApp {
             }),
         );
         let registry_description = ctx.spec.display(&ctx.home);
-        let registry_is_local = !matches!(ctx.spec, RegistrySpec::Mlflow(_));
+        let registry_is_local = !matches!(ctx.spec, RegistrySpec::Mlflow(..));
         handle.send(Command::Connect(ctx.spec.clone()));
         StewardApp {
             backend: handle,

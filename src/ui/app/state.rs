@@ -60,6 +60,8 @@ pub enum Loadable<T> {
 pub struct AddRegistryForm {
     pub name: String,
     pub url: String,
+    /// A PEM CA bundle trusted for the registry besides the system's (the profile's `ca_file`).
+    pub ca_file: String,
     /// One Open Inference Protocol endpoint URL per line.
     pub endpoints: String,
     pub prometheus: String,
@@ -79,6 +81,7 @@ impl AddRegistryForm {
         AddRegistryForm {
             name: p.name.clone(),
             url: p.registry.clone(),
+            ca_file: p.ca_file.clone().unwrap_or_default(),
             endpoints: p.endpoints.join("\n"),
             prometheus: p.prometheus.clone().unwrap_or_default(),
             read_only: p.read_only,

@@ -139,6 +139,10 @@ pub fn add_registry_dialog(app: &mut StewardApp, ui: &mut Ui) {
             ui.add(egui::TextEdit::singleline(&mut form.url).desired_width(f32::INFINITY).hint_text("https://mlflow.example.com (empty: the home's local registry)"))
                 .labelled_by(l.id);
             ui.end_row();
+            let l = ui.label("CA bundle (PEM)");
+            ui.add(egui::TextEdit::singleline(&mut form.ca_file).desired_width(f32::INFINITY).hint_text("a private CA for the registry, e.g. /etc/corp/ca.pem (optional)"))
+                .labelled_by(l.id);
+            ui.end_row();
             let l = ui.label("Serving endpoints");
             ui.add(egui::TextEdit::multiline(&mut form.endpoints).desired_width(f32::INFINITY).desired_rows(2).hint_text("one URL per line, e.g. http://mlserver:8080"))
                 .labelled_by(l.id);
@@ -219,7 +223,7 @@ fn validate(form: &AddRegistryForm) -> Result<Profile, String> {
     let url = form.url.trim();
     if !url.is_empty() {
         match RegistrySpec::parse(url)? {
-            RegistrySpec::Mlflow(_) => {}
+            RegistrySpec::Mlflow(..) => {}
             _ => return Err("An MLflow registry URL starts with http:// or https://".into()),
         }
         check_no_secret(url)?;
@@ -235,10 +239,19 @@ fn validate(form: &AddRegistryForm) -> Result<Profile, String> {
     let endpoints = form.endpoints.lines().map(str::trim).filter(|l| !l.is_empty()).map(|e| web(e, "Endpoint")).collect::<Result<Vec<_>, _>>()?;
     let prometheus = Some(form.prometheus.trim()).filter(|p| !p.is_empty()).map(|p| web(p, "Prometheus URL")).transpose()?;
     let protected_aliases: Vec<String> = form.protected.split(',').map(str::trim).filter(|a| !a.is_empty()).map(String::from).collect();
+    let ca_file = match form.ca_file.trim() {
+        "" => None,
+        p => {
+            let path = std::path::absolute(p).unwrap_or_else(|_| p.into());
+            crate::connect::http::check_ca_file(&path, "CA bundle field")?;
+            Some(path.display().to_string())
+        }
+    };
     let base = form.base.clone().unwrap_or_default();
     Ok(Profile {
         name: name.to_string(),
         registry: url.to_string(),
+        ca_file,
         endpoints,
         prometheus,
         read_only: form.read_only,
