@@ -155,3 +155,27 @@ fn a_torn_last_record_is_repaired_and_acting_works_again() {
     let again = steward(home.path(), &["audit", "repair"]);
     assert!(stdout(&again).contains("nothing to repair"), "{}", stdout(&again));
 }
+
+/// A write whose reply breaks off mid-body, or is larger than Steward reads, reached MLflow: the move
+/// is settled by re-reading and recorded as it happened (before: "refused, nothing was changed" for the
+/// oversized reply, and "cannot reach" for the broken one).
+#[test]
+fn a_write_reply_broken_mid_body_or_too_large_is_settled_by_re_reading() {
+    let stack = stack();
+    for (fault, alias) in [(Fault::BreakWriteReply, "fault-broken-reply"), (Fault::HugeWriteReply, "fault-huge-reply")] {
+        let home = tempfile::tempdir().unwrap();
+        let _cleanup = AliasGuard(&stack, alias);
+        mlflow_set_alias(&stack, alias, 1);
+        let proxy = FaultProxy::start(&stack.mlflow, fault);
+        let out = promote(home.path(), &proxy, alias, "3");
+        assert_eq!(mlflow_alias(&stack, alias), Some(3), "{fault:?}: MLflow received the move");
+        assert!(out.status.success(), "{fault:?}: {}", stderr(&out));
+        let text = stdout(&out);
+        assert!(text.contains("reply to the move was lost"), "{fault:?}: {text}");
+        let why = if fault == Fault::BreakWriteReply { "answered (HTTP 200) but the connection broke" } else { "larger than Steward reads" };
+        assert!(text.contains(why), "{fault:?}: {text}");
+        let o = last_outcome(home.path());
+        assert_eq!((o["outcome"].as_str(), o["to"].as_u64()), (Some("succeeded"), Some(3)), "{fault:?}: {o}");
+        assert_eq!(proxy.writes.load(std::sync::atomic::Ordering::SeqCst), 1, "{fault:?}: the write was sent once");
+    }
+}

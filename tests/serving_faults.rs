@@ -209,3 +209,33 @@ fn an_unreachable_endpoint_is_down_quickly() {
     assert_eq!(v["endpoints"][0]["last_error"]["kind"], "unreachable");
     assert!(took < Duration::from_secs(3), "took {took:?}");
 }
+
+/// A 503 from a readiness route keeps its status code in the reason; an answer broken mid-body says it
+/// was reached and broke, not "cannot reach".
+#[test]
+fn a_503_names_its_status_and_a_broken_body_is_not_unreachable() {
+    let url = fake_server(|line| {
+        if line.contains("/v2/health/live") {
+            reply("200 OK", "text/plain", "")
+        } else if line.contains("/v2/health/ready") {
+            reply("503 Service Unavailable", "application/json", r#"{"error":"model repository is loading"}"#)
+        } else if line.contains("/v2/repository/index") {
+            reply("200 OK", "application/json", "[]")
+        } else {
+            reply("200 OK", "application/json", r#"{"name":"fake","version":"1","extensions":[]}"#)
+        }
+    });
+    let (out, _) = run(&["endpoints", "--endpoint", &url, "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let msg = v["endpoints"][0]["last_error"]["message"].as_str().unwrap().to_string();
+    assert_eq!(v["endpoints"][0]["health"], "degraded", "{v}");
+    assert!(msg.contains("HTTP 503: model repository is loading"), "{msg}");
+
+    let broken = fake_server(|_| "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1000\r\nconnection: close\r\n\r\n{\"registered_models\": [".to_string());
+    let (out, took) = run(&["--registry", &broken, "--timeout", "3", "models"]);
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("answered (HTTP 200) but the connection broke while reading the answer"), "{err}");
+    assert!(!err.contains("cannot reach"), "{err}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+}

@@ -17,6 +17,35 @@ pub enum Auth {
     Basic { user: String, password: String },
 }
 
+impl Auth {
+    /// The credential values a hostile or careless server could echo back in a message: the token,
+    /// the password, and the `Authorization` header's value (`Bearer T`, base64 of `user:password`).
+    /// Values under 4 characters are left out (they would blank ordinary words).
+    pub fn secrets(&self) -> Vec<String> {
+        use base64::Engine;
+        let all = match self {
+            Auth::None => Vec::new(),
+            Auth::Bearer(t) => vec![t.clone()],
+            Auth::Basic { user, password } => {
+                vec![password.clone(), base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))]
+            }
+        };
+        all.into_iter().filter(|s| s.chars().count() >= 4).collect()
+    }
+}
+
+/// `text` with every occurrence of each secret replaced by `[redacted]`: applied to every message a
+/// server's answer becomes (error bodies, excerpts), before it is shown, logged or recorded.
+pub fn redact(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_string();
+    for s in secrets {
+        if out.contains(s.as_str()) {
+            out = out.replace(s.as_str(), "[redacted]");
+        }
+    }
+    out
+}
+
 impl std::fmt::Debug for Auth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -304,17 +333,22 @@ impl Http {
                     let text = match read_capped(resp, self.max_body).await {
                         Ok(t) => t,
                         Err(Capped::TooLarge(n)) => {
-                            return Err(RegistryError::Invalid {
-                                what: format!("answer from {shown}"),
-                                message: format!("{n}: larger than Steward reads ({} MiB); not read further", self.max_body >> 20),
-                            });
+                            return Err(RegistryError::TooLarge { url: shown, status: status.as_u16(), size: n, cap_mib: self.max_body >> 20 });
                         }
                         Err(Capped::Transport(e)) => {
-                            last_err = Some(transport_error(&shown, &e, self.timeout));
+                            last_err = Some(match transport_error(&shown, &e, self.timeout) {
+                                timeout @ RegistryError::Timeout { .. } => timeout,
+                                RegistryError::Unreachable { cause, .. } => RegistryError::BrokenAnswer { url: shown.clone(), status: status.as_u16(), cause },
+                                other => other,
+                            });
                             continue;
                         }
                     };
-                    let reply = Reply { url: shown.clone(), status, content_type, text, www_authenticate };
+                    // An error body is only ever a message: credentials a server echoes are blanked now. A
+                    // 2xx body is data; its excerpts in messages are blanked where they are made.
+                    let secrets = self.auth.secrets();
+                    let text = if status.is_success() { text } else { redact(&text, &secrets) };
+                    let reply = Reply { url: shown.clone(), status, content_type, text, www_authenticate, secrets };
                     let retryable = matches!(
                         status,
                         StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT
@@ -373,6 +407,8 @@ pub struct Reply {
     pub content_type: String,
     pub text: String,
     pub www_authenticate: bool,
+    /// The credentials sent with the request, to blank them in messages ([`redact`]).
+    pub secrets: Vec<String>,
 }
 
 impl Reply {
@@ -381,7 +417,7 @@ impl Reply {
         if !self.status.is_success() {
             return Err(self.error(auth));
         }
-        parse_json(&self.url, self.status, &self.content_type, &self.text)
+        parse_json(&self.url, self.status, &self.content_type, &self.text).map_err(|e| redact_error(e, &self.secrets))
     }
 
     /// The body of a 2xx answer as text; otherwise the status made into a readable error.
@@ -399,7 +435,7 @@ impl Reply {
 
     /// The server's own message: `message` or `error` of a JSON body, else a readable excerpt.
     pub fn message(&self) -> String {
-        body_message(&self.text)
+        redact(&body_message(&self.text), &self.secrets)
     }
 }
 
@@ -430,6 +466,14 @@ fn transport_error(url: &str, e: &reqwest::Error, timeout: Duration) -> Registry
 MLFLOW_TRACKING_SERVER_CERT_PATH or the profile's ca_file)";
     }
     RegistryError::Unreachable { url: url.to_string(), cause: text }
+}
+
+/// The error with the credentials blanked in its server-given detail.
+fn redact_error(e: RegistryError, secrets: &[String]) -> RegistryError {
+    match e {
+        RegistryError::BadResponse { url, status, detail } => RegistryError::BadResponse { url, status, detail: redact(&detail, secrets) },
+        other => other,
+    }
 }
 
 fn parse_json(url: &str, status: StatusCode, content_type: &str, text: &str) -> Result<Value> {

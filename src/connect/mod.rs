@@ -28,6 +28,14 @@ pub enum RegistryError {
     BadResponse { url: String, status: u16, detail: String },
     #[error("{url} reported a server error (HTTP {status}): {detail}")]
     Server { url: String, status: u16, detail: String },
+    /// The server answered (status line and headers came) but its body is larger than the cap: for a
+    /// write, whether it took effect is not known from this answer.
+    #[error("answer from {url}: {size}: larger than Steward reads ({cap_mib} MiB); not read further")]
+    TooLarge { url: String, status: u16, size: String, cap_mib: usize },
+    /// The server answered but the connection broke while its body was read (reset, truncated): it was
+    /// reached; for a write, whether it took effect is not known from this answer.
+    #[error("{url} answered (HTTP {status}) but the connection broke while reading the answer: {cause}")]
+    BrokenAnswer { url: String, status: u16, cause: String },
     #[error("the registry file {path} is damaged or not a Steward registry ({cause}); it was left untouched")]
     Corrupt { path: PathBuf, cause: String },
     #[error("registry file {path}: {cause}")]
@@ -41,7 +49,7 @@ impl RegistryError {
     pub fn exit_code(&self) -> u8 {
         match self {
             RegistryError::AuthenticationFailed { .. } | RegistryError::PermissionDenied { .. } => 4,
-            RegistryError::Unreachable { .. } | RegistryError::Timeout { .. } => 5,
+            RegistryError::Unreachable { .. } | RegistryError::Timeout { .. } | RegistryError::BrokenAnswer { .. } => 5,
             RegistryError::NotFound { .. } => 6,
             _ => 1,
         }

@@ -43,7 +43,7 @@ pub async fn check_profile(profile: &Profile, home: &Home, timeout: Duration) ->
                 let ready = s.models.iter().flat_map(|m| &m.versions).filter(|v| v.ready).count();
                 Ok(format!("up: {server}, {ready} model version(s) ready"))
             }
-            (h, err) => Err(format!("{h:?}: {}", err.as_ref().map(|e| format!("{} ({})", e.message, e.kind)).unwrap_or_else(|| "no detail".into()))),
+            (h, err) => Err(format!("{h}: {}", err.as_ref().map(|e| format!("{} ({})", e.message, e.kind)).unwrap_or_else(|| "no detail".into()))),
         };
         out.push(result("endpoint", crate::connect::http::redact_url(e), detail));
     }

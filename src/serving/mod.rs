@@ -60,6 +60,8 @@ impl From<&ServingError> for ErrorReport {
 pub fn error_kind(e: &ServingError) -> &'static str {
     match e {
         RegistryError::Unreachable { .. } => "unreachable",
+        RegistryError::BrokenAnswer { .. } => "broken_answer",
+        RegistryError::TooLarge { .. } => "too_large",
         RegistryError::Timeout { .. } => "timeout",
         RegistryError::AuthenticationFailed { .. } | RegistryError::PermissionDenied { .. } => "auth",
         RegistryError::NotFound { .. } => "not_found",

@@ -156,7 +156,7 @@ impl OipClient {
         let auth_problem = s == StatusCode::UNAUTHORIZED || s == StatusCode::FORBIDDEN;
         if (s.is_client_error() && !auth_problem) || s == StatusCode::SERVICE_UNAVAILABLE {
             let msg = reply.message();
-            let reason = if msg.is_empty() { format!("HTTP {}", s.as_u16()) } else { msg };
+            let reason = if msg.is_empty() { format!("HTTP {}", s.as_u16()) } else { format!("HTTP {}: {msg}", s.as_u16()) };
             return Ok(Readiness { ready: false, reason: Some(reason) });
         }
         Err(reply.error(self.auth()))
@@ -308,12 +308,10 @@ impl EndpointState {
     }
 }
 
-/// A 2xx answer whose body is not the protocol's: not JSON or the wrong JSON (`BadResponse` with a
-/// 2xx status), or larger than the cap (`connect::http` reports that as `Invalid` "answer from URL").
+/// A 2xx answer whose body is not the protocol's: not JSON or the wrong JSON, or larger than the cap.
 fn not_protocol(e: &ServingError) -> bool {
     match e {
-        ServingError::BadResponse { status, .. } => (200..300).contains(status),
-        ServingError::Invalid { what, .. } => what.starts_with("answer from "),
+        ServingError::BadResponse { status, .. } | ServingError::TooLarge { status, .. } => (200..300).contains(status),
         _ => false,
     }
 }

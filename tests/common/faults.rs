@@ -20,6 +20,11 @@ pub enum Fault {
     LoseWriteReply,
     /// Close the client's connection without forwarding the write (the server never sees it).
     DropWrite,
+    /// Forward the write; send the reply's status line and headers with a Content-Length of 1000, ten
+    /// bytes of body, then reset the connection (a reply broken mid-body).
+    BreakWriteReply,
+    /// Forward the write; answer 200 with a Content-Length of 64 MiB (over every cap) and no body.
+    HugeWriteReply,
     /// Forward the write; answer every later read with a gateway's HTML 502.
     FailReadsAfterWrite,
     /// Forward the write; answer every later read with the copy of that read's reply from before it.
@@ -166,6 +171,15 @@ fn serve(mut client: TcpStream, up: &str, state: &Mutex<State>, writes: &AtomicU
             Fault::LoseWriteReply => {
                 let _ = forward(up, &head, &body)?;
                 return client.shutdown(Shutdown::Both);
+            }
+            Fault::BreakWriteReply => {
+                let _ = forward(up, &head, &body)?;
+                client.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"aliases\"")?;
+                return client.shutdown(Shutdown::Both);
+            }
+            Fault::HugeWriteReply => {
+                let _ = forward(up, &head, &body)?;
+                return client.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 67108864\r\n\r\n");
             }
             _ => {}
         }

@@ -266,7 +266,7 @@ pub async fn serving_gate(binding: &crate::config::Binding, timeout: std::time::
             Verdict::Fail,
             format!("endpoint {shown} is {h}: {}", state.last_error.map(|e| e.message).unwrap_or_else(|| "no answer".into())),
         ),
-        h => (Verdict::Pass, format!("{shown} answers ({h:?}); {} will be loaded there after the alias moves", binding.served_model).to_lowercase()),
+        h => (Verdict::Pass, format!("{shown} answers ({h}); {} will be loaded there after the alias moves", binding.served_model)),
     };
     let mut r = GateResult::new(format!("endpoint {} serving {}", shown, binding.served_model), "serving", true, "endpoint live".into());
     (r.verdict, r.detail) = (verdict, detail);
