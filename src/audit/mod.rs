@@ -6,6 +6,7 @@
 //! operation's follow-up is a `resolution` record.
 
 mod actor;
+mod lines;
 mod repair;
 mod verify;
 
@@ -13,9 +14,10 @@ pub use actor::{Actor, os_user};
 pub use repair::Repaired;
 
 pub use verify::{VerifyError, Verified, verify, verify_bytes};
+pub use lines::MAX_RECORD;
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -203,18 +205,30 @@ impl AuditLog {
             Err(e) => return Err(self.io(e)),
         };
         let mut out = Vec::new();
-        for (i, line) in BufReader::new(file).lines().enumerate() {
-            let line = line.map_err(|e| self.io(e))?;
+        let mut lines = lines::Lines::new(file);
+        loop {
+            let (line_no, line, _) = match lines.next_line() {
+                Ok(Some(l)) => l,
+                Ok(None) => break,
+                Err(e) => return Err(self.line_error(e)),
+            };
             if line.is_empty() {
                 continue;
             }
-            let rec: Record = serde_json::from_str(&line).map_err(|e| AuditError::Damaged {
+            let rec: Record = serde_json::from_slice(line).map_err(|e| AuditError::Damaged {
                 path: self.path.clone(),
-                cause: format!("line {} is not a valid record ({e})", i + 1),
+                cause: format!("line {line_no} is not a valid record ({e})"),
             })?;
             out.push(rec);
         }
         Ok(out)
+    }
+
+    fn line_error(&self, e: lines::LineError) -> AuditError {
+        match e {
+            lines::LineError::Io(e) => self.io(e),
+            too_long => AuditError::Damaged { path: self.path.clone(), cause: too_long.to_string() },
+        }
     }
 
     /// Appends one record: reads the current head, chains to it, writes the line, fsyncs the log, then
@@ -242,19 +256,34 @@ impl AuditLog {
     /// a log that was truncated or edited at its end.
     fn tail(&self) -> Result<(u64, String), AuditError> {
         crate::domain::regular_file(&self.path).map_err(|m| self.io(m.to_string()))?;
-        let text = match std::fs::read(&self.path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        let head = self.read_head()?;
+        let file = match File::open(&self.path) {
+            Ok(f) => Some(f),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(self.io(e)),
         };
-        let lines: Vec<&[u8]> = text.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
-        let count = lines.len() as u64;
-        let hash_at = |n: u64| if n == 0 { GENESIS.to_string() } else { sha256_hex(lines[n as usize - 1]) };
-        let last = hash_at(count);
-        if !text.is_empty() && !text.ends_with(b"\n") {
+        // One pass, one record in memory: the count, the last record's hash, the hash of the record the
+        // head file names, and whether the last line was written whole.
+        let (mut count, mut last, mut at_head, mut whole) = (0u64, GENESIS.to_string(), None, true);
+        if let Some(f) = file {
+            let mut lines = lines::Lines::new(f);
+            while let Some((_, line, ended)) = lines.next_line().map_err(|e| self.line_error(e))? {
+                whole = ended;
+                if line.is_empty() {
+                    continue;
+                }
+                count += 1;
+                last = sha256_hex(line);
+                if head.as_ref().is_some_and(|h| h.count == count) {
+                    at_head = Some(last.clone());
+                }
+            }
+        }
+        let hash_at = |n: u64| if n == 0 { GENESIS.to_string() } else { at_head.clone().unwrap_or_default() };
+        if !whole {
             return Err(AuditError::Damaged { path: self.path.clone(), cause: "the last record is incomplete".into() });
         }
-        match self.read_head()? {
+        match head {
             Some(h) if h.count > count || hash_at(h.count) != h.head => Err(AuditError::Damaged {
                 path: self.path.clone(),
                 cause: format!("the head file says {} records ending in {}, the log has {count}", h.count, short(&h.head)),

@@ -32,7 +32,7 @@ pub enum VerifyError {
 /// Verifies the log at `path` (and its head file `path.head`, when present).
 pub fn verify(path: &Path) -> Result<Verified, VerifyError> {
     crate::domain::regular_file(path).map_err(|m| VerifyError::Unreadable(m.to_string()))?;
-    let bytes = std::fs::read(path).map_err(|e| VerifyError::Unreadable(format!("{}: {e}", path.display())))?;
+    let file = std::fs::File::open(path).map_err(|e| VerifyError::Unreadable(format!("{}: {e}", path.display())))?;
     let head_path = path.with_extension("head");
     let head = match std::fs::read_to_string(&head_path) {
         Ok(text) => Some(
@@ -41,31 +41,34 @@ pub fn verify(path: &Path) -> Result<Verified, VerifyError> {
         ),
         Err(_) => None,
     };
-    verify_bytes(&bytes, head.as_ref())
+    verify_reader(file, head.as_ref(), &path.display().to_string())
 }
 
 /// Verifies a log's bytes against its head (when there is one): the chain, the sequence, and that the
 /// head vouches for a record the log still holds unchanged.
 pub fn verify_bytes(bytes: &[u8], head: Option<&Head>) -> Result<Verified, VerifyError> {
+    verify_reader(bytes, head, "the log")
+}
+
+/// [`verify_bytes`] over a stream, one record in memory at a time (at most [`super::MAX_RECORD`]).
+fn verify_reader(r: impl std::io::Read, head: Option<&Head>, name: &str) -> Result<Verified, VerifyError> {
     let mut prev_hash = GENESIS.to_string();
-    let mut hashes = vec![GENESIS.to_string()];
+    let mut at_head = (head.is_some_and(|h| h.count == 0)).then(|| GENESIS.to_string());
     let mut count = 0u64;
-    let mut lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
-    let ends_clean = lines.last().is_some_and(|l| l.is_empty());
-    if ends_clean {
-        lines.pop();
-    }
-    let n_lines = lines.len() as u64;
-    for (i, line) in lines.iter().enumerate() {
-        let line_no = i as u64 + 1;
-        if line_no == n_lines && !ends_clean && !bytes.is_empty() {
-            // A record written whole always ends in a newline.
-            if serde_json::from_slice::<Record>(line).is_err() {
-                return Err(VerifyError::CutLine { line: line_no });
-            }
-        }
-        let rec: Record = serde_json::from_slice(line)
-            .map_err(|e| VerifyError::NotARecord { line: line_no, detail: e.to_string() })?;
+    let mut lines = super::lines::Lines::new(r);
+    loop {
+        let (line_no, line, ended) = match lines.next_line() {
+            Ok(Some(l)) => l,
+            Ok(None) => break,
+            Err(super::lines::LineError::Io(e)) => return Err(VerifyError::Unreadable(format!("{name}: {e}"))),
+            Err(e @ super::lines::LineError::TooLong { line }) => return Err(VerifyError::NotARecord { line, detail: e.to_string() }),
+        };
+        // A record written whole always ends in a newline.
+        let rec: Record = match serde_json::from_slice(line) {
+            Ok(r) => r,
+            Err(_) if !ended => return Err(VerifyError::CutLine { line: line_no }),
+            Err(e) => return Err(VerifyError::NotARecord { line: line_no, detail: e.to_string() }),
+        };
         if rec.seq != line_no {
             return Err(VerifyError::Sequence { line: line_no, found: rec.seq, expected: line_no });
         }
@@ -73,7 +76,9 @@ pub fn verify_bytes(bytes: &[u8], head: Option<&Head>) -> Result<Verified, Verif
             return Err(VerifyError::Chain { line: line_no, seq: rec.seq, prev_line: line_no - 1 });
         }
         prev_hash = sha256_hex(line);
-        hashes.push(prev_hash.clone());
+        if head.is_some_and(|h| h.count == line_no) {
+            at_head = Some(prev_hash.clone());
+        }
         count = line_no;
     }
     if let Some(head) = head {
@@ -82,7 +87,7 @@ pub fn verify_bytes(bytes: &[u8], head: Option<&Head>) -> Result<Verified, Verif
         }
         // The head may lag the log by records appended just before a crash; it must still match the
         // record it names.
-        if hashes.get(head.count as usize) != Some(&head.head) {
+        if at_head.as_deref() != Some(head.head.as_str()) {
             return Err(VerifyError::LastEdited { count: head.count, head_hash: short(&head.head).into() });
         }
     }

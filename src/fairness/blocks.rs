@@ -15,7 +15,6 @@ use super::tally::{Partial, Pos, Tally};
 use super::Progress;
 
 pub(crate) const BLOCK: usize = 4 << 20;
-const MAX_RECORD: usize = 256 << 20;
 const BUFFERS: usize = 4;
 const WORKERS: usize = 2;
 
@@ -179,12 +178,16 @@ fn read_loop<R: Records>(
         }
         let cut = rec.split_point(&buf);
         if cut == 0 {
-            if buf.len() >= MAX_RECORD {
+            let max = super::max_record_bytes();
+            if buf.len() >= max {
                 return Err(FairnessError::input(
                     &plan.file,
                     None,
                     None,
-                    format!("a record longer than {} MB (an unterminated quote?)", MAX_RECORD >> 20),
+                    format!(
+                        "a record longer than {} MiB after {total} bytes (an unterminated quote? raise STEWARD_MAX_RECORD_MIB for longer records)",
+                        max >> 20
+                    ),
                 ));
             }
             carry.extend_from_slice(&buf);

@@ -35,7 +35,7 @@ pub use error::{ErrorKind, FairnessError, Location};
 pub use plan::MAX_GROUP_COLUMNS;
 pub use rates::{Confusion, Metric, SmallGroupRule, Z95, wilson};
 pub use report::{GroupRates, Report, Section, group_key};
-pub use source::Format;
+pub use source::{Format, max_record_bytes};
 pub use timeparse::Window;
 pub(crate) use source::{Input, open};
 pub(crate) use timeparse::{date_string, iso_week_label, seconds, window_index, window_start_day};

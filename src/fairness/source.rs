@@ -68,6 +68,15 @@ fn extension_chain(path: &Path) -> (Option<String>, Option<String>) {
     (last, before)
 }
 
+/// The longest record a prediction-log reader accepts, in bytes: `STEWARD_MAX_RECORD_MIB` MiB (1 to
+/// 1024), 16 MiB by default. The CSV engine holds a few copies of the block a record spans (about 8x
+/// the record at most), so this cap bounds its memory, not the input: a longer record (a runaway quote,
+/// a pasted blob) is an error naming where it starts.
+pub fn max_record_bytes() -> usize {
+    let mib = std::env::var("STEWARD_MAX_RECORD_MIB").ok().and_then(|v| v.trim().parse::<usize>().ok()).filter(|m| (1..=1024).contains(m)).unwrap_or(16);
+    mib << 20
+}
+
 pub(crate) fn open<'p>(path: &Path, file: &str, progress: &'p Progress) -> Result<(Format, Input<'p>), FairnessError> {
     // A FIFO or device would block or never end: refuse before opening.
     if let Err(m) = crate::domain::regular_file(path) {

@@ -6,7 +6,8 @@
 //! booleans `true`/`false`, timestamps as epoch seconds; null and NaN empty, so missing).
 //!
 //! Memory: one row at a time, plus the csv crate's buffer or one Parquet batch; a record longer than
-//! [`MAX_RECORD`] bytes is an error naming its line.
+//! [`crate::fairness::max_record_bytes`] (16 MiB unless `STEWARD_MAX_RECORD_MIB` says) is an error
+//! naming its line.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -14,8 +15,6 @@ use std::path::Path;
 use crate::fairness::parquet_rows::ParquetRows;
 use crate::fairness::{FairnessError, Format, Input, Location, Progress, open};
 
-/// The longest record read (bytes).
-pub const MAX_RECORD: usize = 16 << 20;
 
 /// Cells pandas reads as missing by default (`na_values`); an empty cell too.
 pub const MISSING: &[&str] = &[
@@ -100,8 +99,9 @@ impl<'p> Rows<'p> {
                     return Ok(false);
                 }
                 self.line = rec.position().map(|p| p.line()).unwrap_or(self.line + 1);
-                if rec.as_slice().len() > MAX_RECORD {
-                    return Err(FairnessError::input(&self.file, Some(Location::Line(self.line)), None, format!("record longer than {MAX_RECORD} bytes")));
+                let max = crate::fairness::max_record_bytes();
+                if rec.as_slice().len() > max {
+                    return Err(FairnessError::input(&self.file, Some(Location::Line(self.line)), None, format!("record longer than {} MiB", max >> 20)));
                 }
                 out.extend(rec.iter().map(str::to_string));
                 Ok(true)
@@ -174,11 +174,12 @@ impl<'p> Rows<'p> {
 fn read_line(r: &mut impl BufRead, buf: &mut String, file: &str, line: u64) -> Result<usize, FairnessError> {
     let mut bytes = Vec::new();
     let n = r
-        .take(MAX_RECORD as u64 + 1)
+        .take(crate::fairness::max_record_bytes() as u64 + 1)
         .read_until(b'\n', &mut bytes)
         .map_err(|e| FairnessError::io(file, format!("cannot read: {e}")))?;
-    if n > MAX_RECORD {
-        return Err(FairnessError::input(file, Some(Location::Line(line)), None, format!("line longer than {MAX_RECORD} bytes")));
+    let max = crate::fairness::max_record_bytes();
+    if n > max {
+        return Err(FairnessError::input(file, Some(Location::Line(line)), None, format!("line longer than {} MiB", max >> 20)));
     }
     *buf = String::from_utf8(bytes).map_err(|_| FairnessError::input(file, Some(Location::Line(line)), None, "not UTF-8 text"))?;
     Ok(n)
