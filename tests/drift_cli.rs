@@ -175,3 +175,28 @@ fn chrono_secs(s: &str) -> i64 {
     let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
     days * 86_400 + n(11, 13) * 3600 + n(14, 16) * 60 + n(17, 19)
 }
+
+/// The distribution shown in the window is the one PSI was computed on: each side's shares sum to 1,
+/// and PSI recomputed from them (empty bins filled as Evidently does) equals the reported PSI, which
+/// the test above checks against Evidently.
+#[test]
+fn the_charted_distribution_is_the_one_psi_compares() {
+    let (daily, _) = run(&["--window", "1d"]);
+    let mut checked = 0;
+    for w in daily["windows"].as_array().unwrap() {
+        for c in w["columns"].as_array().unwrap().iter().filter(|c| c["kind"] != "skipped") {
+            let bins = c["distribution"].as_array().unwrap();
+            assert!(!bins.is_empty() && bins.len() <= steward::monitoring::drift::MAX_BINS, "{}", c["column"]);
+            let side = |k: &str| bins.iter().map(|b| b[k].as_f64().unwrap()).collect::<Vec<f64>>();
+            let (mut r, mut k) = (side("reference"), side("current"));
+            assert!((r.iter().sum::<f64>() - 1.0).abs() < 1e-9 && (k.iter().sum::<f64>() - 1.0).abs() < 1e-9, "{}", c["column"]);
+            steward::monitoring::stats::fill_empty(&mut r);
+            steward::monitoring::stats::fill_empty(&mut k);
+            let psi = steward::monitoring::stats::psi(&r, &k);
+            let want = c["psi"].as_f64().unwrap();
+            assert!((psi - want).abs() <= 1e-12 * want.abs().max(1.0), "{} {}: {psi} vs {want}", w["label"], c["column"]);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "{checked}");
+}

@@ -20,11 +20,32 @@ fn set(ui: &mut Ui, label: &str, text: &str) {
 fn the_monitoring_view_shows_the_drift_the_cli_computes() {
     let mut ui = sample();
     ui.click("Monitoring");
-    ui.wait_for("Drift");
+    ui.wait_for("Quality columns");
     // The sample's log is offered with its first 7 days as the reference; it analyses without error.
     ui.click("Analyse");
     ui.wait_for("Rule: drifted = effect");
     assert!(ui.has("window 2026-W"), "weekly windows of the sample: {:?}", ui.labels());
+    // Quality per version: the newest week of each version, as `steward quality` computes it, with the
+    // registry's aliases on the versions (the champion first).
+    let dir = tempfile::tempdir().unwrap();
+    let log = steward::config::Home::resolve(Some(ui._home.path())).unwrap().sample_log();
+    let o = steward(dir.path(), &["quality", log.to_str().unwrap(), "--label", "label", "--prediction", "prediction", "--time", "timestamp", "--window", "1w", "--version", "model_version", "--format", "json"]);
+    let cli: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
+    let mut shown = 0;
+    for v in ["1", "2", "3"] {
+        let Some(w) = cli["windows"].as_array().unwrap().iter().filter(|w| w["version"] == v && w["accuracy"].is_object()).next_back() else { continue };
+        let a = &w["accuracy"];
+        let text = format!("{}: {:.4} ({:.4} to {:.4})", w["window"].as_str().unwrap(), a["value"].as_f64().unwrap(), a["low"].as_f64().unwrap(), a["high"].as_f64().unwrap());
+        assert!(ui.labels().iter().any(|l| l.starts_with(&format!("v{v}")) && l.ends_with(&text)), "v{v}: {text} not on screen: {:?}", ui.labels());
+        shown += 1;
+    }
+    assert!(shown >= 2, "at least champion and challenger");
+    assert!(ui.labels().iter().any(|l| l.contains("(champion)")), "aliases name the versions: {:?}", ui.labels());
+    // A column's distribution: click it in the overview.
+    ui.harness.get_by_role_and_label(Role::Button, "sex").click();
+    ui.settle();
+    ui.wait_for("sex in window");
+    assert!(ui.has("PSI ") && ui.has("Jensen-Shannon "), "the distribution's statistics: {:?}", ui.labels());
 
     let current = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/drift/current.csv");
     set(&mut ui, "Current log", current.to_str().unwrap());

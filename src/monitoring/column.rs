@@ -47,7 +47,23 @@ pub struct ColumnDrift {
     pub current_positive_rate: Option<f64>,
     /// Values were rounded to 6 significant digits (more than MAX_DISTINCT distinct values).
     pub rounded: bool,
+    /// The shares PSI and Jensen-Shannon compare, for a chart: Evidently's bins (numerical: sturges
+    /// ranges `[a, b)` over the pooled values, or one bin per value up to 20 reference values;
+    /// categorical: one per category, the [`MAX_BINS`] - 1 largest by pooled share and `(other)` for the
+    /// rest). Shares of each side's rows, 0..=1, empty bins as 0 (not PSI's filled values).
+    pub distribution: Vec<Bin>,
 }
+
+/// One bin of [`ColumnDrift::distribution`].
+#[derive(Debug, Clone, Serialize)]
+pub struct Bin {
+    pub label: String,
+    pub reference: f64,
+    pub current: f64,
+}
+
+/// The most bins kept for a chart.
+pub const MAX_BINS: usize = 30;
 
 impl ColumnDrift {
     /// "skipped", "DRIFT" or "ok": the verdict as both faces print it.
@@ -129,6 +145,7 @@ fn empty(column: &str, r: &Values, c: &Values) -> ColumnDrift {
         reference_positive_rate: None,
         current_positive_rate: None,
         rounded: r.rounded || c.rounded,
+        distribution: Vec::new(),
     }
 }
 
@@ -166,7 +183,8 @@ fn numerical(d: &mut ColumnDrift, rv: Vec<(f64, u64)>, cv: Vec<(f64, u64)>) {
     d.wasserstein = stats::wasserstein_pooled(&m);
     let normed = stats::wasserstein_normed_pooled(&m);
     d.wasserstein_normed = normed;
-    let (rs, cs) = evidently_shares(&m, nr, nc);
+    let (labels, rs, cs) = evidently_shares(&m, nr, nc);
+    d.distribution = labels.into_iter().zip(rs.iter().zip(&cs)).map(|(label, (r, c))| Bin { label, reference: *r, current: *c }).collect();
     set_psi_js(d, rs, cs);
     d.effect = normed;
     d.effect_measure = "wasserstein_normed";
@@ -185,8 +203,8 @@ fn set_psi_js(d: &mut ColumnDrift, rs: Vec<f64>, cs: Vec<f64>) {
 }
 
 /// Evidently's bins over distinct values with counts: sturges bins over the pooled values when the
-/// reference has more than 20 distinct values, one bin per value otherwise (shares, unfilled).
-fn evidently_shares(m: &[(f64, u64, u64)], nr: f64, nc: f64) -> (Vec<f64>, Vec<f64>) {
+/// reference has more than 20 distinct values, one bin per value otherwise (labels, shares unfilled).
+fn evidently_shares(m: &[(f64, u64, u64)], nr: f64, nc: f64) -> (Vec<String>, Vec<f64>, Vec<f64>) {
     let ref_distinct = m.iter().filter(|v| v.1 > 0).count();
     if ref_distinct > 20 {
         let (min, max) = (m.first().map_or(0.0, |v| v.0), m.last().map_or(0.0, |v| v.0));
@@ -199,10 +217,20 @@ fn evidently_shares(m: &[(f64, u64, u64)], nr: f64, nc: f64) -> (Vec<f64>, Vec<f
             hr[i] += a;
             hc[i] += b;
         }
-        (hr.iter().map(|h| *h as f64 / nr).collect(), hc.iter().map(|h| *h as f64 / nc).collect())
+        let labels = edges.windows(2).map(|e| format!("[{}, {})", short_number(e[0]), short_number(e[1]))).collect();
+        (labels, hr.iter().map(|h| *h as f64 / nr).collect(), hc.iter().map(|h| *h as f64 / nc).collect())
     } else {
-        (m.iter().map(|v| v.1 as f64 / nr).collect(), m.iter().map(|v| v.2 as f64 / nc).collect())
+        (m.iter().map(|v| short_number(v.0)).collect(), m.iter().map(|v| v.1 as f64 / nr).collect(), m.iter().map(|v| v.2 as f64 / nc).collect())
     }
+}
+
+/// A number for a bin label: at most 4 significant digits.
+fn short_number(x: f64) -> String {
+    if x == x.trunc() && x.abs() < 1e6 {
+        return format!("{x:.0}");
+    }
+    let digits = (3 - x.abs().log10().floor() as i32).clamp(0, 8) as usize;
+    format!("{x:.digits$}")
 }
 
 fn categorical(d: &mut ColumnDrift, r: &Values, c: &Values) {
@@ -217,6 +245,7 @@ fn categorical(d: &mut ColumnDrift, r: &Values, c: &Values) {
     let (nr, nc) = (d.reference_rows.max(1) as f64, d.current_rows.max(1) as f64);
     let rs: Vec<f64> = counts.iter().map(|c| c.0 as f64 / nr).collect();
     let cs: Vec<f64> = counts.iter().map(|c| c.1 as f64 / nc).collect();
+    d.distribution = category_bins(&keys, &rs, &cs);
     set_psi_js(d, rs, cs);
     let positive = |k: &str| matches!(k.trim(), "1" | "1.0" | "true" | "True" | "TRUE");
     let binary = keys.iter().all(|k| positive(k) || matches!(k.trim(), "0" | "0.0" | "false" | "False" | "FALSE"));
@@ -229,6 +258,17 @@ fn categorical(d: &mut ColumnDrift, r: &Values, c: &Values) {
     d.effect_measure = "jensen_shannon";
     d.p_value = d.chi_square.map(|c| c.p_value);
     verdict(d);
+}
+
+/// One bin per category, the largest MAX_BINS - 1 by pooled share, the rest as "(other)".
+fn category_bins(keys: &[&String], rs: &[f64], cs: &[f64]) -> Vec<Bin> {
+    let mut bins: Vec<Bin> = keys.iter().zip(rs.iter().zip(cs)).map(|(k, (r, c))| Bin { label: (*k).clone(), reference: *r, current: *c }).collect();
+    if bins.len() > MAX_BINS {
+        bins.sort_by(|a, b| (b.reference + b.current).total_cmp(&(a.reference + a.current)));
+        let rest = bins.split_off(MAX_BINS - 1);
+        bins.push(Bin { label: "(other)".into(), reference: rest.iter().map(|b| b.reference).sum(), current: rest.iter().map(|b| b.current).sum() });
+    }
+    bins
 }
 
 fn verdict(d: &mut ColumnDrift) {

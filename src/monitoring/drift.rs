@@ -32,7 +32,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-pub use super::column::{ColumnDrift, format_stat};
+pub use super::column::{Bin, ColumnDrift, MAX_BINS, format_stat};
 use super::column::analyse;
 use super::rows::{Rows, is_missing};
 use crate::fairness::{FairnessError, Field, Progress, Window, date_string, iso_week_label, seconds, window_index, window_start_day};

@@ -333,7 +333,12 @@ fn choose_versions(st: &mut FairnessState, report: &Report, models: &Loadable<Ve
 
 /// Aliases (name, version) of the model whose `prediction_log` tag names the open log.
 pub fn aliases_for(st: &FairnessState, models: &Loadable<Vec<crate::domain::RegisteredModel>>) -> Vec<(String, u64)> {
-    let (Some(log), Loadable::Ready(models)) = (&st.log, models) else { return Vec::new() };
+    st.log.as_ref().map(|log| aliases_for_log(log, models)).unwrap_or_default()
+}
+
+/// The aliases of the model whose `prediction_log` tag names `log`, as (alias, version).
+pub fn aliases_for_log(log: &std::path::Path, models: &Loadable<Vec<crate::domain::RegisteredModel>>) -> Vec<(String, u64)> {
+    let Loadable::Ready(models) = models else { return Vec::new() };
     models
         .iter()
         .find(|m| m.tags.get("prediction_log").is_some_and(|p| std::path::Path::new(p) == log))

@@ -1,10 +1,60 @@
-//! The Monitoring view's state: the drift form and the analysis running on its own thread (the same
-//! engine as `steward drift`).
+//! The Monitoring view's state: the form and the analysis running on its own thread: drift (the same
+//! engine as `steward drift`) and, when a label column is named, quality per version and window (the
+//! same engine as `steward quality`).
 
 use std::sync::{Arc, Mutex};
 
 use crate::fairness::{Progress, Window};
 use crate::monitoring::drift::{DriftReport, DriftSpec, drift};
+use crate::monitoring::quality::{Estimate, Labels, QualityReport, QualitySpec, WindowQuality, quality};
+
+/// What one analysis gives: drift, and quality when a label column was named.
+pub type Analysis = (Result<DriftReport, String>, Option<Result<QualityReport, String>>);
+
+/// The quality metric charted over time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QualityMetric {
+    #[default]
+    Accuracy,
+    Precision,
+    Recall,
+    F1,
+    RocAuc,
+    LabelledShare,
+}
+
+impl QualityMetric {
+    pub const ALL: [QualityMetric; 6] =
+        [QualityMetric::Accuracy, QualityMetric::Precision, QualityMetric::Recall, QualityMetric::F1, QualityMetric::RocAuc, QualityMetric::LabelledShare];
+    pub fn title(self) -> &'static str {
+        match self {
+            QualityMetric::Accuracy => "Accuracy",
+            QualityMetric::Precision => "Precision",
+            QualityMetric::Recall => "Recall",
+            QualityMetric::F1 => "F1",
+            QualityMetric::RocAuc => "ROC AUC",
+            QualityMetric::LabelledShare => "Labelled share",
+        }
+    }
+    /// How the band is computed (shown under the chart).
+    pub fn interval(self) -> &'static str {
+        match self {
+            QualityMetric::F1 => "delta method (Takahashi et al. 2022)",
+            QualityMetric::RocAuc => "Hanley-McNeil 1982",
+            _ => "Wilson score",
+        }
+    }
+    pub fn of(self, w: &WindowQuality) -> Option<Estimate> {
+        match self {
+            QualityMetric::Accuracy => w.accuracy,
+            QualityMetric::Precision => w.precision,
+            QualityMetric::Recall => w.recall,
+            QualityMetric::F1 => w.f1,
+            QualityMetric::RocAuc => w.roc_auc,
+            QualityMetric::LabelledShare => w.labelled_share,
+        }
+    }
+}
 
 /// The current windows to compare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -35,9 +85,17 @@ pub struct MonitoringState {
     pub time: String,
     pub windows: Windows,
     pub exclude: String,
+    /// Quality: the label, decision and version columns of the log (empty label: no quality).
+    pub label: String,
+    pub prediction: String,
+    pub version: String,
+    pub metric: QualityMetric,
+    /// The column whose distribution is shown, and in which window (None: the newest).
+    pub column: Option<String>,
     /// The analysis in flight: its answer slot and its progress (cancel).
-    pub running: Option<(Arc<Mutex<Option<Result<DriftReport, String>>>>, Arc<Progress>)>,
+    pub running: Option<(Arc<Mutex<Option<Analysis>>>, Arc<Progress>)>,
     pub result: Option<Result<DriftReport, String>>,
+    pub quality: Option<Result<QualityReport, String>>,
     /// What the shown result was computed from (the form as it was), to mark it stale when edited.
     pub computed_from: Option<String>,
 }
@@ -50,6 +108,9 @@ impl MonitoringState {
             reference_days: "7".into(),
             time: "timestamp".into(),
             exclude: "label".into(),
+            label: "label".into(),
+            prediction: "prediction".into(),
+            version: "model_version".into(),
             windows: Windows::Week,
             ..Default::default()
         }
@@ -57,7 +118,8 @@ impl MonitoringState {
 
     /// The form as one line (for the stale mark).
     pub fn fingerprint(&self) -> String {
-        format!("{}|{}|{}|{}|{:?}|{}", self.current, self.reference, self.reference_days, self.time, self.windows, self.exclude)
+        let f = [&self.current, &self.reference, &self.reference_days, &self.time, &self.exclude, &self.label, &self.prediction, &self.version];
+        format!("{}|{:?}", f.map(|s| s.as_str()).join("|"), self.windows)
     }
 
     /// Starts the analysis on its own thread; `repaint` wakes the window when it is done.
@@ -87,13 +149,28 @@ impl MonitoringState {
             reference_days: if reference.is_some() { None } else { reference_days },
         };
         let current = std::path::PathBuf::from(self.current.trim());
+        let column = |s: &str| Some(s.trim()).filter(|c| !c.is_empty()).map(str::to_string);
+        let quality_spec = column(&self.label).map(|label| QualitySpec {
+            labels: Labels::InLog { label },
+            prediction: column(&self.prediction),
+            score: None,
+            threshold: None,
+            positive: "1".into(),
+            time: spec.time.clone().unwrap_or_default(),
+            window: if self.windows == Windows::Day { Window::Day } else { Window::Week },
+            version: column(&self.version),
+        });
         let slot = Arc::new(Mutex::new(None));
         let progress = Arc::new(Progress::new());
         let (s, p) = (slot.clone(), progress.clone());
         std::thread::spawn(move || {
             let r = drift(reference.as_deref(), &current, &spec, &p).map_err(|e| e.to_string());
+            let q = match quality_spec {
+                Some(qs) if !p.cancelled() => Some(quality(&current, &qs, &p).map_err(|e| e.to_string())),
+                _ => None,
+            };
             if let Ok(mut g) = s.lock() {
-                *g = Some(r);
+                *g = Some((r, q));
             }
             repaint();
         });
@@ -104,8 +181,9 @@ impl MonitoringState {
     /// Picks up a finished analysis.
     pub fn poll(&mut self) {
         let done = self.running.as_ref().and_then(|(slot, _)| slot.lock().ok().and_then(|mut g| g.take()));
-        if let Some(r) = done {
+        if let Some((r, q)) = done {
             self.result = Some(r);
+            self.quality = q;
             self.running = None;
         }
     }

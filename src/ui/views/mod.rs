@@ -5,6 +5,7 @@ pub mod endpoints;
 pub mod fairness;
 pub mod models;
 pub mod monitoring;
+mod monitoring_charts;
 
 use egui::{Id, Modal, RichText, Ui};
 

@@ -1,5 +1,5 @@
-//! The Monitoring view: drift of a log's columns against a reference, per window, most severe first
-//! (the twin of `steward drift`).
+//! The Monitoring view: quality per version over time (the twin of `steward quality`) and drift of a
+//! log's columns against a reference, per window, most severe first (the twin of `steward drift`).
 
 use egui::{Grid, RichText, Ui};
 
@@ -15,9 +15,11 @@ pub fn show(app: &mut StewardApp, ui: &mut Ui) {
         app.monitoring.current = app.home.sample_log().display().to_string();
     }
     let ctx = ui.ctx().clone();
+    let log = std::path::PathBuf::from(app.monitoring.current.trim());
+    let aliases = crate::ui::fairness::aliases_for_log(&log, &app.models);
     let st = &mut app.monitoring;
-    ui.heading("Drift");
-    ui.label(RichText::new("Each column of a log against a reference: a file, or the log's first days. Same engine and numbers as `steward drift`.").weak());
+    ui.heading("Monitoring");
+    ui.label(RichText::new("Quality per version as labels arrive, and each column's drift against a reference (a file, or the log's first days). Same engines and numbers as `steward quality` and `steward drift`.").weak());
     let mut go = false;
     Grid::new("drift_form").num_columns(2).spacing([10.0, 6.0]).show(ui, |ui| {
         let field = |ui: &mut Ui, label: &str, value: &mut String, hint: &str, width: f32| {
@@ -31,6 +33,15 @@ pub fn show(app: &mut StewardApp, ui: &mut Ui) {
         go |= field(ui, "Or the first days", &mut st.reference_days, "7", 60.0);
         go |= field(ui, "Time column", &mut st.time, "timestamp", 160.0);
         go |= field(ui, "Leave out", &mut st.exclude, "label, request_id", 260.0);
+        ui.label("Quality columns");
+        ui.horizontal(|ui| {
+            for (label, value, hint) in [("label", &mut st.label, "label"), ("decision", &mut st.prediction, "prediction"), ("version", &mut st.version, "model_version")] {
+                let l = ui.label(RichText::new(label).weak());
+                let r = ui.add(egui::TextEdit::singleline(value).hint_text(hint).desired_width(110.0)).labelled_by(l.id);
+                go |= r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            }
+        });
+        ui.end_row();
         let l = ui.label("Windows");
         egui::ComboBox::from_id_salt("drift_windows")
             .selected_text(st.windows.title())
@@ -63,20 +74,35 @@ pub fn show(app: &mut StewardApp, ui: &mut Ui) {
     }
     ui.separator();
     let stale = st.computed_from.as_deref().is_some_and(|f| f != st.fingerprint());
-    match &st.result {
-        None => {
-            ui.label(RichText::new("Nothing analysed yet.").color(GREY));
-        }
-        Some(Err(e)) => {
-            ui.colored_label(RED, e.as_str());
-        }
-        Some(Ok(r)) => {
-            if stale {
-                ui.colored_label(AMBER, "The form changed since this was computed: Analyse again to update.");
-            }
-            report(ui, r);
-        }
+    if stale && st.result.is_some() {
+        ui.colored_label(AMBER, "The form changed since this was computed: Analyse again to update.");
     }
+    let (result, quality) = (st.result.take(), st.quality.take());
+    egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
+        match &quality {
+            Some(Ok(q)) => super::monitoring_charts::quality(ui, st, q, &aliases),
+            Some(Err(e)) => {
+                ui.colored_label(RED, format!("Quality: {e}"));
+            }
+            None => {}
+        }
+        ui.add_space(6.0);
+        match &result {
+            None => {
+                ui.label(RichText::new("Nothing analysed yet.").color(GREY));
+            }
+            Some(Err(e)) => {
+                ui.colored_label(RED, e.as_str());
+            }
+            Some(Ok(r)) => {
+                super::monitoring_charts::drift_overview(ui, st, r);
+                super::monitoring_charts::distribution(ui, st, r);
+                ui.add_space(6.0);
+                report(ui, r);
+            }
+        }
+    });
+    (st.result, st.quality) = (result, quality);
 }
 
 fn report(ui: &mut Ui, r: &DriftReport) {
@@ -85,7 +111,8 @@ fn report(ui: &mut Ui, r: &DriftReport) {
     if r.rows_without_time > 0 {
         ui.label(RichText::new(format!("{} rows without a time are in no window.", r.rows_without_time)).color(AMBER));
     }
-    egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
+    ui.label(RichText::new("Per window").strong());
+    {
         let n = r.windows.len();
         // The newest window first, open.
         for (i, w) in r.windows.iter().enumerate().rev() {
@@ -103,7 +130,7 @@ fn report(ui: &mut Ui, r: &DriftReport) {
                 });
             });
         }
-    });
+    }
 }
 
 fn row(ui: &mut Ui, c: &ColumnDrift) {
