@@ -222,3 +222,49 @@ fn an_unreachable_prometheus_makes_the_alerts_gate_inconclusive() {
     assert!(alerts["detail"].as_str().unwrap().contains("could not be asked"), "{alerts}");
     assert_eq!(code, Some(8));
 }
+
+/// A quality gate (`accuracy < 0.8 for 2w`) on the sample's log: its verdict for each version follows
+/// the documented rule applied here to `steward quality`'s own numbers (checked against scikit-learn
+/// elsewhere): fail when the rule holds over the whole 95% interval in each of the last two weeks,
+/// inconclusive when it may hold in each, pass otherwise. A failing one stops promote; `for` is honoured
+/// (one bad week alone does not fail a `for 2w` rule).
+#[test]
+fn a_quality_rule_gate_follows_the_intervals_of_steward_quality() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let log = h.join("data/sample/predictions.csv");
+    let _ = champion(h); // creates the sample workspace
+    let q = json(&steward(
+        h,
+        &["quality", log.to_str().unwrap(), "--label", "label", "--prediction", "prediction", "--time", "timestamp", "--window", "1w", "--version", "model_version", "--format", "json"],
+    ));
+    let policy = h.join("quality.toml");
+    let mut seen = std::collections::BTreeSet::new();
+    for (rule, need) in [("accuracy < 0.8 for 2w", 2usize), ("accuracy < 0.84", 1), ("accuracy < 0.86 for 2w", 2)] {
+        std::fs::write(&policy, format!("[[gate]]\nkind = \"quality\"\nrule = \"{rule}\"\nwindow = \"1w\"\n")).unwrap();
+        let p = policy.to_str().unwrap();
+        for v in ["1", "2", "3"] {
+            let windows: Vec<&Value> = q["windows"].as_array().unwrap().iter().filter(|w| w["version"] == v && w["accuracy"].is_object()).collect();
+            let bound: f64 = rule.split('<').nth(1).unwrap().split_whitespace().next().unwrap().parse().unwrap();
+            let tail = &windows[windows.len() - need..];
+            let surely = tail.iter().all(|w| w["accuracy"]["high"].as_f64().unwrap() < bound);
+            let maybe = tail.iter().all(|w| w["accuracy"]["low"].as_f64().unwrap() < bound);
+            let want = if surely { "fail" } else if maybe { "inconclusive" } else { "pass" };
+            let out = steward(h, &["--policy", p, "gates", MODEL, v, "--alias", "candidate", "--json"]);
+            let g: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+            let r = g["results"].as_array().or_else(|| g["gates"]["results"].as_array()).unwrap_or_else(|| panic!("{g}"));
+            let r = r.iter().find(|r| r["kind"] == "quality").unwrap_or_else(|| panic!("{g}"));
+            assert_eq!(r["verdict"], want, "{rule} v{v}: {}", r["detail"]);
+            seen.insert(want);
+            let code = out.status.code();
+            assert_eq!(code, Some(match want { "fail" => 3, "inconclusive" => 8, _ => 0 }), "{rule} v{v}");
+        }
+    }
+    assert_eq!(seen.len(), 3, "the rules cover pass, fail and inconclusive: {seen:?}");
+    // One bad week is not two: v1's last week alone below 0.8 does not fail 'for 2w' unless the week
+    // before was too; the verdict above already checks that; here promote stops on a failing gate.
+    std::fs::write(&policy, "[[gate]]\nkind = \"quality\"\nrule = \"accuracy < 0.95\"\nwindow = \"1w\"\n").unwrap();
+    let out = steward(h, &["--policy", policy.to_str().unwrap(), "promote", MODEL, "3", "--alias", "candidate", "--reason", "r", "--yes"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("quality rule 'accuracy < 0.95'"), "{}", stderr(&out));
+}

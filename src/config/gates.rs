@@ -19,6 +19,12 @@
 //! max_worsening = 0.005         # against the current holder's value; or max = 0.1 (absolute)
 //! min_group_size = 30           # a smaller group makes the verdict inconclusive
 //! # log = "/path/to/log.csv"    # default: the model's `prediction_log` tag
+//!
+//! [[gate]]
+//! kind = "quality"              # `steward quality` on the target version's rows of the log
+//! rule = "accuracy < 0.8 for 2d"   # fails when it holds, interval included, in each of the last 2 days
+//! # label = "label", prediction = "prediction", time = "timestamp", version = "model_version",
+//! # window = "1d" (or "1w"), log = "/path/to/log.csv"   (these are the defaults)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -124,6 +130,44 @@ pub enum GateKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         log: Option<PathBuf>,
     },
+    /// A quality rule (`monitoring::rules`, e.g. "accuracy < 0.8 for 2d") on the target version's rows
+    /// of the log, per window of prediction time.
+    Quality {
+        rule: String,
+        #[serde(default = "default_label")]
+        label: String,
+        #[serde(default = "default_prediction")]
+        prediction: String,
+        #[serde(default = "default_time")]
+        time: String,
+        #[serde(default = "default_version")]
+        version: String,
+        /// "1d" (default) or "1w".
+        #[serde(default = "default_window")]
+        window: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        log: Option<PathBuf>,
+    },
+}
+
+fn default_label() -> String {
+    "label".into()
+}
+
+fn default_prediction() -> String {
+    "prediction".into()
+}
+
+fn default_time() -> String {
+    "timestamp".into()
+}
+
+fn default_version() -> String {
+    "model_version".into()
+}
+
+fn default_window() -> String {
+    "1d".into()
 }
 
 fn default_rate() -> String {
@@ -172,6 +216,7 @@ impl Gate {
             GateKind::Fairness { measure, groups, .. } => format!("{} by {}", measure.name(), groups.join(" x ")),
             GateKind::FourFifths { metric, groups, .. } => format!("four-fifths rule on {metric} by {}", groups.join(" x ")),
             GateKind::LiveComparison { metric, .. } => format!("live {metric} vs the current version (log)"),
+            GateKind::Quality { rule, .. } => format!("quality rule '{rule}' (log)"),
         }
     }
 }
@@ -311,6 +356,16 @@ impl Gate {
                     return Err("max_worsening must be a finite number".into());
                 }
                 rate_name(metric)?;
+            }
+            // The rule itself is parsed by the monitoring room when the gate is evaluated (a bad rule is
+            // an inconclusive gate naming it); here only what config can check.
+            GateKind::Quality { rule, window, .. } => {
+                if !rule.contains(['<', '>']) {
+                    return Err(format!("rule '{rule}': a quality rule with a comparison, e.g. 'accuracy < 0.8 for 2d'"));
+                }
+                if window != "1d" && window != "1w" {
+                    return Err(format!("window '{window}': use 1d or 1w"));
+                }
             }
         }
         Ok(())

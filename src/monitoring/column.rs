@@ -217,7 +217,10 @@ fn evidently_shares(m: &[(f64, u64, u64)], nr: f64, nc: f64) -> (Vec<String>, Ve
             hr[i] += a;
             hc[i] += b;
         }
-        let labels = edges.windows(2).map(|e| format!("[{}, {})", short_number(e[0]), short_number(e[1]))).collect();
+        // Every edge with the decimals the bin width needs (one more than its first significant digit).
+        let width = (edges[bins] - edges[0]) / bins as f64;
+        let decimals = if width > 0.0 { (1 - width.log10().floor() as i32).clamp(0, 8) as usize } else { 4 };
+        let labels = edges.windows(2).map(|e| format!("[{:.decimals$}, {:.decimals$})", e[0], e[1])).collect();
         (labels, hr.iter().map(|h| *h as f64 / nr).collect(), hc.iter().map(|h| *h as f64 / nc).collect())
     } else {
         (m.iter().map(|v| short_number(v.0)).collect(), m.iter().map(|v| v.1 as f64 / nr).collect(), m.iter().map(|v| v.2 as f64 / nc).collect())

@@ -7,10 +7,15 @@
 //!   `ks(score) > 0.1` (statistic), `ks_p(score) < 0.01`, `chi2_p(workclass) < 0.01`,
 //!   `missing_share(hours) > 0.05` (current window), on each window.
 //!
-//! A window where the measure is undefined (no labels, one class) does not fire; it is not a pass
-//! either: the report shows it as undefined.
+//! `for N` after a rule (`accuracy < 0.8 for 2d`, `psi(age) > 0.2 for 2w`) makes it fire only in a
+//! window where it has held in each of the last windows covering N days or weeks (with weekly windows
+//! `2d` is one window; with daily windows `1w` is seven), as Prometheus's `for` keeps an alert pending.
+//! A window where the measure is undefined (no labels, one class) does not fire and, like a gap in
+//! Prometheus, starts the count again; it is not a pass either: the report shows it as undefined.
 
 use super::drift::{ColumnDrift, DriftReport};
+use chrono::Datelike;
+
 use super::quality::{QualityReport, WindowQuality};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -40,6 +45,8 @@ pub struct Rule {
     pub column: Option<String>,
     pub op: Op,
     pub value: f64,
+    /// `for N` (days or weeks), when given: (N, 'd' or 'w').
+    pub hold: Option<(u32, char)>,
 }
 
 const QUALITY: &[&str] = &["accuracy", "precision", "recall", "f1", "roc_auc", "labelled_share"];
@@ -48,7 +55,19 @@ const DRIFT: &[&str] = &["psi", "js", "wasserstein", "wasserstein_normed", "ks",
 impl Rule {
     /// Parses `MEASURE OP NUMBER` or `MEASURE(COLUMN) OP NUMBER`; an error says what is accepted.
     pub fn parse(text: &str) -> Result<Rule, String> {
-        let t = text.trim();
+        let full = text.trim();
+        let (t, hold) = match full.rsplit_once(" for ") {
+            Some((rule, span)) => {
+                let span = span.trim();
+                let unit = span.chars().last().filter(|c| matches!(c, 'd' | 'w'));
+                let n = span.get(..span.len().saturating_sub(1)).and_then(|n| n.trim().parse::<u32>().ok()).filter(|n| *n > 0);
+                match (n, unit) {
+                    (Some(n), Some(u)) => (rule.trim(), Some((n, u))),
+                    _ => return Err(format!("rule '{full}': 'for {span}' is not a duration in days or weeks, e.g. 'for 2d' or 'for 1w'")),
+                }
+            }
+            None => (full, None),
+        };
         let pos = t.find(['<', '>']).ok_or_else(|| format!("rule '{t}': no comparison (<, <=, >, >=)"))?;
         let (lhs, rest) = t.split_at(pos);
         let (op, num) = if let Some(r) = rest.strip_prefix("<=") {
@@ -79,7 +98,7 @@ impl Rule {
         if measure.is_empty() {
             return Err(format!("rule '{t}': no measure"));
         }
-        Ok(Rule { text: t.to_string(), measure, column, op, value })
+        Ok(Rule { text: full.to_string(), measure, column, op, value, hold })
     }
 
     /// A quality rule: one of the quality measures, no column.
@@ -99,8 +118,70 @@ impl Rule {
     }
 }
 
+impl Rule {
+    /// How many consecutive windows the rule must hold in to fire, for windows `week` or daily.
+    pub fn windows_needed(&self, week: bool) -> usize {
+        match (self.hold, week) {
+            (None, _) => 1,
+            (Some((n, 'd')), false) | (Some((n, 'w')), true) => n as usize,
+            (Some((n, _)), false) => 7 * n as usize,
+            (Some((n, _)), true) => (n as usize).div_ceil(7),
+        }
+    }
+
+    /// Whether the comparison holds for `v`.
+    pub fn holds(&self, v: f64) -> bool {
+        self.op.holds(v, self.value)
+    }
+}
+
 /// A rule that fired in a window: (rule text, version or "", window, the value).
 pub type Fired = (String, String, String, f64);
+
+/// Whether labels are ISO weeks (`2026-W41`).
+fn weekly(label: &str) -> bool {
+    label.contains("-W")
+}
+
+/// Fires `rule` over one series of windows (oldest first; None = undefined) by its `for`: the windows
+/// where it has held in each of the last `windows_needed` windows, consecutive (a missing window in the
+/// series, or an undefined value, starts the count again).
+fn streaks<'a>(rule: &Rule, series: &[(&'a str, Option<f64>)]) -> Vec<(&'a str, f64)> {
+    let need = rule.windows_needed(series.first().is_some_and(|w| weekly(w.0)));
+    let mut run = 0usize;
+    let mut prev: Option<&str> = None;
+    let mut out = Vec::new();
+    for (label, v) in series {
+        let adjacent = prev.is_none_or(|p| next_window(p).as_deref() == Some(*label));
+        match v.filter(|v| rule.holds(*v)) {
+            Some(v) => {
+                run = if adjacent { run + 1 } else { 1 };
+                if run >= need {
+                    out.push((*label, v));
+                }
+            }
+            None => run = 0,
+        }
+        prev = Some(label);
+    }
+    out
+}
+
+/// The window after `label` (a day `2026-10-01` or an ISO week `2026-W41`).
+pub fn next_window(label: &str) -> Option<String> {
+    match label.split_once("-W") {
+        Some((y, w)) => {
+            let monday = chrono::NaiveDate::from_isoywd_opt(y.parse().ok()?, w.parse().ok()?, chrono::Weekday::Mon)?;
+            let next = monday + chrono::Duration::days(7);
+            let iso = next.iso_week();
+            Some(format!("{}-W{:02}", iso.year(), iso.week()))
+        }
+        None => {
+            let d = chrono::NaiveDate::parse_from_str(label, "%Y-%m-%d").ok()?;
+            Some((d + chrono::Duration::days(1)).format("%Y-%m-%d").to_string())
+        }
+    }
+}
 
 fn quality_value(w: &WindowQuality, measure: &str) -> Option<f64> {
     let e = match measure {
@@ -115,13 +196,21 @@ fn quality_value(w: &WindowQuality, measure: &str) -> Option<f64> {
     e.map(|e| e.value)
 }
 
-/// Quality rules over every (version, window).
+/// Quality rules over every (version, window), each version's windows in time order.
 pub fn fire_quality(rules: &[Rule], report: &QualityReport) -> Vec<Fired> {
     let mut out = Vec::new();
+    let mut versions: Vec<Option<&str>> = Vec::new();
     for w in &report.windows {
-        for r in rules {
-            if let Some(v) = quality_value(w, &r.measure).filter(|v| r.op.holds(*v, r.value)) {
-                out.push((r.text.clone(), w.version.clone().unwrap_or_default(), w.window.clone(), v));
+        if !versions.contains(&w.version.as_deref()) {
+            versions.push(w.version.as_deref());
+        }
+    }
+    for r in rules {
+        for v in &versions {
+            let series: Vec<(&str, Option<f64>)> =
+                report.windows.iter().filter(|w| w.version.as_deref() == *v).map(|w| (w.window.as_str(), quality_value(w, &r.measure))).collect();
+            for (label, value) in streaks(r, &series) {
+                out.push((r.text.clone(), v.unwrap_or_default().to_string(), label.to_string(), value));
             }
         }
     }
@@ -153,10 +242,10 @@ pub fn fire_drift(rules: &[Rule], report: &DriftReport) -> Result<Vec<Fired>, St
         if !report.windows.iter().all(|w| w.columns.iter().any(|c| c.column == col)) {
             return Err(format!("rule '{}': no column '{col}' in the analysis", r.text));
         }
-        for w in &report.windows {
-            if let Some(v) = w.columns.iter().find(|c| c.column == col).and_then(|c| drift_value(c, &r.measure)).filter(|v| r.op.holds(*v, r.value)) {
-                out.push((r.text.clone(), String::new(), w.label.clone(), v));
-            }
+        let series: Vec<(&str, Option<f64>)> =
+            report.windows.iter().map(|w| (w.label.as_str(), w.columns.iter().find(|c| c.column == col).and_then(|c| drift_value(c, &r.measure)))).collect();
+        for (label, value) in streaks(r, &series) {
+            out.push((r.text.clone(), String::new(), label.to_string(), value));
         }
     }
     Ok(out)
@@ -178,5 +267,25 @@ mod tests {
             assert!(Rule::parse(bad).and_then(|r| r.check_quality()).is_err(), "{bad}");
         }
         assert!(Op::Lt.holds(0.7, 0.8) && !Op::Lt.holds(0.8, 0.8) && Op::Le.holds(0.8, 0.8));
+        let f = Rule::parse("accuracy < 0.8 for 2d").unwrap();
+        assert_eq!((f.hold, f.windows_needed(false), f.windows_needed(true)), (Some((2, 'd')), 2, 1));
+        assert_eq!(Rule::parse("psi(age) > 0.2 for 1w").unwrap().windows_needed(false), 7);
+        assert!(Rule::parse("accuracy < 0.8 for 5m").unwrap_err().contains("days or weeks"));
+    }
+
+    #[test]
+    fn for_needs_consecutive_windows_and_an_undefined_or_missing_window_starts_again() {
+        let r = Rule::parse("accuracy < 0.8 for 2d").unwrap();
+        let s = [("2026-11-01", Some(0.7)), ("2026-11-02", Some(0.9)), ("2026-11-03", Some(0.7)), ("2026-11-04", Some(0.75))];
+        assert_eq!(streaks(&r, &s), vec![("2026-11-04", 0.75)], "fires once it held two days running");
+        let gap = [("2026-11-01", Some(0.7)), ("2026-11-03", Some(0.7))];
+        assert!(streaks(&r, &gap).is_empty(), "a day with no window between breaks the run");
+        let undefined = [("2026-11-01", Some(0.7)), ("2026-11-02", None), ("2026-11-03", Some(0.7))];
+        assert!(streaks(&r, &undefined).is_empty(), "an undefined day breaks the run");
+        let weeks = [("2026-W52", Some(0.7)), ("2026-W53", Some(0.7)), ("2027-W01", Some(0.7))];
+        let w = Rule::parse("accuracy < 0.8 for 3w").unwrap();
+        assert_eq!(streaks(&w, &weeks).len(), 1, "ISO weeks across a year end are consecutive");
+        let once = Rule::parse("accuracy < 0.8").unwrap();
+        assert_eq!(streaks(&once, &gap).len(), 2);
     }
 }

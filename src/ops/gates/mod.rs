@@ -365,6 +365,7 @@ fn report_for(
                 let ev = evidence(logs, log.as_ref(), prediction_log, &[]);
                 results.push(live_gate(gate, ev.as_ref().map(|e| *e), current, target));
             }
+            GateKind::Quality { .. } => results.push(quality::quality_gate(gate, prediction_log, current, target)),
         }
     }
     GateReport { policy: policy.source.as_ref().map(|p| p.display().to_string()), digest: policy.digest(), results }
@@ -432,6 +433,8 @@ impl<R: Registry> Ops<'_, R> {
             .map_err(|e| OpError::Failed(format!("gate evaluation stopped: {e}")))
     }
 }
+
+mod quality;
 
 #[cfg(test)]
 mod tests;

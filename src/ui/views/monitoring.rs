@@ -8,7 +8,13 @@ use crate::ui::app::StewardApp;
 use crate::ui::monitoring::Windows;
 use crate::ui::widgets::{AMBER, GREEN, GREY, RED};
 
+/// The view, form included, in one vertical scroll area (the results get the whole height once the
+/// form is scrolled away).
 pub fn show(app: &mut StewardApp, ui: &mut Ui) {
+    egui::ScrollArea::vertical().id_salt("monitoring_view").auto_shrink([false, false]).show(ui, |ui| body(app, ui));
+}
+
+fn body(app: &mut StewardApp, ui: &mut Ui) {
     app.monitoring.poll();
     // The sample's log is the default once it exists (the sample workspace may be made after start).
     if app.monitoring.current.is_empty() && app.monitoring.result.is_none() && app.home.sample_log().exists() {
@@ -78,7 +84,7 @@ pub fn show(app: &mut StewardApp, ui: &mut Ui) {
         ui.colored_label(AMBER, "The form changed since this was computed: Analyse again to update.");
     }
     let (result, quality) = (st.result.take(), st.quality.take());
-    egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
+    {
         match &quality {
             Some(Ok(q)) => super::monitoring_charts::quality(ui, st, q, &aliases),
             Some(Err(e)) => {
@@ -101,7 +107,7 @@ pub fn show(app: &mut StewardApp, ui: &mut Ui) {
                 report(ui, r);
             }
         }
-    });
+    }
     (st.result, st.quality) = (result, quality);
 }
 

@@ -65,8 +65,9 @@ pub fn quality(ui: &mut Ui, st: &mut MonitoringState, q: &QualityReport, aliases
     let metric = st.metric;
     let labelled: u64 = q.windows.iter().map(|w| w.labelled).sum();
     let rows: u64 = q.windows.iter().map(|w| w.rows).sum();
+    let height = (ui.ctx().content_rect().height() * 0.3).clamp(190.0, 380.0);
     Plot::new("quality_over_time")
-        .height(190.0)
+        .height(height)
         .allow_zoom([true, false])
         .y_axis_min_width(48.0)
         .y_grid_spacer(crate::ui::chart::nice_spacer)
@@ -103,7 +104,7 @@ pub fn quality(ui: &mut Ui, st: &mut MonitoringState, q: &QualityReport, aliases
             let last = q.windows.iter().filter(|w| w.version.as_deref() == *v).filter_map(|w| metric.of(w).map(|e| (w, e))).next_back();
             if let Some((w, e)) = last {
                 let text = format!("{name}, {}: {:.4} ({:.4} to {:.4})", w.window, e.value, e.low, e.high);
-                ui.label(RichText::new(text).color(widgets::series_color(name, i)));
+                ui.add(egui::Label::new(RichText::new(text).color(widgets::series_color(name, i))).extend());
             }
         }
     });
@@ -116,8 +117,7 @@ pub fn quality(ui: &mut Ui, st: &mut MonitoringState, q: &QualityReport, aliases
             labelled,
             rows
         ))
-        .weak()
-        .small(),
+        .weak(),
     );
 }
 
@@ -129,7 +129,7 @@ pub fn drift_overview(ui: &mut Ui, st: &mut MonitoringState, r: &DriftReport) {
     let mut columns: Vec<&ColumnDrift> = newest.columns.iter().collect();
     columns.sort_by(|a, b| b.severity.total_cmp(&a.severity).then(a.column.cmp(&b.column)));
     egui::Grid::new("drift_overview").num_columns(5).striped(true).spacing([14.0, 3.0]).show(ui, |ui| {
-        for h in ["Column", "Effect over windows", "Newest", "Verdict", ""] {
+        for h in ["Column", "Effect over windows", "Newest", "Verdict", "Notes"] {
             ui.label(RichText::new(h).strong());
         }
         ui.end_row();
@@ -155,7 +155,7 @@ pub fn drift_overview(ui: &mut Ui, st: &mut MonitoringState, r: &DriftReport) {
                 _ => GREY,
             };
             ui.colored_label(colour, c.verdict_word());
-            ui.label(RichText::new(c.notes().first().cloned().unwrap_or_default()).weak().small());
+            ui.label(RichText::new(c.notes().first().cloned().unwrap_or_default()).weak());
             ui.end_row();
         }
     });
@@ -170,7 +170,7 @@ fn sparkline(ui: &mut Ui, values: &[(Option<f64>, bool)]) -> egui::Response {
     let at = |i: usize, v: f64| egui::pos2(rect.left() + 2.0 + (rect.width() - 4.0) * i as f32 / n, rect.bottom() - 2.0 - (rect.height() - 4.0) * (v / top).min(1.0) as f32);
     let y = at(0, 0.1).y;
     p.add(egui::Shape::dashed_line(&[egui::pos2(rect.left(), y), egui::pos2(rect.right(), y)], egui::Stroke::new(1.0, GREY), 3.0, 3.0));
-    let stroke = egui::Stroke::new(1.5, ui.visuals().text_color());
+    let stroke = egui::Stroke::new(1.8, widgets::INFO);
     let mut run: Vec<egui::Pos2> = Vec::new();
     for (i, (v, drifted)) in values.iter().enumerate() {
         match v.filter(|v| v.is_finite()) {
@@ -213,7 +213,8 @@ pub fn distribution(ui: &mut Ui, st: &MonitoringState, r: &DriftReport) {
             .enumerate()
             .map(|(i, b)| {
                 let (v, dx) = if which == 0 { (b.reference, -0.2) } else { (b.current, 0.2) };
-                Bar::new(i as f64 + dx, v).width(0.38).name(&b.label)
+                let color = if which == 0 { reference_color } else { current_color };
+                Bar::new(i as f64 + dx, v).width(0.38).name(&b.label).fill(color.gamma_multiply(0.75)).stroke(egui::Stroke::new(1.0, color))
             })
             .collect()
     };
@@ -221,12 +222,12 @@ pub fn distribution(ui: &mut Ui, st: &MonitoringState, r: &DriftReport) {
         for (name, color) in [("reference", reference_color), ("current", current_color)] {
             let (swatch, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
             ui.painter().rect_filled(swatch, 2.0, color);
-            ui.label(RichText::new(name).color(color).small());
+            ui.label(RichText::new(name).color(color));
         }
-        ui.label(RichText::new(format!("PSI {}  Jensen-Shannon {}", format_stat(c.psi), format_stat(c.jensen_shannon))).small());
+        ui.label(RichText::new(format!("PSI {}  Jensen-Shannon {}", format_stat(c.psi), format_stat(c.jensen_shannon))));
     });
     Plot::new(("drift_distribution", &c.column))
-        .height(170.0)
+        .height((ui.ctx().content_rect().height() * 0.25).clamp(170.0, 320.0))
         .allow_zoom(false)
         .allow_drag(false)
         .allow_scroll(false)
