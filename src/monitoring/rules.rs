@@ -183,8 +183,9 @@ pub fn next_window(label: &str) -> Option<String> {
     }
 }
 
-fn quality_value(w: &WindowQuality, measure: &str) -> Option<f64> {
-    let e = match measure {
+/// A quality measure of one (version, window) by its rule name, with its 95% interval.
+pub fn quality_estimate(w: &WindowQuality, measure: &str) -> Option<super::quality::Estimate> {
+    match measure {
         "accuracy" => w.accuracy,
         "precision" => w.precision,
         "recall" => w.recall,
@@ -192,8 +193,11 @@ fn quality_value(w: &WindowQuality, measure: &str) -> Option<f64> {
         "roc_auc" => w.roc_auc,
         "labelled_share" => w.labelled_share,
         _ => None,
-    };
-    e.map(|e| e.value)
+    }
+}
+
+fn quality_value(w: &WindowQuality, measure: &str) -> Option<f64> {
+    quality_estimate(w, measure).map(|e| e.value)
 }
 
 /// Quality rules over every (version, window), each version's windows in time order.

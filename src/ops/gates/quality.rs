@@ -15,7 +15,7 @@ use crate::config::{Gate, GateKind};
 use crate::domain::VersionNumber;
 use crate::fairness::{Progress, Window};
 use crate::monitoring::quality::{Labels, QualitySpec, quality};
-use crate::monitoring::rules::{Op, Rule};
+use crate::monitoring::rules::{Op, Rule, quality_estimate};
 
 /// Evaluates a `kind = "quality"` gate (blocking: reads the log).
 pub fn quality_gate(gate: &Gate, prediction_log: Option<&str>, current: Option<VersionNumber>, target: VersionNumber) -> GateResult {
@@ -66,7 +66,7 @@ pub fn quality_gate(gate: &Gate, prediction_log: Option<&str>, current: Option<V
             .windows
             .iter()
             .filter(|w| w.version.as_deref() == Some(v.to_string().as_str()))
-            .filter_map(|w| measure(&rule.measure, w).map(|e| (w.window.clone(), e)))
+            .filter_map(|w| quality_estimate(w, &rule.measure).map(|e| (w.window.clone(), e)))
             .collect()
     };
     let shown = |e: &crate::monitoring::quality::Estimate| Estimate { value: e.value, interval: Some([e.low, e.high]) };
@@ -98,18 +98,6 @@ pub fn quality_gate(gate: &Gate, prediction_log: Option<&str>, current: Option<V
         (Verdict::Pass, format!("'{}' does not hold through {newest}: {over}", rule.text))
     };
     r
-}
-
-fn measure(name: &str, w: &crate::monitoring::quality::WindowQuality) -> Option<crate::monitoring::quality::Estimate> {
-    match name {
-        "accuracy" => w.accuracy,
-        "precision" => w.precision,
-        "recall" => w.recall,
-        "f1" => w.f1,
-        "roc_auc" => w.roc_auc,
-        "labelled_share" => w.labelled_share,
-        _ => None,
-    }
 }
 
 /// The comparison holds for every value of the interval.
