@@ -47,7 +47,7 @@ fn an_unknown_version_reports_not_ready_with_the_servers_reason() {
     let rt = rt();
     let r = rt.block_on(client.model_ready(MODEL, Some("99"))).unwrap();
     assert!(!r.ready);
-    assert_eq!(r.reason.as_deref(), Some("Model income-classifier with version 99 not found"));
+    assert_eq!(r.reason.as_deref(), Some("HTTP 404: Model income-classifier with version 99 not found"), "the status code is kept");
     assert!(rt.block_on(client.model_ready(MODEL, Some("1"))).unwrap().ready);
     let meta = rt.block_on(client.model_metadata(MODEL, None)).unwrap();
     assert_eq!(meta.inputs[0].name, "features");

@@ -29,7 +29,10 @@ fn the_monitoring_view_shows_the_drift_the_cli_computes() {
     // registry's aliases on the versions (the champion first).
     let dir = tempfile::tempdir().unwrap();
     let log = steward::config::Home::resolve(Some(ui._home.path())).unwrap().sample_log();
-    let o = steward(dir.path(), &["quality", log.to_str().unwrap(), "--label", "label", "--prediction", "prediction", "--time", "timestamp", "--window", "1w", "--version", "model_version", "--format", "json"]);
+    let o = steward(
+        dir.path(),
+        &["quality", log.to_str().unwrap(), "--label", "label", "--prediction", "prediction", "--score", "score", "--time", "timestamp", "--window", "1w", "--version", "model_version", "--format", "json"],
+    );
     let cli: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
     let mut shown = 0;
     for v in ["1", "2", "3"] {
@@ -41,6 +44,14 @@ fn the_monitoring_view_shows_the_drift_the_cli_computes() {
     }
     assert!(shown >= 2, "at least champion and challenger");
     assert!(ui.labels().iter().any(|l| l.contains("(champion)")), "aliases name the versions: {:?}", ui.labels());
+    // ROC AUC from the score column, as the CLI computes it.
+    ui.harness.get_by_role_and_label(Role::ComboBox, "Metric").click();
+    ui.settle();
+    ui.click("ROC AUC");
+    let w = cli["windows"].as_array().unwrap().iter().filter(|w| w["version"] == "2" && w["roc_auc"].is_object()).next_back().unwrap();
+    let a = &w["roc_auc"];
+    let text = format!("{}: {:.4} ({:.4} to {:.4})", w["window"].as_str().unwrap(), a["value"].as_f64().unwrap(), a["low"].as_f64().unwrap(), a["high"].as_f64().unwrap());
+    assert!(ui.labels().iter().any(|l| l.starts_with("v2") && l.ends_with(&text)), "ROC AUC {text} not on screen: {:?}", ui.labels());
     // A column's distribution: click it in the overview.
     ui.harness.get_by_role_and_label(Role::Button, "sex").click();
     ui.settle();

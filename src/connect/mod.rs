@@ -3,6 +3,8 @@
 pub mod http;
 pub mod local;
 pub mod mlflow;
+pub mod redact;
+pub mod tls;
 
 use std::future::Future;
 use std::path::PathBuf;

@@ -88,6 +88,8 @@ pub struct MonitoringState {
     /// Quality: the label, decision and version columns of the log (empty label: no quality).
     pub label: String,
     pub prediction: String,
+    /// A score column for ROC AUC (optional).
+    pub score: String,
     pub version: String,
     pub metric: QualityMetric,
     /// The column whose distribution is shown, and in which window (None: the newest).
@@ -110,6 +112,7 @@ impl MonitoringState {
             exclude: "label".into(),
             label: "label".into(),
             prediction: "prediction".into(),
+            score: "score".into(),
             version: "model_version".into(),
             windows: Windows::Week,
             ..Default::default()
@@ -118,7 +121,7 @@ impl MonitoringState {
 
     /// The form as one line (for the stale mark).
     pub fn fingerprint(&self) -> String {
-        let f = [&self.current, &self.reference, &self.reference_days, &self.time, &self.exclude, &self.label, &self.prediction, &self.version];
+        let f = [&self.current, &self.reference, &self.reference_days, &self.time, &self.exclude, &self.label, &self.prediction, &self.score, &self.version];
         format!("{}|{:?}", f.map(|s| s.as_str()).join("|"), self.windows)
     }
 
@@ -153,7 +156,7 @@ impl MonitoringState {
         let quality_spec = column(&self.label).map(|label| QualitySpec {
             labels: Labels::InLog { label },
             prediction: column(&self.prediction),
-            score: None,
+            score: column(&self.score),
             threshold: None,
             positive: "1".into(),
             time: spec.time.clone().unwrap_or_default(),

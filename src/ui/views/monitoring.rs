@@ -41,9 +41,15 @@ fn body(app: &mut StewardApp, ui: &mut Ui) {
         go |= field(ui, "Leave out", &mut st.exclude, "label, request_id", 260.0);
         ui.label("Quality columns");
         ui.horizontal(|ui| {
-            for (label, value, hint) in [("label", &mut st.label, "label"), ("decision", &mut st.prediction, "prediction"), ("version", &mut st.version, "model_version")] {
+            let fields = [
+                ("label", &mut st.label, "label"),
+                ("decision", &mut st.prediction, "prediction"),
+                ("score", &mut st.score, "score (ROC AUC)"),
+                ("version", &mut st.version, "model_version"),
+            ];
+            for (label, value, hint) in fields {
                 let l = ui.label(RichText::new(label).weak());
-                let r = ui.add(egui::TextEdit::singleline(value).hint_text(hint).desired_width(110.0)).labelled_by(l.id);
+                let r = ui.add(egui::TextEdit::singleline(value).hint_text(hint).desired_width(100.0)).labelled_by(l.id);
                 go |= r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
             }
         });

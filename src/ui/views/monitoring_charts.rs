@@ -66,8 +66,18 @@ pub fn quality(ui: &mut Ui, st: &mut MonitoringState, q: &QualityReport, aliases
     let labelled: u64 = q.windows.iter().map(|w| w.labelled).sum();
     let rows: u64 = q.windows.iter().map(|w| w.rows).sum();
     let height = (ui.ctx().content_rect().height() * 0.3).clamp(190.0, 380.0);
+    let has_values = q.windows.iter().any(|w| metric.of(w).is_some());
+    if !has_values {
+        let why = match metric {
+            QualityMetric::RocAuc => "ROC AUC needs a score column: name it in Quality columns (score) and Analyse again.",
+            _ => "No window has a value: no labelled rows, or a single class.",
+        };
+        ui.colored_label(GREY, format!("{}: {why}", metric.title()));
+        return;
+    }
     Plot::new("quality_over_time")
         .height(height)
+        .allow_scroll(false)
         .allow_zoom([true, false])
         .y_axis_min_width(48.0)
         .y_grid_spacer(crate::ui::chart::nice_spacer)
@@ -144,9 +154,10 @@ pub fn drift_overview(ui: &mut Ui, st: &mut MonitoringState, r: &DriftReport) {
                 .map(|w| w.columns.iter().find(|x| x.column == c.column).map_or((None, false), |x| (x.effect, x.drifted)))
                 .collect();
             sparkline(ui, &series).on_hover_text(format!(
-                "{} over {} windows; dashed: the 0.1 effect threshold; red: drifted",
+                "{} over {} windows (largest {}); dashed, when in range: the 0.1 effect threshold; red: drifted",
                 if c.effect_measure == "jensen_shannon" { "Jensen-Shannon" } else { "normed Wasserstein" },
-                series.len()
+                series.len(),
+                format_stat(series.iter().filter_map(|s| s.0).reduce(f64::max))
             ));
             ui.label(format_stat(c.effect));
             let colour = match c.verdict_word() {
@@ -161,15 +172,18 @@ pub fn drift_overview(ui: &mut Ui, st: &mut MonitoringState, r: &DriftReport) {
     });
 }
 
-/// A 150 x 22 px line of values (None: a gap), scaled to max(values, 0.2).
+/// A 150 x 22 px line of values (None: a gap), scaled to 1.25 x their largest (at least 0.02), with the
+/// 0.1 threshold dashed when it is in range.
 fn sparkline(ui: &mut Ui, values: &[(Option<f64>, bool)]) -> egui::Response {
     let (rect, response) = ui.allocate_exact_size(egui::vec2(150.0, 22.0), egui::Sense::hover());
     let p = ui.painter_at(rect);
-    let top = values.iter().filter_map(|v| v.0).filter(|v| v.is_finite()).fold(0.2f64, f64::max);
+    let top = values.iter().filter_map(|v| v.0).filter(|v| v.is_finite()).fold(0.016f64, f64::max) * 1.25;
     let n = values.len().max(2) as f32 - 1.0;
     let at = |i: usize, v: f64| egui::pos2(rect.left() + 2.0 + (rect.width() - 4.0) * i as f32 / n, rect.bottom() - 2.0 - (rect.height() - 4.0) * (v / top).min(1.0) as f32);
-    let y = at(0, 0.1).y;
-    p.add(egui::Shape::dashed_line(&[egui::pos2(rect.left(), y), egui::pos2(rect.right(), y)], egui::Stroke::new(1.0, GREY), 3.0, 3.0));
+    if top >= 0.1 {
+        let y = at(0, 0.1).y;
+        p.add(egui::Shape::dashed_line(&[egui::pos2(rect.left(), y), egui::pos2(rect.right(), y)], egui::Stroke::new(1.0, GREY), 3.0, 3.0));
+    }
     let stroke = egui::Stroke::new(1.8, widgets::INFO);
     let mut run: Vec<egui::Pos2> = Vec::new();
     for (i, (v, drifted)) in values.iter().enumerate() {
