@@ -10,6 +10,7 @@ mod columns;
 mod counts;
 mod csv;
 mod csv_record;
+mod guard;
 pub mod disparities;
 pub mod error;
 mod intern;
@@ -188,7 +189,8 @@ pub fn count(path: &Path, spec: &Spec, progress: &Progress) -> Result<(Counts, F
     let plan = plan::Plan::new(spec, &file)?;
     let (format, input) = source::open(path, &file, progress)?;
     let counts = match input {
-        source::Input::Parquet(f) => parquet::count(path, f, &plan, progress)?,
+        source::Input::Parquet(f) => guard::guarded(|| parquet::count(path, f, &plan, progress))
+            .map_err(|m| FairnessError::io(&plan.file, format!("not a readable Parquet file (the Parquet reader stopped: {m})")))??,
         source::Input::Stream(reader) => match format {
             Format::JsonLines { .. } => blocks::run(reader, &plan, progress, &jsonl::JsonLines::new(&plan))?,
             _ => csv::count(reader, &plan, progress)?,

@@ -190,7 +190,7 @@ pub(crate) fn count(path: &Path, f: File, plan: &Plan, progress: &Progress) -> R
     let partials: Vec<Option<Partial>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..THREADS)
             .map(|_| {
-                s.spawn(|| {
+                s.spawn(|| super::guard::quietly(|| {
                     let mut tally = Tally::new(plan);
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
@@ -249,7 +249,7 @@ pub(crate) fn count(path: &Path, f: File, plan: &Plan, progress: &Progress) -> R
                         progress.bytes_read.fetch_add(size, Ordering::Relaxed);
                     }
                     tally.finish()
-                })
+                }))
             })
             .collect();
         handles.into_iter().map(|h| h.join().ok()).collect()

@@ -38,6 +38,11 @@ pub struct ParquetRows<'p> {
 impl<'p> ParquetRows<'p> {
     /// Reads the footer and prepares to read every supported column.
     pub fn open(f: File, file: &str, progress: &'p Progress) -> Result<ParquetRows<'p>, FairnessError> {
+        super::guard::guarded(|| Self::open_unguarded(f, file, progress))
+            .map_err(|m| FairnessError::io(file, format!("not a readable Parquet file (the Parquet reader stopped: {m})")))?
+    }
+
+    fn open_unguarded(f: File, file: &str, progress: &'p Progress) -> Result<ParquetRows<'p>, FairnessError> {
         let meta = ArrowReaderMetadata::load(&f, ArrowReaderOptions::new())
             .map_err(|e| FairnessError::io(file, format!("not a readable Parquet file: {e}")))?;
         let schema = meta.schema().clone();
@@ -83,6 +88,12 @@ impl<'p> ParquetRows<'p> {
 
     /// Reads the next row into `out` (one cell per header column); false at the end.
     pub fn next_into(&mut self, out: &mut Vec<String>) -> Result<bool, FairnessError> {
+        let file = self.file.clone();
+        super::guard::guarded(|| self.next_unguarded(out))
+            .map_err(|m| FairnessError::io(&file, format!("not a readable Parquet file (the Parquet reader stopped: {m})")))?
+    }
+
+    fn next_unguarded(&mut self, out: &mut Vec<String>) -> Result<bool, FairnessError> {
         out.clear();
         while self.batch.as_ref().is_none_or(|b| self.pos >= b.num_rows()) {
             match self.reader.next() {
