@@ -2,6 +2,8 @@
 //! Parquet, must give identical reports, and their counts must equal a direct count made here, row by
 //! row, with nothing of Steward's engine (the oracle is this file's loop).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -9,25 +11,8 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
 use serde_json::Value;
+use common::Rng;
 use steward::fairness::{Progress, Spec, analyze};
-
-/// xorshift64*: a fixed sequence for a seed, so a failure can be replayed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pick<'a>(&mut self, v: &[&'a str]) -> &'a str {
-        v[self.below(v.len() as u64) as usize]
-    }
-}
 
 /// Values chosen to be awkward: separators, quotes, commas, a newline, non-ASCII, spaces, a formula.
 const REGION: &[&str] = &["north", "a|b", "x\\y", "Zürich", "say \"hi\"", "comma, inside", "two\nlines", " padded ", "=1+1"];

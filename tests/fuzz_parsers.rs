@@ -13,20 +13,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use common::Rng;
 
-/// xorshift64*: small, seeded, good enough to pick mutations.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 { 0 } else { (self.next() % n as u64) as usize }
-    }
+/// A number in 0..n.
+fn below(rng: &mut Rng, n: usize) -> usize {
+    rng.below(n as u64) as usize
 }
 
 const SPECIAL: &[u8] = b"\"\",,\n\r\n{}[]:\\\0\xff\xfe\t #=|e-.+0123456789NaNInf";
@@ -34,43 +25,43 @@ const SPECIAL: &[u8] = b"\"\",,\n\r\n{}[]:\\\0\xff\xfe\t #=|e-.+0123456789NaNInf
 /// One to four mutations of `seed` (with `other` for splices).
 fn mutate(rng: &mut Rng, seed: &[u8], other: &[u8]) -> Vec<u8> {
     let mut b = seed.to_vec();
-    for _ in 0..1 + rng.below(4) {
+    for _ in 0..1 + below(rng, 4) {
         let n = b.len();
-        match rng.below(8) {
+        match below(rng, 8) {
             0 if n > 0 => {
-                let i = rng.below(n);
-                b[i] ^= 1 << rng.below(8);
+                let i = below(rng, n);
+                b[i] ^= 1 << below(rng, 8);
             }
             1 => {
-                let i = rng.below(n + 1);
-                b.insert(i, SPECIAL[rng.below(SPECIAL.len())]);
+                let i = below(rng, n + 1);
+                b.insert(i, SPECIAL[below(rng, SPECIAL.len())]);
             }
             2 if n > 0 => {
-                let i = rng.below(n);
-                let j = (i + 1 + rng.below(16)).min(n);
+                let i = below(rng, n);
+                let j = (i + 1 + below(rng, 16)).min(n);
                 b.drain(i..j);
             }
             3 if n > 0 => {
-                let i = rng.below(n);
-                let j = (i + 1 + rng.below(64)).min(n);
+                let i = below(rng, n);
+                let j = (i + 1 + below(rng, 64)).min(n);
                 let part = b[i..j].to_vec();
-                let at = rng.below(n + 1);
+                let at = below(rng, n + 1);
                 b.splice(at..at, part);
             }
             4 if !other.is_empty() => {
-                let i = rng.below(other.len());
-                let j = (i + 1 + rng.below(64)).min(other.len());
-                let at = rng.below(n + 1);
+                let i = below(rng, other.len());
+                let j = (i + 1 + below(rng, 64)).min(other.len());
+                let at = below(rng, n + 1);
                 b.splice(at..at, other[i..j].iter().copied());
             }
-            5 if n > 0 => b.truncate(rng.below(n)),
+            5 if n > 0 => b.truncate(below(rng, n)),
             6 if n > 0 => {
-                let i = rng.below(n);
-                b[i] = SPECIAL[rng.below(SPECIAL.len())];
+                let i = below(rng, n);
+                b[i] = SPECIAL[below(rng, SPECIAL.len())];
             }
             _ => {
-                let at = rng.below(n + 1);
-                let repeat = vec![b'"'; 1 + rng.below(3)];
+                let at = below(rng, n + 1);
+                let repeat = vec![b'"'; 1 + below(rng, 3)];
                 b.splice(at..at, repeat);
             }
         }
@@ -101,8 +92,8 @@ fn fuzz(name: &str, seeds: &[Vec<u8>], mut target: impl FnMut(&[u8])) -> u64 {
         let input = match inputs.pop() {
             Some(i) => i,
             None => {
-                let s = &seeds[rng.below(seeds.len())];
-                let o = &seeds[rng.below(seeds.len())];
+                let s = &seeds[below(&mut rng, seeds.len())];
+                let o = &seeds[below(&mut rng, seeds.len())];
                 mutate(&mut rng, s, o)
             }
         };
