@@ -24,6 +24,30 @@ fn date_of(day: f64) -> String {
     chrono::DateTime::from_timestamp((day * 86_400.0).round() as i64, 0).map(|t| t.format("%m-%d").to_string()).unwrap_or_default()
 }
 
+/// Grid marks on Mondays (day numbers d with (d + 3) % 7 == 0; 1970-01-05 was a Monday), every week or
+/// every few weeks so that at most about 10 are drawn.
+fn mondays(input: egui_plot::GridInput) -> Vec<egui_plot::GridMark> {
+    let (lo, hi) = input.bounds;
+    if !(lo.is_finite() && hi.is_finite()) || hi <= lo {
+        return Vec::new();
+    }
+    let weeks = ((hi - lo) / 7.0 / 10.0).ceil().max(1.0) as i64;
+    let mut d = lo.ceil() as i64;
+    d += (7 - (d + 3).rem_euclid(7)) % 7;
+    let mut out = Vec::new();
+    while (d as f64) <= hi && out.len() < 200 {
+        out.push(egui_plot::GridMark { value: d as f64, step_size: 7.0 * weeks as f64 });
+        d += 7 * weeks;
+    }
+    out
+}
+
+/// The ISO week of a day number, e.g. "W44".
+fn week_of(day: f64) -> String {
+    use chrono::Datelike;
+    chrono::DateTime::from_timestamp((day * 86_400.0).round() as i64, 0).map(|t| format!("W{:02}", t.iso_week().week())).unwrap_or_default()
+}
+
 /// "v2 (champion)" from the registry's aliases of the log's model, else "v2"; "all rows" without a
 /// version column.
 fn version_name(v: Option<&str>, aliases: &[(String, u64)]) -> String {
@@ -66,6 +90,8 @@ pub fn quality(ui: &mut Ui, st: &mut MonitoringState, q: &QualityReport, aliases
     let labelled: u64 = q.windows.iter().map(|w| w.labelled).sum();
     let rows: u64 = q.windows.iter().map(|w| w.rows).sum();
     let height = (ui.ctx().content_rect().height() * 0.3).clamp(190.0, 380.0);
+    // Weekly windows are labelled by ISO week on the axis too (the readouts name them so).
+    let weekly = q.windows.first().is_some_and(|w| w.window.contains("-W"));
     let has_values = q.windows.iter().any(|w| metric.of(w).is_some());
     if !has_values {
         let why = match metric {
@@ -82,9 +108,12 @@ pub fn quality(ui: &mut Ui, st: &mut MonitoringState, q: &QualityReport, aliases
         .y_axis_min_width(48.0)
         .y_grid_spacer(crate::ui::chart::nice_spacer)
         .y_axis_formatter(|mark, _| crate::ui::chart::tick_label(mark.value, mark.step_size))
-        .x_axis_formatter(|mark, _| date_of(mark.value))
-        .label_formatter(|h| match h {
-            egui_plot::HoverPosition::NearDataPoint { plot_name, position, .. } => Some(format!("{plot_name}\n{}: {:.3}", date_of(position.x), position.y)),
+        .x_grid_spacer(move |input| if weekly { mondays(input) } else { egui_plot::log_grid_spacer(10)(input) })
+        .x_axis_formatter(move |mark, _| if weekly { week_of(mark.value) } else { date_of(mark.value) })
+        .label_formatter(move |h| match h {
+            egui_plot::HoverPosition::NearDataPoint { plot_name, position, .. } => {
+                Some(format!("{plot_name}\n{}: {:.3}", if weekly { week_of(position.x) } else { date_of(position.x) }, position.y))
+            }
             egui_plot::HoverPosition::Elsewhere { .. } => None,
         })
         .show(ui, |plot| {
