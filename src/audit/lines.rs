@@ -29,7 +29,7 @@ pub struct Lines<R: Read> {
     r: BufReader<R>,
     buf: Vec<u8>,
     /// Number of the line last returned (1-based).
-    pub line: u64,
+    line: u64,
 }
 
 impl<R: Read> Lines<R> {

@@ -16,11 +16,10 @@ pub fn columns(path: &Path) -> Result<(Vec<String>, Format), FairnessError> {
     let (format, input) = source::open(path, &file, &progress)?;
     let names: Vec<String> = match input {
         Input::Parquet(f) => {
-            let meta = super::guard::guarded(|| {
+            let meta = super::guard::parquet(&file, || {
                 parquet::arrow::arrow_reader::ArrowReaderMetadata::load(&f, parquet::arrow::arrow_reader::ArrowReaderOptions::new())
-            })
-            .map_err(|m| FairnessError::io(&file, format!("not a readable Parquet file (the Parquet reader stopped: {m})")))?
-            .map_err(|e| FairnessError::io(&file, format!("not a readable Parquet file: {e}")))?;
+                    .map_err(|e| FairnessError::io(&file, format!("not a readable Parquet file: {e}")))
+            })?;
             meta.schema().fields().iter().map(|f| f.name().clone()).collect()
         }
         Input::Stream(mut reader) => match format {

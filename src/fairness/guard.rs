@@ -35,12 +35,14 @@ fn install() {
 
 /// Runs `f`; a panic inside becomes `Err` with the panic's message.
 pub(crate) fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
-    let before = QUIET.with(|q| q.get());
-    let out = quietly(|| std::panic::catch_unwind(AssertUnwindSafe(f)));
-    QUIET.with(|q| q.set(before));
-    out.map_err(|p| {
+    quietly(|| std::panic::catch_unwind(AssertUnwindSafe(f))).map_err(|p| {
         p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_else(|| "unknown failure".into())
     })
+}
+
+/// [`guarded`] for a Parquet reading step of `file`: a panic becomes the one error every reader gives.
+pub(crate) fn parquet<T>(file: &str, f: impl FnOnce() -> Result<T, super::FairnessError>) -> Result<T, super::FairnessError> {
+    guarded(f).map_err(|m| super::FairnessError::io(file, format!("not a readable Parquet file (the Parquet reader stopped: {m})")))?
 }
 
 #[cfg(test)]

@@ -189,8 +189,7 @@ pub fn count(path: &Path, spec: &Spec, progress: &Progress) -> Result<(Counts, F
     let plan = plan::Plan::new(spec, &file)?;
     let (format, input) = source::open(path, &file, progress)?;
     let counts = match input {
-        source::Input::Parquet(f) => guard::guarded(|| parquet::count(path, f, &plan, progress))
-            .map_err(|m| FairnessError::io(&plan.file, format!("not a readable Parquet file (the Parquet reader stopped: {m})")))??,
+        source::Input::Parquet(f) => guard::parquet(&plan.file, || parquet::count(path, f, &plan, progress))?,
         source::Input::Stream(reader) => match format {
             Format::JsonLines { .. } => blocks::run(reader, &plan, progress, &jsonl::JsonLines::new(&plan))?,
             _ => csv::count(reader, &plan, progress)?,

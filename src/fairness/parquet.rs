@@ -49,6 +49,17 @@ pub(super) struct Col<'a> {
     array: &'a dyn Array,
 }
 
+/// The first row (0-based) of each row group, and the rows in all.
+pub(super) fn row_group_starts(meta: &ArrowReaderMetadata) -> (Vec<u64>, u64) {
+    let mut starts = Vec::with_capacity(meta.metadata().row_groups().len());
+    let mut total = 0u64;
+    for g in meta.metadata().row_groups() {
+        starts.push(total);
+        total += u64::try_from(g.num_rows()).unwrap_or(0);
+    }
+    (starts, total)
+}
+
 /// Whether a Parquet column type can be read (checked before reading anything).
 pub(super) fn supported(t: &DataType) -> bool {
     use DataType::*;
@@ -178,12 +189,7 @@ pub(crate) fn count(path: &Path, f: File, plan: &Plan, progress: &Progress) -> R
     }
     let mask = ProjectionMask::roots(meta.parquet_schema(), roots);
     let groups = meta.metadata().row_groups();
-    let mut starts = Vec::with_capacity(groups.len());
-    let mut total = 0u64;
-    for g in groups {
-        starts.push(total);
-        total += u64::try_from(g.num_rows()).unwrap_or(0);
-    }
+    let (starts, _) = row_group_starts(&meta);
     let next = AtomicUsize::new(0);
     let first_error = AtomicU64::new(u64::MAX);
     let io_error: std::sync::Mutex<Option<(usize, String)>> = std::sync::Mutex::new(None);

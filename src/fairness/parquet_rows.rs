@@ -15,7 +15,7 @@ use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, Parq
 
 use super::Progress;
 use super::error::{FairnessError, Location};
-use super::parquet::{Col, supported};
+use super::parquet::{Col, row_group_starts, supported};
 
 /// Rows per batch.
 pub const BATCH: usize = 8 * 1024;
@@ -38,8 +38,7 @@ pub struct ParquetRows<'p> {
 impl<'p> ParquetRows<'p> {
     /// Reads the footer and prepares to read every supported column.
     pub fn open(f: File, file: &str, progress: &'p Progress) -> Result<ParquetRows<'p>, FairnessError> {
-        super::guard::guarded(|| Self::open_unguarded(f, file, progress))
-            .map_err(|m| FairnessError::io(file, format!("not a readable Parquet file (the Parquet reader stopped: {m})")))?
+        super::guard::parquet(file, || Self::open_unguarded(f, file, progress))
     }
 
     fn open_unguarded(f: File, file: &str, progress: &'p Progress) -> Result<ParquetRows<'p>, FairnessError> {
@@ -55,12 +54,7 @@ impl<'p> ParquetRows<'p> {
                 left_out.push(format!("{} ({})", field.name(), field.data_type()));
             }
         }
-        let mut starts = Vec::new();
-        let mut total_rows = 0u64;
-        for g in meta.metadata().row_groups() {
-            starts.push(total_rows);
-            total_rows += u64::try_from(g.num_rows()).unwrap_or(0);
-        }
+        let (starts, total_rows) = row_group_starts(&meta);
         let mask = ProjectionMask::roots(meta.parquet_schema(), roots);
         let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(f, meta)
             .with_projection(mask)
@@ -89,8 +83,7 @@ impl<'p> ParquetRows<'p> {
     /// Reads the next row into `out` (one cell per header column); false at the end.
     pub fn next_into(&mut self, out: &mut Vec<String>) -> Result<bool, FairnessError> {
         let file = self.file.clone();
-        super::guard::guarded(|| self.next_unguarded(out))
-            .map_err(|m| FairnessError::io(&file, format!("not a readable Parquet file (the Parquet reader stopped: {m})")))?
+        super::guard::parquet(&file, || self.next_unguarded(out))
     }
 
     fn next_unguarded(&mut self, out: &mut Vec<String>) -> Result<bool, FairnessError> {

@@ -167,19 +167,22 @@ fn streaks<'a>(rule: &Rule, series: &[(&'a str, Option<f64>)]) -> Vec<(&'a str, 
     out
 }
 
+/// The first day of a window label: a day `2026-10-01`, or an ISO week `2026-W41` (its Monday).
+pub fn window_start(label: &str) -> Option<chrono::NaiveDate> {
+    match label.split_once("-W") {
+        Some((y, w)) => chrono::NaiveDate::from_isoywd_opt(y.parse().ok()?, w.parse().ok()?, chrono::Weekday::Mon),
+        None => chrono::NaiveDate::parse_from_str(label, "%Y-%m-%d").ok(),
+    }
+}
+
 /// The window after `label` (a day `2026-10-01` or an ISO week `2026-W41`).
 pub fn next_window(label: &str) -> Option<String> {
-    match label.split_once("-W") {
-        Some((y, w)) => {
-            let monday = chrono::NaiveDate::from_isoywd_opt(y.parse().ok()?, w.parse().ok()?, chrono::Weekday::Mon)?;
-            let next = monday + chrono::Duration::days(7);
-            let iso = next.iso_week();
-            Some(format!("{}-W{:02}", iso.year(), iso.week()))
-        }
-        None => {
-            let d = chrono::NaiveDate::parse_from_str(label, "%Y-%m-%d").ok()?;
-            Some((d + chrono::Duration::days(1)).format("%Y-%m-%d").to_string())
-        }
+    let start = window_start(label)?;
+    if weekly(label) {
+        let iso = (start + chrono::Duration::days(7)).iso_week();
+        Some(format!("{}-W{:02}", iso.year(), iso.week()))
+    } else {
+        Some((start + chrono::Duration::days(1)).format("%Y-%m-%d").to_string())
     }
 }
 

@@ -44,15 +44,19 @@ impl QualityMetric {
             _ => "Wilson score",
         }
     }
-    pub fn of(self, w: &WindowQuality) -> Option<Estimate> {
+    /// The measure's name in rules (`accuracy`, `roc_auc`, ...).
+    pub fn rule_name(self) -> &'static str {
         match self {
-            QualityMetric::Accuracy => w.accuracy,
-            QualityMetric::Precision => w.precision,
-            QualityMetric::Recall => w.recall,
-            QualityMetric::F1 => w.f1,
-            QualityMetric::RocAuc => w.roc_auc,
-            QualityMetric::LabelledShare => w.labelled_share,
+            QualityMetric::Accuracy => "accuracy",
+            QualityMetric::Precision => "precision",
+            QualityMetric::Recall => "recall",
+            QualityMetric::F1 => "f1",
+            QualityMetric::RocAuc => "roc_auc",
+            QualityMetric::LabelledShare => "labelled_share",
         }
+    }
+    pub fn of(self, w: &WindowQuality) -> Option<Estimate> {
+        crate::monitoring::rules::quality_estimate(w, self.rule_name())
     }
 }
 

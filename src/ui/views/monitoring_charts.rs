@@ -13,10 +13,7 @@ use crate::ui::widgets::{self, GREY, RED};
 /// The day number (days since 1970-01-01) where a window starts: `2026-10-01` or an ISO week
 /// `2026-W41` (its Monday).
 pub fn window_day(label: &str) -> Option<f64> {
-    let d = match label.split_once("-W") {
-        Some((y, w)) => chrono::NaiveDate::from_isoywd_opt(y.parse().ok()?, w.parse().ok()?, chrono::Weekday::Mon)?,
-        None => chrono::NaiveDate::parse_from_str(label, "%Y-%m-%d").ok()?,
-    };
+    let d = crate::monitoring::rules::window_start(label)?;
     Some(d.and_hms_opt(0, 0, 0)?.and_utc().timestamp() as f64 / 86_400.0)
 }
 
