@@ -3,6 +3,7 @@
 
 Reads   assets/sample/adult.data            (UCI Adult training split, 32,561 rows)
 Writes  assets/sample/predictions.csv       (prediction log: 3 model versions x test split)
+        assets/sample/labels.csv            (label log: request id, label, labelled-at; delayed labels)
         assets/sample/versions.json         (registry seed: model, versions, metrics, fairness)
         assets/sample/PROVENANCE.md         (rewrites only the block between the make_sample markers;
                                              everything else in the file is kept as it is)
@@ -26,6 +27,8 @@ import hashlib  # noqa: E402
 import io  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
+import random  # noqa: E402
+import uuid  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -47,6 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "assets" / "sample"
 DATA = SAMPLE / "adult.data"
 PREDICTIONS = SAMPLE / "predictions.csv"
+LABELS = SAMPLE / "labels.csv"
 VERSIONS = SAMPLE / "versions.json"
 PROVENANCE = SAMPLE / "PROVENANCE.md"
 
@@ -64,6 +68,27 @@ MODEL_SEED = 7
 
 LOG_START = dt.datetime(2026, 10, 1, tzinfo=dt.timezone.utc)
 LOG_SECONDS = 30 * 24 * 3600  # 30 days; row i gets LOG_START + floor(i * LOG_SECONDS / n_test) s
+
+# Simulated shift (not observed): the rows of the last SHIFT_DAYS days of the log are drawn
+# SHIFT_SHARE from the subpopulation "married (Married-civ-spouse) and aged 35 to 55" and the rest
+# from the other rows, instead of in the split's order. The log still holds every test row once.
+SHIFT_DAYS = 5
+SHIFT_SHARE = 0.8
+SHIFT_SEED = 20261026
+SHIFT_SUBPOPULATION = "marital_status == Married-civ-spouse and 35 <= age <= 55"
+
+# Delayed labels (simulated): the label of request i arrives LABEL_DELAY_MIN..LABEL_DELAY_MAX seconds
+# (uniform, whole seconds, seeded) after its prediction; labels.csv is the label log as of
+# LABEL_SNAPSHOT, so the last days are only partly labelled.
+LABEL_SEED = 20261102
+LABEL_DELAY_MIN = 1 * 86400
+LABEL_DELAY_MAX = 5 * 86400
+LABEL_SNAPSHOT = dt.datetime(2026, 11, 2, tzinfo=dt.timezone.utc)
+REQUEST_SEED = 20261001
+
+# Real Adult features written to the log next to each prediction (sex and race are there already).
+LOG_FEATURES = ["age", "workclass", "education_num", "marital_status", "occupation", "relationship",
+                "capital_gain", "capital_loss", "hours_per_week", "native_country"]
 
 V1_NUMERIC = ["age", "education_num", "hours_per_week"]
 V2_NUMERIC = ["age", "education_num", "hours_per_week"]
@@ -218,12 +243,15 @@ def main() -> int:
     train_idx, test_idx = train_test_split(all_idx, test_size=TEST_SIZE, stratify=y,
                                            random_state=SPLIT_SEED, shuffle=True)
     n_test = len(test_idx)
+    test_idx, shift_start = shifted_order(cols, test_idx)
     y_test = y[test_idx]
     sex_test = cols["sex"][test_idx].astype(str)
     race_test = cols["race"][test_idx].astype(str)
 
     # Test row i (in the split's shuffled order) gets one assigned timestamp, the same in every version.
-    ts = [fmt_ts((i * LOG_SECONDS) // n_test) for i in range(n_test)]
+    ts_seconds = [(i * LOG_SECONDS) // n_test for i in range(n_test)]
+    ts = [fmt_ts(t) for t in ts_seconds]
+    assert ts[shift_start] >= "2026-10-26T00:00:00Z" > ts[shift_start - 1]
     assert ts[-1] < "2026-10-31T00:00:00Z" and ts == sorted(ts)
 
     models = build_models()
@@ -239,11 +267,17 @@ def main() -> int:
     # predictions.csv: sorted by timestamp then model_version (timestamps rise with i).
     buf = io.StringIO(newline="")
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["timestamp", "model_version", "sex", "race", "label", "prediction", "score"])
+    w.writerow(["timestamp", "model_version", "sex", "race", "label", "prediction", "score", "request_id"]
+               + LOG_FEATURES)
+    rng = random.Random(REQUEST_SEED)
+    request_ids = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(n_test)]
+    features = [[feature_text(cols, name, test_idx[i]) for name in LOG_FEATURES] for i in range(n_test)]
     for i in range(n_test):
         for version, s_str, _, pred in per_version:
-            w.writerow([ts[i], version, sex_test[i], race_test[i], int(y_test[i]), int(pred[i]), s_str[i]])
+            w.writerow([ts[i], version, sex_test[i], race_test[i], int(y_test[i]), int(pred[i]), s_str[i],
+                        request_ids[i]] + features[i])
     pred_bytes = buf.getvalue().encode("utf-8")
+    label_bytes, n_labelled = label_log(ts_seconds, request_ids, y_test)
 
     created = {1: "2026-09-02T09:15:00Z", 2: "2026-09-14T14:30:00Z", 3: "2026-09-28T10:05:00Z"}
     versions_out = []
@@ -305,8 +339,10 @@ def main() -> int:
         "generator": {
             "script": "scripts/make_sample.py",
             "versions": versions_used,
-            "timestamps": ("assigned, not observed: test row i (split order) gets 2026-10-01T00:00:00Z + "
+            "timestamps": ("assigned, not observed: test row i in log order (the split's order, except the "
+                           "simulated shift of the last 5 days; see PROVENANCE.md) gets 2026-10-01T00:00:00Z + "
                            "floor(i * 30 days / n_test), same in every version"),
+            "simulated_shift": f"last {SHIFT_DAYS} days: {SHIFT_SHARE:.0%} of rows from {SHIFT_SUBPOPULATION}",
             "score_format": "predict_proba of class >50K, 6 decimals; prediction = written score >= 0.5; "
                             "metrics computed from the written values",
         },
@@ -315,8 +351,11 @@ def main() -> int:
 
     PREDICTIONS.write_bytes(pred_bytes)
     VERSIONS.write_bytes(json_bytes)
+    LABELS.write_bytes(label_bytes)
     pred_sha, json_sha = sha256_bytes(pred_bytes), sha256_bytes(json_bytes)
-    update_provenance(n, len(train_idx), n_test, versions_used, pred_sha, json_sha, len(pred_bytes), table)
+    shift = shift_summary(per_version, y_test, shift_start, cols, test_idx)
+    update_provenance(n, len(train_idx), n_test, versions_used, pred_sha, json_sha, len(pred_bytes), table,
+                      (sha256_bytes(label_bytes), len(label_bytes), n_labelled), shift)
 
     # Summary and the two claims the sample is built to show.
     print(f"rows in adult.data {n}; train {len(train_idx)}; test {n_test}; predictions.csv rows "
@@ -336,13 +375,86 @@ def main() -> int:
           f"{f2['demographic_parity_difference']:.6f} -> {less_fair}")
     print(f"sha256 predictions.csv {pred_sha}")
     print(f"sha256 versions.json   {json_sha}")
+    print(f"labels.csv: {n_labelled} of {n_test} requests labelled as of {LABEL_SNAPSHOT.isoformat()}")
+    for line in shift["lines"]:
+        print(line)
     if not (more_accurate and less_fair):
         print("error: the sample no longer shows 'v3 more accurate and less fair than v2'", file=sys.stderr)
+        return 1
+    if not shift["champion_drop"]:
+        print("error: the simulated shift no longer drops v2's accuracy below 0.8", file=sys.stderr)
         return 1
     return 0
 
 
-def update_provenance(n, n_train, n_test, versions_used, pred_sha, json_sha, pred_size, table):
+def in_subpopulation(cols, row) -> bool:
+    return cols["marital_status"][row] == "Married-civ-spouse" and 35 <= cols["age"][row] <= 55
+
+
+def shifted_order(cols, test_idx):
+    """The test rows in log order: the split's order, except that the rows of the last SHIFT_DAYS days
+    are SHIFT_SHARE from the subpopulation and the rest from the other rows, each drawn at random
+    (seed SHIFT_SEED) so that the earlier days stay alike, and shuffled together. Returns (order, first
+    shifted position)."""
+    n_test = len(test_idx)
+    start = -(-(LOG_SECONDS - SHIFT_DAYS * 86400) * n_test // LOG_SECONDS)  # first i with ts >= day 26
+    k = n_test - start
+    sub = [i for i in range(n_test) if in_subpopulation(cols, test_idx[i])]
+    other = [i for i in range(n_test) if not in_subpopulation(cols, test_idx[i])]
+    n_sub = round(SHIFT_SHARE * k)
+    rng = np.random.default_rng(SHIFT_SEED)
+    block = ([sub[j] for j in sorted(rng.choice(len(sub), n_sub, replace=False))]
+             + [other[j] for j in sorted(rng.choice(len(other), k - n_sub, replace=False))])
+    chosen = set(block)
+    early = [i for i in range(n_test) if i not in chosen]
+    block = [block[j] for j in rng.permutation(len(block))]
+    order = np.array(early + block)
+    assert sorted(order.tolist()) == list(range(n_test))
+    return test_idx[order], start
+
+
+def feature_text(cols, name, row) -> str:
+    v = cols[name][row]
+    return str(int(v)) if name in NUMERIC else str(v)
+
+
+def label_log(ts_seconds, request_ids, y_test):
+    """labels.csv: request_id,label,labelled_at for every label arrived before LABEL_SNAPSHOT, in order of
+    arrival (then request id)."""
+    rng = random.Random(LABEL_SEED)
+    rows = []
+    snapshot = int((LABEL_SNAPSHOT - LOG_START).total_seconds())
+    for i, t in enumerate(ts_seconds):
+        at = t + rng.randint(LABEL_DELAY_MIN, LABEL_DELAY_MAX)
+        if at < snapshot:
+            rows.append((at, request_ids[i], int(y_test[i])))
+    rows.sort()
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["request_id", "label", "labelled_at"])
+    for at, rid, label in rows:
+        w.writerow([rid, label, fmt_ts(at)])
+    return buf.getvalue().encode("utf-8"), len(rows)
+
+
+def shift_summary(per_version, y_test, start, cols, test_idx):
+    """Accuracy per version before and in the shifted days, and the subpopulation's share in each."""
+    lines, champion_drop = [], False
+    sub = np.array([in_subpopulation(cols, r) for r in test_idx])
+    lines.append(f"subpopulation share: days 1-{30 - SHIFT_DAYS} {sub[:start].mean():.3f}, "
+                 f"last {SHIFT_DAYS} days {sub[start:].mean():.3f}")
+    acc = {}
+    for version, _, _, pred in per_version:
+        before = float((pred[:start] == y_test[:start]).mean())
+        after = float((pred[start:] == y_test[start:]).mean())
+        acc[version] = (before, after)
+        lines.append(f"v{version} accuracy: days 1-{30 - SHIFT_DAYS} {before:.4f}, last {SHIFT_DAYS} days {after:.4f}")
+        if version == 2:
+            champion_drop = after < 0.8
+    return {"lines": lines, "champion_drop": champion_drop, "share": (float(sub[:start].mean()), float(sub[start:].mean())), "acc": acc}
+
+
+def update_provenance(n, n_train, n_test, versions_used, pred_sha, json_sha, pred_size, table, labels, shift):
     rows = "\n".join(
         f"  | {v} | {m['accuracy']:.4f} | {m['precision']:.4f} | {m['recall']:.4f} | {m['roc_auc']:.4f} | "
         f"{f['selection_rate']['Male']:.4f} | {f['selection_rate']['Female']:.4f} | "
@@ -351,6 +463,9 @@ def update_provenance(n, n_train, n_test, versions_used, pred_sha, json_sha, pre
     f2, f3 = table[1][2], table[2][2]
     dp_gap = f3["demographic_parity_difference"] - f2["demographic_parity_difference"]
     eo2, eo3 = f2["equal_opportunity_difference"], f3["equal_opportunity_difference"]
+    labels_sha, labels_size, n_labelled = labels
+    share_before, share_after = shift["share"]
+    shift_acc = "; ".join(f"v{v} {b:.4f} -> {a:.4f}" for v, (b, a) in shift["acc"].items())
     block = f"""{BEGIN_MARK}
 - `predictions.csv` and `versions.json`: made from `adult.data` by `scripts/make_sample.py`, run through
   `scripts/make_sample.sh` (a venv under `$HOME/.cache/steward-dev-venv` with pinned packages).
@@ -367,10 +482,28 @@ def update_provenance(n, n_train, n_test, versions_used, pred_sha, json_sha, pre
   - v3: HistGradientBoostingClassifier (learning_rate 0.1, 300 iterations, 31 leaves, no early stopping,
     random_state {MODEL_SEED}) on v2's features plus one-hot sex and race.
   - `predictions.csv`: {3 * n_test} rows (3 versions x {n_test} test rows, {pred_size} bytes), columns
-    `timestamp,model_version,sex,race,label,prediction,score`. `score` is predict_proba of `>50K` written with
-    6 decimals; `prediction` = 1 iff the written score >= 0.5. Timestamps are assigned, not observed: test row
-    i (in the split's shuffled order) gets 2026-10-01T00:00:00Z + floor(i x 30 days / {n_test}) seconds, the
-    same for all three versions; sorted by timestamp then model_version.
+    `timestamp,model_version,sex,race,label,prediction,score,request_id,{",".join(LOG_FEATURES)}`.
+    `score` is predict_proba of `>50K` written with 6 decimals; `prediction` = 1 iff the written score >= 0.5.
+    `label` is the true class of every row (as if all labels were known; the fairness views use it).
+    `request_id` is a made-up UUID (seeded, {REQUEST_SEED}), the same for the three versions: each request
+    is scored by all three, as in shadow traffic. The feature columns are the row's real Adult values
+    (numbers as integers, `?` kept).
+  - Timestamps are assigned, not observed: test row i in log order gets 2026-10-01T00:00:00Z +
+    floor(i x 30 days / {n_test}) seconds, the same for all three versions; sorted by timestamp then
+    model_version. Log order is the split's shuffled order, except for the simulated shift below.
+  - **Simulated shift (not real):** the rows of the last {SHIFT_DAYS} days (from 2026-10-26, ISO week 2026-W44)
+    are {SHIFT_SHARE:.0%} drawn from the subpopulation `{SHIFT_SUBPOPULATION}` and {1 - SHIFT_SHARE:.0%} from the other
+    rows (each drawn at random without replacement, then shuffled together, seed {SHIFT_SEED}); the other rows
+    keep the split's order. The subpopulation's share is {share_before:.3f} in the first {30 - SHIFT_DAYS} days and
+    {share_after:.3f} in the last {SHIFT_DAYS}. The log still holds each test row exactly once, so every
+    whole-log number (the table below, fairness, gates) is that of the test split; only the mix over time
+    moved. The models do worse on that subpopulation, so accuracy drops (first {30 - SHIFT_DAYS} days -> last
+    {SHIFT_DAYS}: {shift_acc}), and age, marital_status, relationship and the score drift.
+  - **`labels.csv`** (simulated delay of real labels): `request_id,label,labelled_at`, the label log as of
+    {LABEL_SNAPSHOT.strftime("%Y-%m-%dT%H:%M:%SZ")}: request i's label (the same true class as in `label`) arrives a
+    uniform whole number of seconds between {LABEL_DELAY_MIN // 86400} and {LABEL_DELAY_MAX // 86400} days after its prediction (seed {LABEL_SEED}); labels
+    not arrived by then are absent, so the last days are partly labelled. {n_labelled} of {n_test} requests
+    labelled; sorted by labelled_at then request_id; {labels_size} bytes.
   - `versions.json`: the registry seed (model, three versions with params, metrics, fairness by sex and race,
     tags, aliases champion=2 and challenger=3, the split, the generator's tool versions). Metrics (accuracy,
     precision, recall, roc_auc) and fairness (selection rate per group, demographic parity difference, true
@@ -388,6 +521,7 @@ def update_provenance(n, n_train, n_test, versions_used, pred_sha, json_sha, pre
     v2 does not use sex, but relationship (Husband/Wife) and marital_status carry much of it.
   - sha256 `predictions.csv` {pred_sha}
   - sha256 `versions.json` {json_sha}
+  - sha256 `labels.csv` {labels_sha}
 {END_MARK}
 """
     text = PROVENANCE.read_text() if PROVENANCE.exists() else ""

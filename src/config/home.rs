@@ -41,6 +41,10 @@ impl Home {
     pub fn sample_log(&self) -> PathBuf {
         self.sample_dir().join(crate::config::sample::PREDICTIONS_FILE)
     }
+    /// The sample workspace's label log (delayed labels joined by `request_id`).
+    pub fn sample_labels(&self) -> PathBuf {
+        self.sample_dir().join(crate::config::sample::LABELS_FILE)
+    }
 
     pub fn registry_file(&self) -> PathBuf {
         self.data.join("registry.sqlite")

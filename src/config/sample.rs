@@ -16,6 +16,11 @@ pub const MODEL: &str = "income-classifier";
 pub const VERSIONS_JSON: &str = include_str!("../../assets/sample/versions.json");
 pub const PREDICTIONS_CSV: &[u8] = include_bytes!("../../assets/sample/predictions.csv");
 pub const PREDICTIONS_FILE: &str = "predictions.csv";
+/// The label log: `request_id,label,labelled_at`, labels arriving 1 to 5 days after the prediction.
+pub const LABELS_CSV: &[u8] = include_bytes!("../../assets/sample/labels.csv");
+pub const LABELS_FILE: &str = "labels.csv";
+/// Monitoring rules of the sample (the Monitoring view's alerts when the profile names none).
+pub const MONITORING_RULES: [&str; 3] = ["accuracy < 0.8 for 2d", "psi(age) > 0.2", "psi(score) > 0.2"];
 
 #[derive(Deserialize)]
 struct SampleFile {
@@ -92,9 +97,13 @@ pub fn create(reg: &LocalRegistry, home: &Home) -> Result<Outcome, RegistryError
     let log_path = log_dir.join(PREDICTIONS_FILE);
     let io = |e: std::io::Error| RegistryError::Storage { path: log_path.clone(), cause: e.to_string() };
     std::fs::create_dir_all(&log_dir).map_err(io)?;
-    if std::fs::metadata(&log_path).map(|m| m.len() != PREDICTIONS_CSV.len() as u64).unwrap_or(true) {
-        let tmp = log_dir.join(format!("{PREDICTIONS_FILE}.tmp"));
-        std::fs::write(&tmp, PREDICTIONS_CSV).and_then(|_| std::fs::rename(&tmp, &log_path)).map_err(io)?;
+    for (name, bytes) in [(PREDICTIONS_FILE, PREDICTIONS_CSV), (LABELS_FILE, LABELS_CSV)] {
+        let path = log_dir.join(name);
+        if std::fs::metadata(&path).map(|m| m.len() != bytes.len() as u64).unwrap_or(true) {
+            let tmp = log_dir.join(format!("{name}.tmp"));
+            let io = |e: std::io::Error| RegistryError::Storage { path: path.clone(), cause: e.to_string() };
+            std::fs::write(&tmp, bytes).and_then(|_| std::fs::rename(&tmp, &path)).map_err(io)?;
+        }
     }
     if reg.list_models_blocking()?.iter().any(|m| m.name == sample.model.name) {
         return Ok(Outcome::AlreadyPresent);
@@ -115,6 +124,7 @@ pub fn create(reg: &LocalRegistry, home: &Home) -> Result<Outcome, RegistryError
     }
     let mut tags = sample.model.tags.clone();
     tags.insert("prediction_log".into(), log_path.display().to_string());
+    tags.insert("label_log".into(), log_dir.join(LABELS_FILE).display().to_string());
     reg.set_model_details_blocking(&sample.model.name, Some(&sample.model.description), &tags)?;
     for (alias, v) in &sample.aliases {
         let n = numbers.get(v).copied().unwrap_or(*v);
