@@ -268,3 +268,50 @@ fn a_quality_rule_gate_follows_the_intervals_of_steward_quality() {
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(stderr(&out).contains("quality rule 'accuracy < 0.95'"), "{}", stderr(&out));
 }
+
+/// A drift gate on the sample's log (its simulated shift in the last week, assets/sample/PROVENANCE.md):
+/// the verdict follows `steward drift`'s own value for the rule's column at the newest week: a rule
+/// that holds there fails the gate and stops promote; one that does not passes; `for 2w` needs the week
+/// before too (which the shift does not reach), so it passes.
+#[test]
+fn a_drift_rule_gate_follows_steward_drift() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let log = h.join("data/sample/predictions.csv");
+    let _ = champion(h); // creates the sample workspace
+    let policy = h.join("drift.toml");
+    let mut seen = std::collections::BTreeSet::new();
+    for (rule, column) in [("psi(age) > 0.2", "age"), ("psi(race) > 0.2", "race"), ("js(marital_status) > 0.1 for 2w", "marital_status")] {
+        let o = steward(h, &["drift", log.to_str().unwrap(), "--reference-days", "7", "--time", "timestamp", "--window", "1w", "--columns", column, "--format", "json"]);
+        let d: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
+        let windows = d["windows"].as_array().unwrap();
+        let value = |w: &Value| {
+            let c = &w["columns"][0];
+            if rule.starts_with("psi") { c["psi"].as_f64().unwrap() } else { c["jensen_shannon"].as_f64().unwrap() }
+        };
+        let bound: f64 = rule.split('>').nth(1).unwrap().split_whitespace().next().unwrap().parse().unwrap();
+        let need = if rule.ends_with("for 2w") { 2 } else { 1 };
+        let fires = windows[windows.len() - need..].iter().all(|w| value(w) > bound);
+        let want = if fires { "fail" } else { "pass" };
+        std::fs::write(&policy, format!("[[gate]]\nkind = \"drift\"\nrule = \"{rule}\"\nwindow = \"1w\"\n")).unwrap();
+        let out = steward(h, &["--policy", policy.to_str().unwrap(), "gates", MODEL, "3", "--alias", "candidate", "--json"]);
+        let g: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+        let r = g["results"].as_array().or_else(|| g["gates"]["results"].as_array()).unwrap_or_else(|| panic!("{g}"));
+        let r = r.iter().find(|r| r["kind"] == "drift").unwrap_or_else(|| panic!("{g}"));
+        assert_eq!(r["verdict"], want, "{rule}: {}", r["detail"]);
+        let newest = value(windows.last().unwrap());
+        assert!((r["target"]["value"].as_f64().unwrap() - newest).abs() <= 1e-12, "{rule}: the gate's value is steward drift's {newest}");
+        assert_eq!(out.status.code(), Some(if fires { 3 } else { 0 }), "{rule}");
+        seen.insert(want);
+    }
+    assert_eq!(seen.len(), 2, "the rules cover pass and fail: {seen:?}");
+    std::fs::write(&policy, "[[gate]]\nkind = \"drift\"\nrule = \"psi(age) > 0.2\"\nwindow = \"1w\"\n").unwrap();
+    let out = steward(h, &["--policy", policy.to_str().unwrap(), "promote", MODEL, "3", "--alias", "candidate", "--reason", "r", "--yes"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("drift rule 'psi(age) > 0.2'"), "{}", stderr(&out));
+    // A column the log does not have: inconclusive, naming it.
+    std::fs::write(&policy, "[[gate]]\nkind = \"drift\"\nrule = \"psi(income) > 0.2\"\nwindow = \"1w\"\n").unwrap();
+    let out = steward(h, &["--policy", policy.to_str().unwrap(), "gates", MODEL, "3", "--alias", "candidate"]);
+    assert_eq!(out.status.code(), Some(8), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("income"), "{}", stdout(&out));
+}

@@ -137,6 +137,13 @@ fn the_window_lists_the_real_mlflow_models() {
         }
     };
     wait_for(&mut h, "Registry: connected");
+    // The list arrives after the connection check (and the stack may still be seeding MLflow).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while h.query_all_by_label("income-classifier").next().is_none() {
+        h.step();
+        assert!(std::time::Instant::now() < deadline, "income-classifier never listed");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     h.get_by_label("income-classifier").click();
     wait_for(&mut h, "champion: v2");
     wait_for(&mut h, "Versions (3)");

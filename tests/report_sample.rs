@@ -87,12 +87,45 @@ fn the_sample_report_in_every_format_shows_what_the_sources_say() {
     // The sample's aliases that existed before its first promote come first (issue 12, item 13).
     assert_eq!(reasons, ["first seen by Steward", "first seen by Steward", "v3 is more accurate", "fairness gap by sex"]);
 
+    // Quality and drift by week: the numbers of `steward quality` (with the sample's label log, named by
+    // the model's label_log tag) and `steward drift` (first 7 days as the reference) on the same files.
+    let labels = s.home.join("data/sample/labels.csv");
+    let o = steward(
+        &s.home,
+        &[
+            "quality", &s.log, "--labels", labels.to_str().unwrap(), "--id", "request_id", "--label", "label", "--prediction", "prediction", "--score", "score", "--time", "timestamp",
+            "--window", "1w", "--version", "model_version", "--format", "json",
+        ],
+    );
+    let q: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
+    let m = &data["monitoring"];
+    assert!(m["labels"].as_str().unwrap_or_default().contains("labels.csv"), "{}", m["labels"]);
+    let rows = m["quality"].as_array().expect("quality rows");
+    assert_eq!(rows.len(), q["windows"].as_array().unwrap().len());
+    for (r, w) in rows.iter().zip(q["windows"].as_array().unwrap()) {
+        assert_eq!((&r["version"], &r["window"], &r["labelled"]), (&w["version"], &w["window"], &w["labelled"]));
+        assert_eq!((&r["accuracy"], &r["roc_auc"]), (&w["accuracy"], &w["roc_auc"]), "{} {}", w["version"], w["window"]);
+        assert!(r["roc_auc"].is_object(), "ROC AUC from the score column");
+    }
+    let o = steward(&s.home, &["drift", &s.log, "--reference-days", "7", "--time", "timestamp", "--window", "1w", "--exclude", "label,request_id", "--format", "json"]);
+    let d: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
+    let drift_rows = m["drift"].as_array().expect("drift rows");
+    assert_eq!(drift_rows.len(), d["windows"].as_array().unwrap().len());
+    for (r, w) in drift_rows.iter().zip(d["windows"].as_array().unwrap()) {
+        assert_eq!((&r["window"], &r["drifted_columns"]), (&w["label"], &w["drifted_columns"]));
+        assert!(r["top"][0].as_str().unwrap().starts_with(w["columns"][0]["column"].as_str().unwrap()));
+    }
+    assert!(drift_rows.last().unwrap()["drifted_columns"].as_u64() > Some(0), "the sample's shifted week drifts");
+
     // PDF: read back by pdftotext.
     let text = pdf_text(&s.rendered.pdf);
+    let w44 = rows.iter().find(|r| r["version"] == "2" && r["window"] == "2026-W44").expect("v2 W44");
+    let acc = format!("{:.4} [{:.4}, {:.4}]", w44["accuracy"]["value"].as_f64().unwrap(), w44["accuracy"]["low"].as_f64().unwrap(), w44["accuracy"]["high"].as_f64().unwrap());
+    assert!(text.contains(&acc), "PDF lacks v2's accuracy in the shifted week {acc}");
     // Table columns are at least as wide as their longest word: "succeeded" is never cut in two.
     assert!(text.contains("succeeded"), "no whole 'succeeded' in the PDF");
     assert!(!text.lines().any(|l| l.trim_end().ends_with("succeede")), "a word is cut across lines in the PDF");
-    for title in ["Summary", "Model details", "Versions", "Quantitative analysis", "Champion vs challenger", "Fairness by group", "Alias timeline", "Serving health", "Alerts", "Audit log", "Considerations", "How this report was made"] {
+    for title in ["Summary", "Model details", "Versions", "Quantitative analysis", "Quality and drift", "Quality by week", "Drift by week", "Champion vs challenger", "Fairness by group", "Alias timeline", "Serving health", "Alerts", "Audit log", "Considerations", "How this report was made"] {
         assert!(text.contains(title), "PDF lacks section {title}");
     }
     let summary_page = text.split('\u{c}').next().expect("page 1");
@@ -125,7 +158,7 @@ fn the_sample_report_in_every_format_shows_what_the_sources_say() {
     // CSV: a header row in every file; nothing a spreadsheet would read as a formula.
     let files = csv_files(&s.rendered.csv);
     let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
-    for expected in ["summary.csv", "versions.csv", "metrics.csv", "alias_timeline.csv", "audit_records.csv", "fairness_2.csv"] {
+    for expected in ["summary.csv", "versions.csv", "metrics.csv", "alias_timeline.csv", "audit_records.csv", "fairness_2.csv", "quality.csv", "drift.csv"] {
         assert!(names.contains(&expected), "CSV lacks {expected}: {names:?}");
     }
     for (name, text) in &files {

@@ -203,8 +203,8 @@ pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> Outcome {
 pub fn run_command(g: &Global, cmd: Cmd) -> Outcome {
     match cmd {
         Cmd::Fairness(args) => fairness::run(&args),
-        Cmd::Drift(a) => monitoring::drift_command(&a),
-        Cmd::Quality(a) => monitoring::quality_command(&a),
+        Cmd::Drift(a) => monitoring::drift_command(g, &a),
+        Cmd::Quality(a) => monitoring::quality_command(g, &a),
         Cmd::Endpoints(a) => serving::endpoints(g, &a),
         Cmd::Metrics(a) => serving::metrics(g, &a),
         Cmd::Load(a) => serving::load(g, &a),

@@ -10,10 +10,40 @@ use super::fairness::OutputFormat;
 use super::{Failure, exit};
 use crate::fairness::{Progress, Window};
 use crate::monitoring::drift::{DriftReport, DriftSpec, drift, format_stat};
+use crate::monitoring::quality::QualityReport;
 use crate::monitoring::rules::Rule;
 
 /// Exit code when a column has drifted (for CI), as `steward alerts` when a rule fires.
 pub const EXIT_DRIFT: u8 = 3;
+
+/// Recording the rules' alerts in the audit log, as the window's alerts are.
+#[derive(Args, Debug, Default)]
+pub struct AlertArgs {
+    /// Write each --rule firing at the newest window to the audit log as an alert (alert_fired, the
+    /// record the window's serving and monitoring alerts write).
+    #[arg(long, requires = "rules")]
+    pub record_alerts: bool,
+    /// The model the log belongs to, naming the alert's series (default: the log's file name).
+    #[arg(long, value_name = "NAME", requires = "record_alerts")]
+    pub model: Option<String>,
+}
+
+impl AlertArgs {
+    /// Records the rules firing at the newest window (`ops::monitoring_alerts`); says how many on stderr.
+    fn record(&self, g: &super::Global, rules: &[String], quality: Option<&QualityReport>, drift: Option<&DriftReport>, log: &std::path::Path) -> Result<(), Failure> {
+        if !self.record_alerts {
+            return Ok(());
+        }
+        use crate::ops::monitoring_alerts::{Tracker, evaluate, record};
+        let name = log.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let (statuses, _) = evaluate(rules, quality, drift, self.model.as_deref().unwrap_or(&name), &name);
+        let fired = Tracker::default().update(&statuses, &name);
+        let ctx = super::context(g)?;
+        record(&crate::audit::AuditLog::new(ctx.home.audit_log()), &fired).map_err(|e| Failure::from(format!("cannot record the alerts: {e}")))?;
+        eprintln!("recorded {} alert(s) in {}", fired.len(), ctx.home.audit_log().display());
+        Ok(())
+    }
+}
 
 #[derive(Args, Debug)]
 pub struct DriftArgs {
@@ -44,11 +74,13 @@ pub struct DriftArgs {
     /// rules, exit 3 means a rule fired; without, that the default verdict found drift.
     #[arg(long = "rule", value_name = "RULE")]
     pub rules: Vec<String>,
+    #[command(flatten)]
+    pub alerts: AlertArgs,
     #[arg(long, value_enum, default_value = "table")]
     pub format: OutputFormat,
 }
 
-pub fn drift_command(a: &DriftArgs) -> Result<(), Failure> {
+pub fn drift_command(g: &super::Global, a: &DriftArgs) -> Result<(), Failure> {
     let window = match a.window.as_deref() {
         None => None,
         Some(w) => Some(Window::parse(w).ok_or_else(|| Failure { message: format!("--window '{w}': give 1d or 1w"), code: exit::USAGE })?),
@@ -72,6 +104,7 @@ pub fn drift_command(a: &DriftArgs) -> Result<(), Failure> {
     };
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes()).map_err(|e| Failure::from(format!("cannot write the output: {e}")))?;
+    a.alerts.record(g, &a.rules, None, Some(&report), &a.current)?;
     if !rules.is_empty() {
         return rules_outcome(&fired);
     }
@@ -205,11 +238,13 @@ pub struct QualityArgs {
     /// (repeatable); exit 3 when one fires.
     #[arg(long = "rule", value_name = "RULE")]
     pub rules: Vec<String>,
+    #[command(flatten)]
+    pub alerts: AlertArgs,
     #[arg(long, value_enum, default_value = "table")]
     pub format: OutputFormat,
 }
 
-pub fn quality_command(a: &QualityArgs) -> Result<(), Failure> {
+pub fn quality_command(g: &super::Global, a: &QualityArgs) -> Result<(), Failure> {
     use crate::monitoring::quality::{Estimate, Labels, QualitySpec, quality};
     let window = Window::parse(&a.window).ok_or_else(|| Failure { message: format!("--window '{}': give 1d or 1w", a.window), code: exit::USAGE })?;
     let labels = match (&a.labels, &a.id) {
@@ -288,5 +323,6 @@ pub fn quality_command(a: &QualityArgs) -> Result<(), Failure> {
         }
     };
     std::io::stdout().lock().write_all(text.as_bytes()).map_err(|e| Failure::from(format!("cannot write the output: {e}")))?;
+    a.alerts.record(g, &a.rules, Some(&report), None, &a.predictions)?;
     rules_outcome(&crate::monitoring::rules::fire_quality(&rules, &report))
 }

@@ -148,6 +148,22 @@ pub enum GateKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         log: Option<PathBuf>,
     },
+    /// A drift rule (`monitoring::rules`, e.g. "psi(age) > 0.2" or "js(workclass) > 0.1 for 2d") on the
+    /// log's newest window against a reference: a file, else the log's first `reference_days` days.
+    Drift {
+        rule: String,
+        #[serde(default = "default_time")]
+        time: String,
+        /// "1d" (default) or "1w".
+        #[serde(default = "default_window")]
+        window: String,
+        #[serde(default = "default_reference_days")]
+        reference_days: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reference: Option<PathBuf>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        log: Option<PathBuf>,
+    },
 }
 
 fn default_label() -> String {
@@ -164,6 +180,10 @@ fn default_time() -> String {
 
 fn default_version() -> String {
     "model_version".into()
+}
+
+fn default_reference_days() -> u32 {
+    7
 }
 
 fn default_window() -> String {
@@ -217,6 +237,7 @@ impl Gate {
             GateKind::FourFifths { metric, groups, .. } => format!("four-fifths rule on {metric} by {}", groups.join(" x ")),
             GateKind::LiveComparison { metric, .. } => format!("live {metric} vs the current version (log)"),
             GateKind::Quality { rule, .. } => format!("quality rule '{rule}' (log)"),
+            GateKind::Drift { rule, .. } => format!("drift rule '{rule}' (log)"),
         }
     }
 }
@@ -365,6 +386,17 @@ impl Gate {
                 }
                 if window != "1d" && window != "1w" {
                     return Err(format!("window '{window}': use 1d or 1w"));
+                }
+            }
+            GateKind::Drift { rule, window, reference_days, .. } => {
+                if !(rule.contains('(') && rule.contains(['<', '>'])) {
+                    return Err(format!("rule '{rule}': a drift rule MEASURE(COLUMN) with a comparison, e.g. 'psi(age) > 0.2'"));
+                }
+                if window != "1d" && window != "1w" {
+                    return Err(format!("window '{window}': use 1d or 1w"));
+                }
+                if *reference_days == 0 {
+                    return Err("reference_days must be at least 1".into());
                 }
             }
         }

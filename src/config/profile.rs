@@ -25,6 +25,10 @@ pub struct Profile {
     /// Alert rules ("error_rate > 2% for 5m"); empty: Steward's defaults.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alerts: Vec<String>,
+    /// Alert rules on quality and drift of the prediction log ("accuracy < 0.8 for 2d",
+    /// "psi(age) > 0.2"), checked by the Monitoring view; empty: Steward's defaults.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub monitoring_alerts: Vec<String>,
     #[serde(default)]
     pub read_only: bool,
     #[serde(default = "default_protected")]
@@ -138,6 +142,7 @@ impl Default for Profile {
             prometheus: None,
             scrape: Vec::new(),
             alerts: Vec::new(),
+            monitoring_alerts: Vec::new(),
             read_only: false,
             protected_aliases: default_protected(),
             ca_file: None,

@@ -60,7 +60,7 @@ pub struct QualitySpec {
 }
 
 /// A value with its 95% interval.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize, PartialEq)]
 pub struct Estimate {
     pub value: f64,
     pub low: f64,

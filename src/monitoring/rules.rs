@@ -167,6 +167,82 @@ fn streaks<'a>(rule: &Rule, series: &[(&'a str, Option<f64>)]) -> Vec<(&'a str, 
     out
 }
 
+/// A rule's state at the newest window of one series (one version, or the log for drift rules).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Current {
+    pub rule: String,
+    /// The version (quality rules on a log with a version column), else None.
+    pub version: Option<String>,
+    /// The newest window of the series, and the rule's value there (None: undefined).
+    pub window: String,
+    pub value: Option<f64>,
+    /// Whether the rule fires there (its `for` satisfied).
+    pub firing: bool,
+    /// The first window of the unbroken run of windows where it holds (when it holds in the newest).
+    pub since: Option<String>,
+}
+
+/// The rule's state at the last window of `series` (oldest first), by the same run counting as [`streaks`].
+fn current(rule: &Rule, version: Option<&str>, series: &[(&str, Option<f64>)]) -> Option<Current> {
+    let need = rule.windows_needed(series.first().is_some_and(|w| weekly(w.0)));
+    let (mut run, mut start, mut prev) = (0usize, None::<&str>, None::<&str>);
+    for (label, v) in series {
+        let adjacent = prev.is_none_or(|p| next_window(p).as_deref() == Some(*label));
+        if v.is_some_and(|v| rule.holds(v)) {
+            if !adjacent || run == 0 {
+                (run, start) = (1, Some(*label));
+            } else {
+                run += 1;
+            }
+        } else {
+            (run, start) = (0, None);
+        }
+        prev = Some(label);
+    }
+    let (label, value) = series.last()?;
+    Some(Current {
+        rule: rule.text.clone(),
+        version: version.map(str::to_string),
+        window: label.to_string(),
+        value: *value,
+        firing: run >= need,
+        since: start.map(str::to_string),
+    })
+}
+
+/// Quality rules at the newest window of each version.
+pub fn current_quality(rules: &[Rule], report: &QualityReport) -> Vec<Current> {
+    rules.iter().flat_map(|r| version_series(report, &r.measure).into_iter().filter_map(move |(v, series)| current(r, v, &series))).collect()
+}
+
+/// A drift rule at the newest window; a rule naming a column the report lacks is an error.
+pub fn current_drift(rule: &Rule, report: &DriftReport) -> Result<Option<Current>, String> {
+    Ok(current(rule, None, &drift_series(rule, report)?))
+}
+
+/// Each version's (window, measure) series, windows oldest first, versions in order of appearance.
+fn version_series<'a>(report: &'a QualityReport, measure: &str) -> Vec<(Option<&'a str>, Vec<(&'a str, Option<f64>)>)> {
+    let mut versions: Vec<Option<&str>> = Vec::new();
+    for w in &report.windows {
+        if !versions.contains(&w.version.as_deref()) {
+            versions.push(w.version.as_deref());
+        }
+    }
+    versions
+        .into_iter()
+        .map(|v| (v, report.windows.iter().filter(|w| w.version.as_deref() == v).map(|w| (w.window.as_str(), quality_value(w, measure))).collect()))
+        .collect()
+}
+
+/// The (window, measure) series of a drift rule's column; an error when the report lacks the column.
+fn drift_series<'a>(rule: &Rule, report: &'a DriftReport) -> Result<Vec<(&'a str, Option<f64>)>, String> {
+    let col = rule.column.as_deref().unwrap_or("");
+    if !report.windows.iter().all(|w| w.columns.iter().any(|c| c.column == col)) {
+        return Err(format!("rule '{}': no column '{col}' in the analysis", rule.text));
+    }
+    Ok(report.windows.iter().map(|w| (w.label.as_str(), w.columns.iter().find(|c| c.column == col).and_then(|c| drift_value(c, &rule.measure)))).collect())
+}
+
 /// The first day of a window label: a day `2026-10-01`, or an ISO week `2026-W41` (its Monday).
 pub fn window_start(label: &str) -> Option<chrono::NaiveDate> {
     match label.split_once("-W") {
@@ -206,16 +282,8 @@ fn quality_value(w: &WindowQuality, measure: &str) -> Option<f64> {
 /// Quality rules over every (version, window), each version's windows in time order.
 pub fn fire_quality(rules: &[Rule], report: &QualityReport) -> Vec<Fired> {
     let mut out = Vec::new();
-    let mut versions: Vec<Option<&str>> = Vec::new();
-    for w in &report.windows {
-        if !versions.contains(&w.version.as_deref()) {
-            versions.push(w.version.as_deref());
-        }
-    }
     for r in rules {
-        for v in &versions {
-            let series: Vec<(&str, Option<f64>)> =
-                report.windows.iter().filter(|w| w.version.as_deref() == *v).map(|w| (w.window.as_str(), quality_value(w, &r.measure))).collect();
+        for (v, series) in version_series(report, &r.measure) {
             for (label, value) in streaks(r, &series) {
                 out.push((r.text.clone(), v.unwrap_or_default().to_string(), label.to_string(), value));
             }
@@ -245,13 +313,7 @@ fn drift_value(c: &ColumnDrift, measure: &str) -> Option<f64> {
 pub fn fire_drift(rules: &[Rule], report: &DriftReport) -> Result<Vec<Fired>, String> {
     let mut out = Vec::new();
     for r in rules {
-        let col = r.column.as_deref().unwrap_or("");
-        if !report.windows.iter().all(|w| w.columns.iter().any(|c| c.column == col)) {
-            return Err(format!("rule '{}': no column '{col}' in the analysis", r.text));
-        }
-        let series: Vec<(&str, Option<f64>)> =
-            report.windows.iter().map(|w| (w.label.as_str(), w.columns.iter().find(|c| c.column == col).and_then(|c| drift_value(c, &r.measure)))).collect();
-        for (label, value) in streaks(r, &series) {
+        for (label, value) in streaks(r, &drift_series(r, report)?) {
             out.push((r.text.clone(), String::new(), label.to_string(), value));
         }
     }
@@ -294,5 +356,13 @@ mod tests {
         assert_eq!(streaks(&w, &weeks).len(), 1, "ISO weeks across a year end are consecutive");
         let once = Rule::parse("accuracy < 0.8").unwrap();
         assert_eq!(streaks(&once, &gap).len(), 2);
+        // The state at the newest window agrees with the streaks and names where the run began.
+        let s3 = [("2026-11-01", Some(0.9)), ("2026-11-02", Some(0.7)), ("2026-11-03", Some(0.75)), ("2026-11-04", Some(0.7))];
+        let c = current(&r, Some("2"), &s3).unwrap();
+        assert!(c.firing && c.since.as_deref() == Some("2026-11-02") && c.window == "2026-11-04" && c.value == Some(0.7));
+        let c = current(&r, None, &s[..3]).unwrap();
+        assert!(!c.firing && c.since.as_deref() == Some("2026-11-03"), "one day of two: pending, not firing");
+        assert!(!current(&r, None, &undefined).unwrap().firing);
+        assert!(!current(&r, None, &gap).unwrap().firing);
     }
 }

@@ -7,6 +7,7 @@ mod alias;
 mod endpoint;
 pub mod gates;
 mod history;
+pub mod monitoring_alerts;
 mod recover;
 
 pub use endpoint::{Progress, Step, StepEvent, StepState};

@@ -38,11 +38,12 @@ impl Table {
 }
 
 /// Section titles (also what tests look for in the PDF text).
-pub const SECTIONS: [&str; 10] = [
+pub const SECTIONS: [&str; 11] = [
     "Summary",
     "Model details",
     "Versions",
     "Quantitative analysis",
+    "Quality and drift",
     "Alias timeline",
     "Serving health",
     "Alerts",
@@ -58,16 +59,47 @@ pub fn blocks(d: &ReportData) -> Vec<Block> {
     details(d, &mut b);
     versions(d, &mut b);
     quantitative(d, &mut b);
+    monitoring(d, &mut b);
     timeline(d, &mut b);
     health(d, &mut b);
     alerts(d, &mut b);
     audit(d, &mut b);
-    b.push(Block::Heading(SECTIONS[8].into()));
+    b.push(Block::Heading(SECTIONS[9].into()));
     for c in &d.model.considerations {
         b.push(Block::Para(format!("• {c}")));
     }
     made(d, &mut b);
     b
+}
+
+/// Quality per version and week, and each week's drift, for the weeks of the period.
+fn monitoring(d: &ReportData, b: &mut Vec<Block>) {
+    b.push(Block::Heading(SECTIONS[4].into()));
+    let Some(m) = &d.monitoring else {
+        b.push(Block::Para("No prediction log was given: quality and drift over time were not assessed.".into()));
+        return;
+    };
+    b.push(Block::Para(format!(
+        "Per ISO week of prediction time that overlaps the period. Labels: {}. Unlabelled predictions are counted, never guessed. Intervals: {}",
+        m.labels, m.method
+    )));
+    let est = |e: &Option<crate::monitoring::quality::Estimate>| e.map(|e| format!("{} [{}, {}]", num(e.value), num(e.low), num(e.high))).unwrap_or_else(|| "-".into());
+    let mut t = Table::new("quality", &[("Version", 0.8), ("Week", 1.0), ("Rows", 0.8), ("Labelled", 0.8), ("Accuracy (95%)", 2.2), ("ROC AUC (95%)", 2.2)]);
+    for q in &m.quality {
+        t.rows.push(vec![q.version.as_deref().map(|v| format!("v{v}")).unwrap_or_else(|| "-".into()), q.window.clone(), q.rows.to_string(), q.labelled.to_string(), est(&q.accuracy), est(&q.roc_auc)]);
+    }
+    b.push(Block::Subheading("Quality by week".into()));
+    b.push(Block::Table(t));
+    b.push(Block::Subheading("Drift by week".into()));
+    b.push(Block::Para(format!("Reference: {}. {}", m.drift_reference, m.drift_rule)));
+    let mut t = Table::new("drift", &[("Week", 1.0), ("Rows", 0.8), ("Drifted columns", 1.2), ("Most severe (effect, verdict)", 4.0)]);
+    for w in &m.drift {
+        t.rows.push(vec![w.window.clone(), w.rows.to_string(), format!("{} of {}", w.drifted_columns, w.columns), w.top.join("; ")]);
+    }
+    b.push(Block::Table(t));
+    for n in &m.notes {
+        b.push(Block::Para(format!("Not computed: {n}")));
+    }
 }
 
 fn period(d: &ReportData) -> String {
@@ -263,7 +295,7 @@ fn fairness(f: &FairnessPart, b: &mut Vec<Block>) {
 }
 
 fn timeline(d: &ReportData, b: &mut Vec<Block>) {
-    b.push(Block::Heading(SECTIONS[4].into()));
+    b.push(Block::Heading(SECTIONS[5].into()));
     if d.timeline.is_empty() {
         b.push(Block::Para("No alias moves were recorded in the period.".into()));
     } else {
@@ -301,7 +333,7 @@ fn timeline(d: &ReportData, b: &mut Vec<Block>) {
 }
 
 fn health(d: &ReportData, b: &mut Vec<Block>) {
-    b.push(Block::Heading(SECTIONS[5].into()));
+    b.push(Block::Heading(SECTIONS[6].into()));
     let h = &d.health;
     b.push(Block::Para(format!("{}{}", h.note, h.source.as_ref().map(|s| format!(" (source: {s})")).unwrap_or_default())));
     for (metric, title) in [("request_rate", "Request rate (1/s)"), ("error_rate", "Error rate"), ("latency_avg", "Average latency (s)")] {
@@ -325,7 +357,7 @@ fn health(d: &ReportData, b: &mut Vec<Block>) {
 }
 
 fn alerts(d: &ReportData, b: &mut Vec<Block>) {
-    b.push(Block::Heading(SECTIONS[6].into()));
+    b.push(Block::Heading(SECTIONS[7].into()));
     if d.alerts.is_empty() {
         b.push(Block::Para("No alerts were raised in the period.".into()));
         return;
@@ -338,7 +370,7 @@ fn alerts(d: &ReportData, b: &mut Vec<Block>) {
 }
 
 fn audit(d: &ReportData, b: &mut Vec<Block>) {
-    b.push(Block::Heading(SECTIONS[7].into()));
+    b.push(Block::Heading(SECTIONS[8].into()));
     let ex = &d.audit.excerpt;
     let hashed = ex.entries.iter().filter(|e| e.line.is_none()).count();
     let opt = |s: &Option<String>| s.clone().unwrap_or_else(|| "-".into());
@@ -383,7 +415,7 @@ fn audit(d: &ReportData, b: &mut Vec<Block>) {
 }
 
 fn made(d: &ReportData, b: &mut Vec<Block>) {
-    b.push(Block::Heading(SECTIONS[9].into()));
+    b.push(Block::Heading(SECTIONS[10].into()));
     let mut rows = vec![
         ("Made at".to_string(), d.made.at.clone()),
         ("Made by".into(), d.made.by.clone()),

@@ -48,12 +48,19 @@ pub async fn gather(
     let verification = check_chain(audit.path());
     let mut sources = vec![describe.clone(), format!("audit log {}", audit.path().display())];
     progress.step(0.45, "reading the prediction log");
-    let fairness = match &opts.fairness_log {
+    let (fairness, monitoring) = match &opts.fairness_log {
         Some(p) => {
             sources.push(format!("prediction log {}", p.display()));
-            Some(fairness_part(p, &model).await?)
+            let (f, spec) = fairness_part(p, &model).await?;
+            progress.step(0.55, "quality and drift by week");
+            let (p, m, since) = (p.clone(), model.clone(), opts.since);
+            let part = tokio::task::spawn_blocking(move || monitoring::part(&p, &spec, &m, since, until)).await.map_err(|e| ReportError::Fairness(e.to_string()))?;
+            if let Some(l) = model.tags.get("label_log").filter(|_| part.labels.starts_with("label log")) {
+                sources.push(format!("label log {l}"));
+            }
+            (Some(f), Some(part))
         }
-        None => None,
+        None => (None, None),
     };
     progress.step(0.7, "reading serving health");
     let health = health_part(profile, opts, &model.name, until, &mut sources).await;
@@ -81,6 +88,7 @@ pub async fn gather(
         },
         model: model_card(&model, &describe, fairness.as_ref()),
         fairness,
+        monitoring,
         digest: None,
     };
     scrub_secrets(&mut data);
@@ -309,7 +317,7 @@ fn excerpt(lines: &[String], records: &[Record], model: &str, opts: &Options, un
     }
 }
 
-async fn fairness_part(path: &Path, model: &RegisteredModel) -> Result<FairnessPart, ReportError> {
+async fn fairness_part(path: &Path, model: &RegisteredModel) -> Result<(FairnessPart, crate::fairness::Spec), ReportError> {
     let p = path.to_path_buf();
     let (report, spec) = tokio::task::spawn_blocking(move || -> Result<(Report, crate::fairness::Spec), String> {
         let cols = crate::fairness::columns(&p).map_err(|e| e.to_string())?;
@@ -327,7 +335,7 @@ async fn fairness_part(path: &Path, model: &RegisteredModel) -> Result<FairnessP
     for vs in &report.versions {
         sections.push(section(format!("v{}", vs.version), Some(vs.version.clone()), role(&vs.version), &vs.section));
     }
-    Ok(FairnessPart {
+    Ok((FairnessPart {
         file: path.display().to_string(),
         rows: report.rows,
         group_columns: report.group_columns.clone(),
@@ -339,7 +347,7 @@ async fn fairness_part(path: &Path, model: &RegisteredModel) -> Result<FairnessP
         version_column: spec.version.clone(),
         four_fifths: [spec.four_fifths.0, spec.four_fifths.1],
         sections,
-    })
+    }, spec))
 }
 
 fn section(scope: String, version: Option<String>, role: Option<String>, s: &Section) -> FairnessSection {

@@ -12,6 +12,7 @@ mod csv;
 mod document;
 pub mod fonts;
 mod gather;
+pub mod monitoring;
 mod html;
 mod pdf;
 mod progress;
@@ -173,6 +174,9 @@ pub struct ReportData {
     pub unrecorded_moves: Vec<UnrecordedMove>,
     pub health: Health,
     pub fairness: Option<FairnessPart>,
+    /// Quality and drift by week from the prediction log (absent in reports made before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<monitoring::MonitoringPart>,
     pub alerts: Vec<AlertEntry>,
     pub audit: AuditPart,
     /// Present in written JSON; excluded from the canonical form it digests.

@@ -126,13 +126,23 @@ impl Transition {
     pub fn describe(&self) -> String {
         match self {
             Transition::Fired { rule, series, value, since, at } => {
-                format!("ALERT {series}: {rule} (now {value:.4}, condition true for {:.0} s)", at - since)
+                format!("ALERT {series}: {rule} (now {value:.4}, condition true for {})", span(at - since))
             }
             Transition::Resolved { rule, series, value, .. } if value.is_nan() => {
-                format!("resolved {series}: {rule} (no sample, or NaN: no traffic)")
+                format!("resolved {series}: {rule} (no value now: no sample, NaN as with no traffic, or no labels)")
             }
             Transition::Resolved { rule, series, value, .. } => format!("resolved {series}: {rule} (now {value:.4})"),
         }
+    }
+}
+
+/// A duration for people: seconds under 2 minutes, then minutes, hours, days.
+fn span(secs: f64) -> String {
+    match secs {
+        s if s < 120.0 => format!("{s:.0} s"),
+        s if s < 7200.0 => format!("{:.0} min", s / 60.0),
+        s if s < 2.0 * 86_400.0 => format!("{:.1} h", s / 3600.0),
+        s => format!("{:.1} days", s / 86_400.0),
     }
 }
 
@@ -286,7 +296,7 @@ mod tests {
         assert_eq!(a.observe(s, "error_rate", 60.0, 0.05).len(), 1);
         let res = a.observe(s, "error_rate", 75.0, f64::NAN);
         assert!(matches!(&res[..], [Transition::Resolved { value, at, .. }] if value.is_nan() && *at == 75.0), "{res:?}");
-        assert!(res[0].describe().contains("no sample, or NaN"));
+        assert!(res[0].describe().contains("no value now: no sample"));
         assert!(a.observe(s, "error_rate", 90.0, 0.05).is_empty());
         assert!(a.observe(s, "error_rate", 149.0, 0.05).is_empty(), "60 s from 90, not from 0");
         assert_eq!(a.observe(s, "error_rate", 150.0, 0.05).len(), 1);

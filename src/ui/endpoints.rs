@@ -202,20 +202,24 @@ pub fn on_monitor(app: &mut StewardApp, ev: MonitorEvent) {
             }
         }
         MonitorEvent::MetricsError(e) => st.metrics_error = Some(e),
-        MonitorEvent::Alert(tr) => {
-            let now = crate::serving::unix_now();
-            match &tr {
-                Transition::Fired { rule, series, .. } => {
-                    st.firing.insert((rule.clone(), series.clone()), now);
-                }
-                Transition::Resolved { rule, series, .. } => {
-                    st.firing.remove(&(rule.clone(), series.clone()));
-                }
-            }
-            st.alerts.insert(0, (now, tr));
-            st.alerts.truncate(200);
+        MonitorEvent::Alert(tr) => note_alert(st, tr),
+    }
+}
+
+/// An alert started or stopped firing (serving or monitoring): the firing set (status bar) and the
+/// notifications list (newest first, at most 200).
+pub fn note_alert(st: &mut EndpointsState, tr: Transition) {
+    let now = crate::serving::unix_now();
+    match &tr {
+        Transition::Fired { rule, series, .. } => {
+            st.firing.insert((rule.clone(), series.clone()), now);
+        }
+        Transition::Resolved { rule, series, .. } => {
+            st.firing.remove(&(rule.clone(), series.clone()));
         }
     }
+    st.alerts.insert(0, (now, tr));
+    st.alerts.truncate(200);
 }
 
 pub fn on_history(app: &mut StewardApp, range: HistoryKey, result: Result<Arc<History>, String>) {

@@ -338,12 +338,13 @@ pub fn aliases_for(st: &FairnessState, models: &Loadable<Vec<crate::domain::Regi
 
 /// The aliases of the model whose `prediction_log` tag names `log`, as (alias, version).
 pub fn aliases_for_log(log: &std::path::Path, models: &Loadable<Vec<crate::domain::RegisteredModel>>) -> Vec<(String, u64)> {
-    let Loadable::Ready(models) = models else { return Vec::new() };
-    models
-        .iter()
-        .find(|m| m.tags.get("prediction_log").is_some_and(|p| std::path::Path::new(p) == log))
-        .map(|m| m.aliases.iter().map(|(a, v)| (a.clone(), *v)).collect())
-        .unwrap_or_default()
+    model_for_log(log, models).map(|m| m.aliases.iter().map(|(a, v)| (a.clone(), *v)).collect()).unwrap_or_default()
+}
+
+/// The model whose `prediction_log` tag names `log`.
+pub fn model_for_log<'a>(log: &std::path::Path, models: &'a Loadable<Vec<crate::domain::RegisteredModel>>) -> Option<&'a crate::domain::RegisteredModel> {
+    let Loadable::Ready(models) = models else { return None };
+    models.iter().find(|m| m.tags.get("prediction_log").is_some_and(|p| std::path::Path::new(p) == log))
 }
 
 /// When the view is first shown: reopen the remembered log, else the log a model names (the sample's).

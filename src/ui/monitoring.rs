@@ -95,6 +95,18 @@ pub struct MonitoringState {
     /// A score column for ROC AUC (optional).
     pub score: String,
     pub version: String,
+    /// A separate label log joined by id (empty: the label column is in the log), its id column (the
+    /// same name in both logs) and its labelled-at column (optional).
+    pub labels: String,
+    pub id: String,
+    pub labelled_at: String,
+    /// Alert rules on quality and drift, separated by ';'.
+    pub rules: String,
+    /// What fires, between analyses, and the rules' state after the last one (with notes on rules
+    /// that could not be checked).
+    pub tracker: crate::ops::monitoring_alerts::Tracker,
+    pub statuses: Vec<crate::ops::monitoring_alerts::Status>,
+    pub rule_notes: Vec<String>,
     pub metric: QualityMetric,
     /// The column whose distribution is shown, and in which window (None: the newest).
     pub column: Option<String>,
@@ -107,13 +119,24 @@ pub struct MonitoringState {
 }
 
 impl MonitoringState {
-    /// The sample workspace's log, with its first 7 days as the reference, per day.
-    pub fn with_defaults(sample_log: &std::path::Path) -> MonitoringState {
+    /// The sample workspace's log and label log, with its first 7 days as the reference, per ISO week;
+    /// `rules`: the profile's monitoring alerts (empty: the sample's rules with the sample's log, else
+    /// Steward's defaults).
+    pub fn with_defaults(sample_log: &std::path::Path, sample_labels: &std::path::Path, rules: &[String]) -> MonitoringState {
+        let sample = sample_log.exists();
+        let rules = match (rules.is_empty(), sample) {
+            (true, true) => crate::config::sample::MONITORING_RULES.map(str::to_string).to_vec(),
+            _ => crate::ops::monitoring_alerts::rules_or_default(rules),
+        };
         MonitoringState {
-            current: if sample_log.exists() { sample_log.display().to_string() } else { String::new() },
+            current: if sample { sample_log.display().to_string() } else { String::new() },
+            labels: if sample && sample_labels.exists() { sample_labels.display().to_string() } else { String::new() },
+            id: "request_id".into(),
+            labelled_at: "labelled_at".into(),
+            rules: rules.join("; "),
             reference_days: "7".into(),
             time: "timestamp".into(),
-            exclude: "label".into(),
+            exclude: "label, request_id".into(),
             label: "label".into(),
             prediction: "prediction".into(),
             score: "score".into(),
@@ -125,7 +148,21 @@ impl MonitoringState {
 
     /// The form as one line (for the stale mark).
     pub fn fingerprint(&self) -> String {
-        let f = [&self.current, &self.reference, &self.reference_days, &self.time, &self.exclude, &self.label, &self.prediction, &self.score, &self.version];
+        let f = [
+            &self.current,
+            &self.reference,
+            &self.reference_days,
+            &self.time,
+            &self.exclude,
+            &self.label,
+            &self.prediction,
+            &self.score,
+            &self.version,
+            &self.labels,
+            &self.id,
+            &self.labelled_at,
+            &self.rules,
+        ];
         format!("{}|{:?}", f.map(|s| s.as_str()).join("|"), self.windows)
     }
 
@@ -157,8 +194,12 @@ impl MonitoringState {
         };
         let current = std::path::PathBuf::from(self.current.trim());
         let column = |s: &str| Some(s.trim()).filter(|c| !c.is_empty()).map(str::to_string);
+        let labels = |label: String| match (column(&self.labels), column(&self.id)) {
+            (Some(path), Some(id)) => Labels::Join { path: path.into(), label_id: id.clone(), id, label, labelled_at: column(&self.labelled_at) },
+            _ => Labels::InLog { label },
+        };
         let quality_spec = column(&self.label).map(|label| QualitySpec {
-            labels: Labels::InLog { label },
+            labels: labels(label),
             prediction: column(&self.prediction),
             score: column(&self.score),
             threshold: None,
@@ -185,13 +226,24 @@ impl MonitoringState {
         self.running = Some((slot, progress));
     }
 
-    /// Picks up a finished analysis.
-    pub fn poll(&mut self) {
+    /// Picks up a finished analysis and checks the alert rules on it; returns the alerts that started
+    /// or stopped firing (for the notifications and the audit log). `subject`: the model the log
+    /// belongs to, if known.
+    pub fn poll(&mut self, subject: Option<&str>) -> Vec<crate::serving::alerts::Transition> {
         let done = self.running.as_ref().and_then(|(slot, _)| slot.lock().ok().and_then(|mut g| g.take()));
-        if let Some((r, q)) = done {
-            self.result = Some(r);
-            self.quality = q;
-            self.running = None;
+        let Some((r, q)) = done else { return Vec::new() };
+        self.result = Some(r);
+        self.quality = q;
+        self.running = None;
+        let rules: Vec<String> = self.rules.split(';').map(str::trim).filter(|r| !r.is_empty()).map(str::to_string).collect();
+        let path = std::path::Path::new(self.current.trim());
+        let log = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let quality = self.quality.as_ref().and_then(|q| q.as_ref().ok());
+        let drift = self.result.as_ref().and_then(|d| d.as_ref().ok());
+        if quality.is_none() && drift.is_none() {
+            return Vec::new();
         }
+        (self.statuses, self.rule_notes) = crate::ops::monitoring_alerts::evaluate(&rules, quality, drift, subject.unwrap_or(&log), &log);
+        self.tracker.update(&self.statuses, &log)
     }
 }

@@ -366,6 +366,7 @@ fn report_for(
                 results.push(live_gate(gate, ev.as_ref().map(|e| *e), current, target));
             }
             GateKind::Quality { .. } => results.push(quality::quality_gate(gate, prediction_log, current, target)),
+            GateKind::Drift { .. } => results.push(drift::drift_gate(gate, prediction_log)),
         }
     }
     GateReport { policy: policy.source.as_ref().map(|p| p.display().to_string()), digest: policy.digest(), results }
@@ -434,6 +435,7 @@ impl<R: Registry> Ops<'_, R> {
     }
 }
 
+mod drift;
 mod quality;
 
 #[cfg(test)]

@@ -23,16 +23,12 @@ pub fn quality_gate(gate: &Gate, prediction_log: Option<&str>, current: Option<V
         unreachable!("quality_gate is called for quality gates")
     };
     let mut r = GateResult::open(gate, "quality", format!("not ({rule})"));
-    let rule = match Rule::parse(rule).and_then(|x| x.check_quality().map(|()| x)) {
+    let (rule, path) = match rule_and_log(rule, Rule::check_quality, log.as_ref(), prediction_log) {
         Ok(x) => x,
         Err(e) => {
             r.detail = e;
             return r;
         }
-    };
-    let Some(path) = log.clone().or_else(|| prediction_log.map(std::path::PathBuf::from)) else {
-        r.detail = "no prediction log: give the gate a `log` or tag the model with `prediction_log`".into();
-        return r;
     };
     let window = match window.as_str() {
         "1d" => Window::Day,
@@ -98,6 +94,19 @@ pub fn quality_gate(gate: &Gate, prediction_log: Option<&str>, current: Option<V
         (Verdict::Pass, format!("'{}' does not hold through {newest}: {over}", rule.text))
     };
     r
+}
+
+/// A monitoring gate's rule (parsed and checked as a quality or drift rule) and the log it reads (its
+/// own `log`, else the model's prediction log); Err: the detail of an inconclusive gate.
+pub(super) fn rule_and_log(
+    rule: &str,
+    check: fn(&Rule) -> Result<(), String>,
+    log: Option<&std::path::PathBuf>,
+    prediction_log: Option<&str>,
+) -> Result<(Rule, std::path::PathBuf), String> {
+    let rule = Rule::parse(rule).and_then(|x| check(&x).map(|()| x))?;
+    let path = log.cloned().or_else(|| prediction_log.map(std::path::PathBuf::from));
+    Ok((rule, path.ok_or("no prediction log: give the gate a `log` or tag the model with `prediction_log`")?))
 }
 
 /// The comparison holds for every value of the interval.

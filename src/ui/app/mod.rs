@@ -131,7 +131,11 @@ impl StewardApp {
             monitor_key: None,
             export: None,
             policy: ctx.policy.clone(),
-            monitoring: crate::ui::monitoring::MonitoringState::with_defaults(&ctx.home.sample_log()),
+            monitoring: crate::ui::monitoring::MonitoringState::with_defaults(
+                &ctx.home.sample_log(),
+                &ctx.home.sample_labels(),
+                &ctx.profile.as_ref().map(|p| p.monitoring_alerts.clone()).unwrap_or_default(),
+            ),
             live_visible_sent: None,
             home: ctx.home.clone(),
             timeout: ctx.timeout,

@@ -15,13 +15,31 @@ pub fn show(app: &mut StewardApp, ui: &mut Ui) {
 }
 
 fn body(app: &mut StewardApp, ui: &mut Ui) {
-    app.monitoring.poll();
-    // The sample's log is the default once it exists (the sample workspace may be made after start).
+    let log = std::path::PathBuf::from(app.monitoring.current.trim());
+    let subject = crate::ui::fairness::model_for_log(&log, &app.models).map(|m| m.name.clone());
+    let transitions = app.monitoring.poll(subject.as_deref());
+    if !transitions.is_empty() {
+        // The same notifications and audit records as the serving alerts.
+        let audit = crate::audit::AuditLog::new(app.home.audit_log());
+        let recorded = transitions.clone();
+        std::thread::spawn(move || {
+            let _ = crate::ops::monitoring_alerts::record(&audit, &recorded);
+        });
+        for t in transitions {
+            crate::ui::endpoints::note_alert(&mut app.endpoints, t);
+        }
+    }
+    // The sample's logs are the default once they exist (the sample workspace may be made after start).
     if app.monitoring.current.is_empty() && app.monitoring.result.is_none() && app.home.sample_log().exists() {
         app.monitoring.current = app.home.sample_log().display().to_string();
+        if app.monitoring.labels.is_empty() && app.home.sample_labels().exists() {
+            app.monitoring.labels = app.home.sample_labels().display().to_string();
+        }
+        if app.active_profile.as_ref().is_none_or(|p| p.monitoring_alerts.is_empty()) {
+            app.monitoring.rules = crate::config::sample::MONITORING_RULES.join("; ");
+        }
     }
     let ctx = ui.ctx().clone();
-    let log = std::path::PathBuf::from(app.monitoring.current.trim());
     let aliases = crate::ui::fairness::aliases_for_log(&log, &app.models);
     let st = &mut app.monitoring;
     ui.heading("Monitoring");
@@ -54,6 +72,27 @@ fn body(app: &mut StewardApp, ui: &mut Ui) {
             }
         });
         ui.end_row();
+        ui.label("Label log");
+        ui.horizontal(|ui| {
+            let fields = [
+                (None, &mut st.labels, "optional: labels arriving later (CSV or JSON Lines)", 300.0),
+                (Some("id"), &mut st.id, "request_id", 100.0),
+                (Some("labelled at"), &mut st.labelled_at, "labelled_at", 100.0),
+            ];
+            for (caption, value, hint, width) in fields {
+                let edit = egui::TextEdit::singleline(value).hint_text(hint).desired_width(width);
+                let r = match caption {
+                    Some(c) => {
+                        let l = ui.label(RichText::new(c).weak());
+                        ui.add(edit).labelled_by(l.id)
+                    }
+                    None => ui.add(edit).on_hover_text("Joined to the log by the id column; rows without a label are counted, not guessed"),
+                };
+                go |= r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            }
+        });
+        ui.end_row();
+        go |= field(ui, "Alert rules", &mut st.rules, "accuracy < 0.8 for 2d; psi(age) > 0.2", 520.0);
         let l = ui.label("Windows");
         egui::ComboBox::from_id_salt("drift_windows")
             .selected_text(st.windows.title())
@@ -89,6 +128,7 @@ fn body(app: &mut StewardApp, ui: &mut Ui) {
     if stale && st.result.is_some() {
         ui.colored_label(AMBER, "The form changed since this was computed: Analyse again to update.");
     }
+    alerts(ui, st);
     let (result, quality) = (st.result.take(), st.quality.take());
     {
         match &quality {
@@ -115,6 +155,31 @@ fn body(app: &mut StewardApp, ui: &mut Ui) {
         }
     }
     (st.result, st.quality) = (result, quality);
+}
+
+/// The alert rules' state at the newest window: firing ones in red, then the others, then rules that
+/// could not be checked.
+fn alerts(ui: &mut Ui, st: &crate::ui::monitoring::MonitoringState) {
+    if st.statuses.is_empty() && st.rule_notes.is_empty() {
+        return;
+    }
+    let firing = st.statuses.iter().filter(|s| s.current.firing).count();
+    let title = format!("Alerts: {firing} firing of {} rule checks", st.statuses.len());
+    ui.label(if firing > 0 { RichText::new(title).strong().color(RED) } else { RichText::new(title).strong() });
+    for s in st.statuses.iter().filter(|s| s.current.firing).chain(st.statuses.iter().filter(|s| !s.current.firing)) {
+        let c = &s.current;
+        let value = c.value.map(|v| format!("{v:.4}")).unwrap_or_else(|| "undefined".into());
+        if c.firing {
+            let since = c.since.as_deref().unwrap_or(&c.window);
+            ui.colored_label(RED, format!("FIRING {}: {} (now {value} in {}, holding since {since})", s.series, c.rule, c.window));
+        } else {
+            ui.label(RichText::new(format!("ok {}: {} (now {value} in {})", s.series, c.rule, c.window)).color(GREY));
+        }
+    }
+    for n in &st.rule_notes {
+        ui.colored_label(AMBER, n);
+    }
+    ui.add_space(4.0);
 }
 
 fn report(ui: &mut Ui, r: &DriftReport) {
