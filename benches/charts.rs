@@ -75,7 +75,7 @@ fn main() {
         for (c, chunk) in series.chunks(5).enumerate() {
             let lines: Vec<ChartLine<'_>> =
                 chunk.iter().enumerate().map(|(j, s)| ChartLine { name: &names[c * 5 + j], series: s }).collect();
-            time_chart(ui, &format!("chart{c}"), link, &lines, 170.0, Unit::PerSecond, &mut scratch);
+            time_chart(ui, &format!("chart{c}"), link, &lines, 170.0, Unit::PerSecond, None, &mut scratch);
         }
     });
 
@@ -86,7 +86,7 @@ fn main() {
         for (c, chunk) in series.chunks(5).enumerate() {
             let lines: Vec<ChartLine<'_>> =
                 chunk.iter().enumerate().map(|(j, s)| ChartLine { name: &names[c * 5 + j], series: s }).collect();
-            time_chart(ui, &format!("chart{c}"), link, &lines, 170.0, Unit::PerSecond, &mut fresh);
+            time_chart(ui, &format!("chart{c}"), link, &lines, 170.0, Unit::PerSecond, None, &mut fresh);
         }
     });
 
@@ -95,7 +95,7 @@ fn main() {
     let floor = measure(FRAMES, |ui| {
         for c in 0..4 {
             let lines: Vec<ChartLine<'_>> = (0..5).map(|j| ChartLine { name: &names[c * 5 + j], series: &empty }).collect();
-            time_chart(ui, &format!("chart{c}"), link, &lines, 170.0, Unit::PerSecond, &mut scratch);
+            time_chart(ui, &format!("chart{c}"), link, &lines, 170.0, Unit::PerSecond, None, &mut scratch);
         }
     });
     println!("4 empty charts (floor): p50 {:.2} ms", pct(&floor, 0.5));

@@ -216,7 +216,7 @@ fn html_where_json_was_expected_and_auth_pages_become_clear_errors() {
     let home = tempfile::tempdir().unwrap();
     let html = canned_server("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n<html><head><title>Sign in - Corp SSO</title></head><body>login</body></html>");
     let out = steward(home.path(), &["models", "--registry", &format!("http://127.0.0.1:{html}")]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(5), "an answer that is not the protocol: the outside system failed");
     let err = stderr(&out);
     assert!(err.contains("expected JSON") && err.contains("text/html") && err.contains("Sign in - Corp SSO"), "{err}");
 
@@ -227,7 +227,7 @@ fn html_where_json_was_expected_and_auth_pages_become_clear_errors() {
 
     let boom = canned_server("HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{\"error_code\":\"INTERNAL_ERROR\",\"message\":\"database is locked\"}");
     let out = steward(home.path(), &["models", "--registry", &format!("http://127.0.0.1:{boom}")]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(5), "a server error: the outside system failed");
     assert!(stderr(&out).contains("HTTP 500") && stderr(&out).contains("database is locked"), "{}", stderr(&out));
 
     let reset = {

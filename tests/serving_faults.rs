@@ -107,7 +107,7 @@ fn html_where_json_was_expected_is_not_an_oip_server_with_a_readable_reason() {
     assert!(took < Duration::from_secs(5));
 
     let (out, _) = run(&["metrics", "up", "--prometheus", &url]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(5));
     let err = stderr(&out);
     assert!(err.contains("expected JSON") && err.contains("Sign in - Corp SSO"), "{err}");
 }
@@ -122,7 +122,7 @@ fn a_200_that_is_not_the_protocol_is_never_live() {
         (
             "truncated JSON metadata",
             |l| if l.contains("/v2/health/") { reply("200 OK", "text/plain", "") } else { reply("200 OK", "application/json", r#"{"name":"mlserver","vers"#) },
-            "expected JSON",
+            "the JSON is invalid or cut short",
         ),
         (
             "JSON of another API",
@@ -169,7 +169,7 @@ fn a_500_is_down_with_the_servers_message() {
     assert!(msg.contains("HTTP 500") && msg.contains("worker pool crashed"), "{msg}");
 
     let (out, _) = run(&["metrics", "up", "--prometheus", &url]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(5));
     assert!(stderr(&out).contains("server error (HTTP 500): worker pool crashed"), "{}", stderr(&out));
 }
 

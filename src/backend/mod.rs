@@ -105,6 +105,8 @@ pub enum Event {
 pub struct BackendHandle {
     commands: tmpsc::UnboundedSender<Command>,
     events: mpsc::Receiver<Event>,
+    /// The backend's runtime, once started (for its task count).
+    runtime: Arc<std::sync::OnceLock<tokio::runtime::Handle>>,
 }
 
 impl BackendHandle {
@@ -122,6 +124,11 @@ impl BackendHandle {
                 break;
             }
         }
+    }
+
+    /// Tasks alive on the backend's runtime (probes, the monitor, loads in flight); None before it starts.
+    pub fn alive_tasks(&self) -> Option<usize> {
+        self.runtime.get().map(|h| h.metrics().num_alive_tasks())
     }
 
     /// For tests: waits up to `timeout` for the next event.
@@ -183,9 +190,14 @@ impl Backend {
 pub fn start(home: Home, timeout: Duration, policy: Policy, repaint: Repaint) -> BackendHandle {
     let (cmd_tx, mut cmd_rx) = tmpsc::unbounded_channel::<Command>();
     let (ev_tx, ev_rx) = mpsc::channel::<Event>();
+    let handle = Arc::new(std::sync::OnceLock::new());
+    let runtime_slot = handle.clone();
     let spawned = std::thread::Builder::new().name("steward-backend".into()).spawn(move || {
         let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
-            Ok(rt) => rt,
+            Ok(rt) => {
+                let _ = runtime_slot.set(rt.handle().clone());
+                rt
+            }
             Err(e) => {
                 let _ = ev_tx.send(Event::Error(format!("cannot start the background runtime: {e}")));
                 repaint();
@@ -236,5 +248,5 @@ pub fn start(home: Home, timeout: Duration, policy: Policy, repaint: Repaint) ->
     if let Err(e) = spawned {
         eprintln!("steward: cannot start the backend thread: {e}");
     }
-    BackendHandle { commands: cmd_tx, events: ev_rx }
+    BackendHandle { commands: cmd_tx, events: ev_rx, runtime: handle }
 }

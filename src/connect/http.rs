@@ -328,11 +328,29 @@ fn transport_error(url: &str, e: &reqwest::Error, timeout: Duration) -> Registry
     if let Some(idx) = text.find(" (os error") {
         text.truncate(idx);
     }
-    if text.contains("UnknownIssuer") {
-        text += " (the server's certificate is signed by a CA this machine does not trust: give its CA bundle with \
-MLFLOW_TRACKING_SERVER_CERT_PATH or the profile's ca_file)";
+    if let Some(kind) = text.strip_prefix("invalid peer certificate: ") {
+        text = format!("the TLS handshake failed: {}", certificate_problem(kind));
     }
     RegistryError::Unreachable { url: url.to_string(), cause: text }
+}
+
+/// rustls's certificate error (its Debug form, e.g. `UnknownIssuer`, `Other(OtherError(CaUsedAsEndEntity))`)
+/// in words, with what to do.
+fn certificate_problem(kind: &str) -> String {
+    const TRUST: &str = "give its CA bundle with MLFLOW_TRACKING_SERVER_CERT_PATH or the profile's ca_file";
+    // The innermost name: `Other(OtherError(CaUsedAsEndEntity))` -> `CaUsedAsEndEntity`.
+    let name = kind.rsplit('(').next().unwrap_or(kind).trim_end_matches(')').trim();
+    match name {
+        "UnknownIssuer" => format!("the server's certificate is signed by a CA this machine does not trust ({TRUST})"),
+        "CaUsedAsEndEntity" | "SelfSigned" => format!("the server's certificate is self-signed (a CA certificate used as the server's own): give the server a certificate from a CA, or {TRUST}"),
+        "Expired" | "ExpiredContext" => "the server's certificate has expired".into(),
+        "NotValidYet" | "NotValidYetContext" => "the server's certificate is not valid yet (check this machine's clock)".into(),
+        "NotValidForName" | "NotValidForNameContext" => "the server's certificate is not valid for this host name".into(),
+        "Revoked" => "the server's certificate has been revoked".into(),
+        "BadSignature" | "UnsupportedSignatureAlgorithm" => "the server's certificate has a bad or unsupported signature".into(),
+        other if other.chars().all(|c| c.is_ascii_alphanumeric()) && !other.is_empty() => format!("the server's certificate was refused ({other})"),
+        _ => "the server's certificate was refused".into(),
+    }
 }
 
 /// The error with the credentials blanked in its server-given detail.
@@ -347,12 +365,11 @@ fn parse_json(url: &str, status: StatusCode, content_type: &str, text: &str) -> 
     serde_json::from_str(text).map_err(|e| RegistryError::BadResponse {
         url: url.to_string(),
         status: status.as_u16(),
-        detail: format!(
-            "expected JSON but got {} ({}){}",
-            if content_type.is_empty() { "no content type" } else { content_type },
-            e,
-            snippet_suffix(text)
-        ),
+        detail: if content_type.to_ascii_lowercase().contains("json") {
+            format!("the JSON is invalid or cut short ({e}){}", snippet_suffix(text))
+        } else {
+            format!("expected JSON but got {} ({e}){}", if content_type.is_empty() { "no content type" } else { content_type }, snippet_suffix(text))
+        },
     })
 }
 

@@ -51,7 +51,14 @@ impl RegistryError {
     pub fn exit_code(&self) -> u8 {
         match self {
             RegistryError::AuthenticationFailed { .. } | RegistryError::PermissionDenied { .. } => 4,
-            RegistryError::Unreachable { .. } | RegistryError::Timeout { .. } | RegistryError::BrokenAnswer { .. } => 5,
+            // The outside system failed: not reached, too slow, broke off, a server error (5xx), or an
+            // answer that is not its protocol (HTML, invalid JSON: not a 4xx refusal) or too large.
+            RegistryError::Unreachable { .. }
+            | RegistryError::Timeout { .. }
+            | RegistryError::BrokenAnswer { .. }
+            | RegistryError::Server { .. }
+            | RegistryError::TooLarge { .. } => 5,
+            RegistryError::BadResponse { status, .. } if !(400..500).contains(status) => 5,
             RegistryError::NotFound { .. } => 6,
             _ => 1,
         }

@@ -266,12 +266,24 @@ impl PrometheusSource {
         let mut table = Table::default();
         let mut route = Vec::new();
         let mut warnings = Vec::new();
+        let (mut answered, mut first_error) = (0usize, None);
         for (name, answer) in answers {
             match answer {
-                Ok(samples) => self.fill(&mut table, &mut route, &name, &samples),
+                Ok(samples) => {
+                    answered += 1;
+                    self.fill(&mut table, &mut route, &name, &samples);
+                }
                 Err(e @ (ServingError::Unreachable { .. } | ServingError::Timeout { .. })) => return Err(e),
-                Err(e) => warnings.push(format!("{name}: {e}")),
+                Err(e) => {
+                    warnings.push(format!("{name}: {e}"));
+                    first_error.get_or_insert(e);
+                }
             }
+        }
+        // Not one query answered (every one a 5xx, an HTML page, ...): Prometheus is failing, not
+        // answering with gaps.
+        if let (0, Some(e)) = (answered, first_error) {
+            return Err(e);
         }
         Ok(MetricsReport {
             source: format!("Prometheus at {}", self.client.url()),

@@ -138,6 +138,10 @@ pub async fn run(cfg: MonitorConfig, send: impl Fn(MonitorEvent) -> bool + Send 
         }
     }
     let mut next_metrics = now;
+    // The metrics round in flight: sampled on its own task, so a hung Prometheus never holds up the
+    // endpoint probes (the source comes back with its answer).
+    type Sampled = (MetricsSource, Result<std::result::Result<MetricsReport, String>, ()>);
+    let mut sampling: Option<tokio::task::JoinHandle<Sampled>> = None;
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     loop {
         tick.tick().await;
@@ -168,25 +172,45 @@ pub async fn run(cfg: MonitorConfig, send: impl Fn(MonitorEvent) -> bool + Send 
                 return;
             }
         }
-        if now < next_metrics {
+        if sampling.is_none() {
+            if now < next_metrics {
+                continue;
+            }
+            next_metrics = now + METRICS_INTERVAL;
+            if let Some(mut src) = source.take() {
+                let limit = cfg.timeout + Duration::from_secs(1);
+                sampling = Some(tokio::spawn(async move {
+                    let r = tokio::time::timeout(limit, src.sample(None)).await.map(|r| r.map_err(|e| e.to_string())).map_err(|_| ());
+                    (src, r)
+                }));
+                continue;
+            }
+        } else if !sampling.as_ref().is_some_and(|h| h.is_finished()) {
             continue;
         }
-        next_metrics = now + METRICS_INTERVAL;
         let mut points = Vec::new();
         let mut label = String::new();
         let mut report = None;
-        if let Some(src) = source.as_mut() {
-            match tokio::time::timeout(cfg.timeout + Duration::from_secs(1), src.sample(None)).await {
-                Ok(Ok(r)) => {
-                    points = points_of(&r);
-                    label = r.source.clone();
-                    report = Some(Box::new(r));
-                }
-                Ok(Err(e)) => {
-                    send(MonitorEvent::MetricsError(e.to_string()));
+        if let Some(h) = sampling.take() {
+            match h.await {
+                Ok((src, r)) => {
+                    source = Some(src);
+                    match r {
+                        Ok(Ok(r)) => {
+                            points = points_of(&r);
+                            label = r.source.clone();
+                            report = Some(Box::new(r));
+                        }
+                        Ok(Err(e)) => {
+                            send(MonitorEvent::MetricsError(e));
+                        }
+                        Err(()) => {
+                            send(MonitorEvent::MetricsError(format!("metrics did not answer within {:?}", cfg.timeout)));
+                        }
+                    }
                 }
                 Err(_) => {
-                    send(MonitorEvent::MetricsError(format!("metrics did not answer within {:?}", cfg.timeout)));
+                    send(MonitorEvent::MetricsError("metrics sampling stopped unexpectedly; reopen the profile to restart it".into()));
                 }
             }
         }

@@ -3,7 +3,9 @@
 
 pub mod faults;
 pub mod mlflow;
+pub mod read_faults;
 pub mod report;
+pub mod tls;
 pub mod ui;
 
 use std::path::{Path, PathBuf};

@@ -152,6 +152,11 @@ impl StewardApp {
     }
 
     /// The latest per-version metrics the Endpoints view shows.
+    /// Tasks alive on the backend's runtime (for load runs: they must not grow).
+    pub fn backend_tasks(&self) -> Option<usize> {
+        self.backend.alive_tasks()
+    }
+
     pub fn metrics_report(&self) -> Option<&crate::serving::metrics::MetricsReport> {
         self.endpoints.report.as_deref()
     }

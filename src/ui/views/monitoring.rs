@@ -183,7 +183,7 @@ fn alerts(ui: &mut Ui, st: &crate::ui::monitoring::MonitoringState) {
 }
 
 fn report(ui: &mut Ui, r: &DriftReport) {
-    ui.label(format!("Reference: {} ({} rows). Current: {}.", r.reference, r.reference_rows, r.current));
+    ui.label(format!("Reference: {}, {} rows. Current: {}.", r.reference, r.reference_rows, r.current));
     ui.label(RichText::new(format!("Rule: {}", r.rule)).weak());
     if r.rows_without_time > 0 {
         ui.label(RichText::new(format!("{} rows without a time are in no window.", r.rows_without_time)).color(AMBER));

@@ -165,7 +165,7 @@ pub fn drift_overview(ui: &mut Ui, st: &mut MonitoringState, r: &DriftReport) {
     let mut columns: Vec<&ColumnDrift> = newest.columns.iter().collect();
     columns.sort_by(|a, b| b.severity.total_cmp(&a.severity).then(a.column.cmp(&b.column)));
     egui::Grid::new("drift_overview").num_columns(5).striped(true).spacing([14.0, 3.0]).show(ui, |ui| {
-        for h in ["Column", "Effect over windows", "Newest", "Verdict", "Notes"] {
+        for h in ["Column", "Effect over windows", "Effect, newest", "Verdict", "Notes"] {
             ui.label(RichText::new(h).strong());
         }
         ui.end_row();
@@ -185,14 +185,15 @@ pub fn drift_overview(ui: &mut Ui, st: &mut MonitoringState, r: &DriftReport) {
                 series.len(),
                 format_stat(series.iter().filter_map(|s| s.0).reduce(f64::max))
             ));
-            ui.label(format_stat(c.effect));
+            ui.label(format_stat(c.effect)).on_hover_text(if c.effect_measure == "jensen_shannon" { "Jensen-Shannon distance" } else { "normed Wasserstein distance" });
             let colour = match c.verdict_word() {
                 "DRIFT" => RED,
                 "ok" => widgets::GREEN,
                 _ => GREY,
             };
             ui.colored_label(colour, c.verdict_word());
-            ui.label(RichText::new(c.notes().first().cloned().unwrap_or_default()).weak());
+            let notes = c.notes().join("; ");
+            ui.add(egui::Label::new(RichText::new(&notes).weak()).truncate()).on_hover_text(&notes);
             ui.end_row();
         }
     });
