@@ -1,8 +1,6 @@
 //! One column of one window against the reference: the statistics of [`super::drift`] and the
 //! size-aware verdict (see there).
 
-use std::collections::HashMap;
-
 use serde::Serialize;
 
 use super::drift::{ALPHA, EFFECT_THRESHOLD, MAX_DISTINCT, Values};
@@ -159,7 +157,7 @@ pub(super) fn analyse(column: &str, r: &Values, c: &Values, force_categorical: b
         d.reason = Some(format!("no values in the {}", if d.reference_rows == 0 { "reference" } else { "current window" }));
         return d;
     }
-    let parse = |m: &HashMap<String, u64>| -> Option<Vec<(f64, u64)>> {
+    let parse = |m: &super::FastMap<String, u64>| -> Option<Vec<(f64, u64)>> {
         m.iter().map(|(k, n)| k.trim().parse::<f64>().ok().filter(|x| x.is_finite()).map(|x| (x, *n))).collect()
     };
     let numeric = if force_categorical { None } else { parse(&r.counts).zip(parse(&c.counts)) };

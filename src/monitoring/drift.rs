@@ -27,7 +27,9 @@
 //! report says `rounded`) and a categorical one is not analysed (reason given). At most [`MAX_DAYS`]
 //! days.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use super::FastMap;
 use std::path::Path;
 
 use serde::Serialize;
@@ -65,7 +67,8 @@ pub struct DriftSpec {
 
 #[derive(Default, Clone)]
 pub(super) struct Values {
-    pub(super) counts: HashMap<String, u64>,
+    /// Value -> rows (a fast hasher: the keys are cells of the operator's own logs, at most MAX_DISTINCT).
+    pub(super) counts: FastMap<String, u64>,
     pub(super) missing: u64,
     pub(super) rounded: bool,
     pub(super) overflow: bool,
@@ -103,7 +106,7 @@ impl Values {
     /// Past the cap: a numerical column is rounded to 6 significant digits; anything else stops.
     fn shrink(&mut self) {
         let old = std::mem::take(&mut self.counts);
-        let mut new: HashMap<String, u64> = HashMap::new();
+        let mut new: FastMap<String, u64> = FastMap::default();
         for (k, c) in old {
             match k.trim().parse::<f64>() {
                 Ok(x) => *new.entry(round6(x)).or_default() += c,

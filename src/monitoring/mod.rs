@@ -17,3 +17,7 @@ pub mod quality;
 pub mod rows;
 pub mod rules;
 pub mod stats;
+
+/// A hash map with foldhash's fast hasher (hashbrown's default), for value counts and label ids: many
+/// short keys per row. Seeded per process, as std's; nothing here depends on iteration order.
+pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;

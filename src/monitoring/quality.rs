@@ -24,7 +24,9 @@
 //! unknown; predictions whose id has no label are unlabelled. Scores are counted per distinct value per
 //! (version, window), at most `drift::MAX_DISTINCT` (beyond: rounded to 6 significant digits, said so).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use super::FastMap;
 use std::path::Path;
 
 use serde::Serialize;
@@ -112,7 +114,7 @@ struct Acc {
     rows: u64,
     labelled: u64,
     cm: [u64; 4], // tp, fp, fn, tn
-    scores: HashMap<u64, (u64, u64)>, // score bits -> (positives, negatives)
+    scores: FastMap<u64, (u64, u64)>, // score bits -> (positives, negatives)
     rounded: bool,
 }
 
@@ -127,7 +129,7 @@ pub fn quality(predictions: &Path, spec: &QualitySpec, progress: &Progress) -> R
         return Err(FairnessError::usage("give the decision: --prediction COL, or --score COL with --threshold T"));
     }
     let mut join = None;
-    let mut labels: HashMap<String, (bool, Option<i64>, bool)> = HashMap::new(); // id -> (positive, labelled-at, matched)
+    let mut labels: FastMap<String, (bool, Option<i64>, bool)> = FastMap::default(); // id -> (positive, labelled-at, matched)
     if let Labels::Join { path, label_id, label, labelled_at, .. } = &spec.labels {
         let mut counts = JoinCounts::default();
         let mut rows = Rows::open(path, progress)?;
@@ -314,7 +316,7 @@ fn finish(version: Option<String>, window: String, a: Acc) -> WindowQuality {
 }
 
 /// Mann-Whitney AUC with ties 1/2 and its Hanley-McNeil interval; `None` without both classes.
-fn auc(scores: &HashMap<u64, (u64, u64)>) -> Option<Estimate> {
+fn auc(scores: &FastMap<u64, (u64, u64)>) -> Option<Estimate> {
     let mut v: Vec<(f64, u64, u64)> = scores.iter().map(|(k, c)| (f64::from_bits(*k), c.0, c.1)).collect();
     v.sort_by(|a, b| a.0.total_cmp(&b.0));
     let (np, nn): (u64, u64) = v.iter().fold((0, 0), |a, x| (a.0 + x.1, a.1 + x.2));

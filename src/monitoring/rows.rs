@@ -24,7 +24,12 @@ pub const MISSING: &[&str] = &[
 
 /// Is this cell a missing value (pandas' default list)?
 pub fn is_missing(cell: &str) -> bool {
-    MISSING.contains(&cell)
+    // Most cells are longer than 8 bytes or start with a digit other than 1: no list scan for them.
+    match cell.as_bytes().first() {
+        None => true,
+        Some(b) if cell.len() > 8 || (b.is_ascii_digit() && *b != b'1') => false,
+        _ => MISSING.contains(&cell),
+    }
 }
 
 enum Inner<'p> {
@@ -40,6 +45,8 @@ pub struct Rows<'p> {
     inner: Inner<'p>,
     /// 1-based line of the record last read (CSV: where it starts).
     line: u64,
+    /// `fairness::max_record_bytes()`, read once (it reads the environment).
+    max_record: usize,
 }
 
 impl<'p> Rows<'p> {
@@ -51,11 +58,11 @@ impl<'p> Rows<'p> {
             Input::Stream(s) => s,
             Input::Parquet(f) => {
                 let p = ParquetRows::open(f, &file, progress)?;
-                return Ok(Rows { file, header: p.header().to_vec(), inner: Inner::Parquet(p), line: 0 });
+                return Ok(Rows { file, header: p.header().to_vec(), inner: Inner::Parquet(p), line: 0, max_record: crate::fairness::max_record_bytes() });
             }
         };
         if let Format::JsonLines(_) = format {
-            let mut rows = Rows { file, header: Vec::new(), inner: Inner::Jsonl(BufReader::new(stream), String::new()), line: 0 };
+            let mut rows = Rows { file, header: Vec::new(), inner: Inner::Jsonl(BufReader::new(stream), String::new()), line: 0, max_record: crate::fairness::max_record_bytes() };
             rows.peek_json_header()?;
             return Ok(rows);
         }
@@ -66,7 +73,7 @@ impl<'p> Rows<'p> {
             .iter()
             .map(|h| h.trim_start_matches('\u{feff}').to_string())
             .collect();
-        Ok(Rows { file, header, inner: Inner::Csv(r, csv::StringRecord::new()), line: 1 })
+        Ok(Rows { file, header, inner: Inner::Csv(r, csv::StringRecord::new()), line: 1, max_record: crate::fairness::max_record_bytes() })
     }
 
     pub fn header(&self) -> &[String] {
@@ -88,7 +95,9 @@ impl<'p> Rows<'p> {
 
     /// Reads the next record into `out` (one cell per header column, in order); false at the end.
     pub fn next_into(&mut self, out: &mut Vec<String>) -> Result<bool, FairnessError> {
-        out.clear();
+        if !matches!(self.inner, Inner::Csv(..)) {
+            out.clear();
+        }
         match &mut self.inner {
             Inner::Csv(r, rec) => {
                 let ok = r.read_record(rec).map_err(|e| {
@@ -99,17 +108,27 @@ impl<'p> Rows<'p> {
                     return Ok(false);
                 }
                 self.line = rec.position().map(|p| p.line()).unwrap_or(self.line + 1);
-                let max = crate::fairness::max_record_bytes();
+                let max = self.max_record;
                 if rec.as_slice().len() > max {
                     return Err(FairnessError::input(&self.file, Some(Location::Line(self.line)), None, format!("record longer than {} MiB", max >> 20)));
                 }
-                out.extend(rec.iter().map(str::to_string));
+                // The cells' Strings are reused from row to row (no allocation per cell once warm).
+                out.truncate(rec.len());
+                for (i, field) in rec.iter().enumerate() {
+                    match out.get_mut(i) {
+                        Some(cell) => {
+                            cell.clear();
+                            cell.push_str(field);
+                        }
+                        None => out.push(field.to_string()),
+                    }
+                }
                 Ok(true)
             }
             Inner::Parquet(p) => p.next_into(out),
             Inner::Jsonl(r, buf) => loop {
                 if buf.is_empty() {
-                    let n = read_line(r, buf, &self.file, self.line + 1)?;
+                    let n = read_line(r, buf, &self.file, self.line + 1, self.max_record)?;
                     if n == 0 {
                         return Ok(false);
                     }
@@ -140,7 +159,7 @@ impl<'p> Rows<'p> {
         let Inner::Jsonl(r, buf) = &mut self.inner else { return Ok(()) };
         loop {
             buf.clear();
-            if read_line(r, buf, &self.file, self.line + 1)? == 0 {
+            if read_line(r, buf, &self.file, self.line + 1, self.max_record)? == 0 {
                 return Err(FairnessError::input(&self.file, None, None, "no JSON object in the file"));
             }
             self.line += 1;
@@ -171,13 +190,9 @@ impl<'p> Rows<'p> {
     }
 }
 
-fn read_line(r: &mut impl BufRead, buf: &mut String, file: &str, line: u64) -> Result<usize, FairnessError> {
+fn read_line(r: &mut impl BufRead, buf: &mut String, file: &str, line: u64, max: usize) -> Result<usize, FairnessError> {
     let mut bytes = Vec::new();
-    let n = r
-        .take(crate::fairness::max_record_bytes() as u64 + 1)
-        .read_until(b'\n', &mut bytes)
-        .map_err(|e| FairnessError::io(file, format!("cannot read: {e}")))?;
-    let max = crate::fairness::max_record_bytes();
+    let n = r.take(max as u64 + 1).read_until(b'\n', &mut bytes).map_err(|e| FairnessError::io(file, format!("cannot read: {e}")))?;
     if n > max {
         return Err(FairnessError::input(file, Some(Location::Line(line)), None, format!("line longer than {} MiB", max >> 20)));
     }
