@@ -143,28 +143,34 @@ fn weekly(label: &str) -> bool {
     label.contains("-W")
 }
 
-/// Fires `rule` over one series of windows (oldest first; None = undefined) by its `for`: the windows
-/// where it has held in each of the last `windows_needed` windows, consecutive (a missing window in the
-/// series, or an undefined value, starts the count again).
-fn streaks<'a>(rule: &Rule, series: &[(&'a str, Option<f64>)]) -> Vec<(&'a str, f64)> {
-    let need = rule.windows_needed(series.first().is_some_and(|w| weekly(w.0)));
-    let mut run = 0usize;
-    let mut prev: Option<&str> = None;
-    let mut out = Vec::new();
+/// Walks one series of windows (oldest first; None = undefined) counting, at each window, the run of
+/// consecutive windows ending there in which `rule` holds (a missing window in the series, or an
+/// undefined value, starts the count again), and where that run began.
+fn runs<'a>(rule: &Rule, series: &[(&'a str, Option<f64>)]) -> Vec<(usize, Option<&'a str>)> {
+    let (mut run, mut start, mut prev) = (0usize, None::<&str>, None::<&str>);
+    let mut out = Vec::with_capacity(series.len());
     for (label, v) in series {
         let adjacent = prev.is_none_or(|p| next_window(p).as_deref() == Some(*label));
-        match v.filter(|v| rule.holds(*v)) {
-            Some(v) => {
-                run = if adjacent { run + 1 } else { 1 };
-                if run >= need {
-                    out.push((*label, v));
-                }
+        if v.is_some_and(|v| rule.holds(v)) {
+            if adjacent && run > 0 {
+                run += 1;
+            } else {
+                (run, start) = (1, Some(*label));
             }
-            None => run = 0,
+        } else {
+            (run, start) = (0, None);
         }
         prev = Some(label);
+        out.push((run, start));
     }
     out
+}
+
+/// Fires `rule` over one series of windows by its `for`: the windows where it has held in each of the
+/// last `windows_needed` windows, consecutive ([`runs`]).
+fn streaks<'a>(rule: &Rule, series: &[(&'a str, Option<f64>)]) -> Vec<(&'a str, f64)> {
+    let need = rule.windows_needed(series.first().is_some_and(|w| weekly(w.0)));
+    series.iter().zip(runs(rule, series)).filter(|(_, (run, _))| *run >= need).filter_map(|((label, v), _)| Some((*label, (*v)?))).collect()
 }
 
 /// A rule's state at the newest window of one series (one version, or the log for drift rules).
@@ -182,23 +188,10 @@ pub struct Current {
     pub since: Option<String>,
 }
 
-/// The rule's state at the last window of `series` (oldest first), by the same run counting as [`streaks`].
+/// The rule's state at the last window of `series`, by the same run counting as [`streaks`].
 fn current(rule: &Rule, version: Option<&str>, series: &[(&str, Option<f64>)]) -> Option<Current> {
     let need = rule.windows_needed(series.first().is_some_and(|w| weekly(w.0)));
-    let (mut run, mut start, mut prev) = (0usize, None::<&str>, None::<&str>);
-    for (label, v) in series {
-        let adjacent = prev.is_none_or(|p| next_window(p).as_deref() == Some(*label));
-        if v.is_some_and(|v| rule.holds(v)) {
-            if !adjacent || run == 0 {
-                (run, start) = (1, Some(*label));
-            } else {
-                run += 1;
-            }
-        } else {
-            (run, start) = (0, None);
-        }
-        prev = Some(label);
-    }
+    let (run, start) = runs(rule, series).pop()?;
     let (label, value) = series.last()?;
     Some(Current {
         rule: rule.text.clone(),

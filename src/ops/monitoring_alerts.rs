@@ -9,7 +9,7 @@
 //! firing and once when it stops, not at every re-analysis (the memory lasts as long as the tracker: one
 //! window session, or one CLI run).
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 use crate::monitoring::drift::DriftReport;
 use crate::monitoring::quality::QualityReport;
@@ -87,7 +87,7 @@ pub fn evaluate(rules: &[String], quality: Option<&QualityReport>, drift: Option
 /// What fires, between analyses: turns statuses into transitions when a rule starts or stops firing.
 #[derive(Debug, Clone, Default)]
 pub struct Tracker {
-    firing: BTreeMap<(String, String), ()>,
+    firing: BTreeSet<(String, String)>,
 }
 
 impl Tracker {
@@ -96,22 +96,22 @@ impl Tracker {
     /// value NaN). Only series of `log` are resolved by absence (`log`'s file name, as in [`evaluate`]).
     pub fn update(&mut self, statuses: &[Status], log: &str) -> Vec<Transition> {
         let mut out = Vec::new();
-        let mut now = BTreeMap::new();
+        let mut now = BTreeSet::new();
         for s in statuses.iter().filter(|s| s.current.firing) {
             let key = (s.current.rule.clone(), s.series.clone());
-            if !self.firing.contains_key(&key) {
+            if !self.firing.contains(&key) {
                 out.push(s.transition());
             }
-            now.insert(key, ());
+            now.insert(key);
         }
         let suffix = format!(" · {log}");
-        for key in self.firing.keys().filter(|k| !now.contains_key(*k) && k.1.ends_with(&suffix)) {
+        for key in self.firing.iter().filter(|k| !now.contains(*k) && k.1.ends_with(&suffix)) {
             match statuses.iter().find(|s| s.current.rule == key.0 && s.series == key.1) {
                 Some(s) => out.push(s.transition()),
                 None => out.push(Transition::Resolved { rule: key.0.clone(), series: key.1.clone(), value: f64::NAN, at: crate::serving::unix_now() }),
             }
         }
-        self.firing.retain(|k, _| !k.1.ends_with(&suffix));
+        self.firing.retain(|k| !k.1.ends_with(&suffix));
         self.firing.extend(now);
         out
     }
