@@ -1,7 +1,8 @@
 //! The pipeline for line-oriented logs (CSV, JSON Lines): one thread reads 4 MB blocks and cuts them at
-//! a record boundary; two workers count whole blocks into their own `Tally`; the tallies are merged at
-//! the end. Memory is bounded by a pool of four blocks. Line numbers are resolved after the fact from
-//! each block's line count, so workers never wait for each other.
+//! a record boundary; two workers count whole blocks into their own sink (the fairness engine's `Tally`,
+//! the monitoring engines' counts); the sinks are merged at the end by the caller. Memory is bounded by a
+//! pool of four blocks. Line numbers are resolved after the fact from each block's line count, so workers
+//! never wait for each other.
 
 use std::io::Read;
 use std::sync::Mutex;
@@ -11,7 +12,7 @@ use std::sync::mpsc::{Receiver, Sender, channel, sync_channel};
 use super::counts::{Counts, merge};
 use super::error::{FairnessError, Location};
 use super::plan::Plan;
-use super::tally::{Partial, Pos, Tally};
+use super::tally::{Pos, Tally};
 use super::Progress;
 
 pub(crate) const BLOCK: usize = 4 << 20;
@@ -26,37 +27,81 @@ pub(crate) struct Processed {
     pub stopped: bool,
 }
 
-/// A line-oriented record format.
-pub(crate) trait Records: Sync {
+/// Where a buffer is cut, and whether the part before the cut is known to hold no '"' (so a CSV
+/// worker need not look for quotes again).
+pub(crate) struct Cut {
+    pub at: usize,
+    pub plain: bool,
+}
+
+/// A line-oriented record format, counted into sinks of type `S`.
+pub(crate) trait Records<S>: Sync {
     type Scratch: Default;
-    /// Length of the longest prefix of `buf` that ends just after a record (0 when there is none).
-    fn split_point(&self, buf: &[u8]) -> usize;
-    /// Counts the records of one block. Positions are `Pos { major: block, minor: line in block }`.
-    fn process(&self, block: &[u8], major: u64, tally: &mut Tally<'_>, scratch: &mut Self::Scratch) -> Processed;
+    /// The longest prefix of `buf` that ends just after a record (`at` 0 when there is none).
+    fn split_point(&self, buf: &[u8]) -> Cut;
+    /// Counts the records of one block (`plain`: it is known to hold no '"'). Positions are
+    /// `Pos { major: block, minor: line in block }`.
+    fn process(&self, block: &[u8], plain: bool, major: u64, sink: &mut S, scratch: &mut Self::Scratch) -> Processed;
 }
 
 /// Runs the pipeline over a reader without header (JSON Lines).
-pub(crate) fn run<R: Records>(
+pub(crate) fn run<'p, R: Records<Tally<'p>>>(
     mut reader: Box<dyn Read + Send + '_>,
-    plan: &Plan,
+    plan: &'p Plan,
     progress: &Progress,
     rec: &R,
 ) -> Result<Counts, FairnessError> {
     run_from(&mut *reader, Vec::new(), 1, plan, progress, rec)
 }
 
-/// Runs the pipeline over `reader`, whose content starts at physical line `first_line`, with `carry`
-/// holding bytes already read past the header.
-pub(crate) fn run_from<R: Records>(
+/// Runs the fairness pipeline over `reader`, whose content starts at physical line `first_line`, with
+/// `carry` holding bytes already read past the header.
+pub(crate) fn run_from<'p, R: Records<Tally<'p>>>(
     reader: &mut (dyn Read + Send + '_),
     carry: Vec<u8>,
     first_line: u64,
-    plan: &Plan,
+    plan: &'p Plan,
     progress: &Progress,
     rec: &R,
 ) -> Result<Counts, FairnessError> {
+    let mut done = pipeline(reader, carry, first_line, &plan.file, progress, rec, &|| Tally::new(plan))?;
+    let partials = std::mem::take(&mut done.sinks).into_iter().map(Tally::finish).collect();
+    merge(plan, partials, &|p| done.locate(p))
+}
+
+/// What the workers counted, and where each block starts.
+pub(crate) struct Done<S> {
+    /// One sink per worker.
+    pub sinks: Vec<S>,
+    /// The first physical line of each block, up to the first block not processed.
+    starts: Vec<u64>,
+}
+
+impl<S> Done<S> {
+    /// The physical line of a position (0 when its block was never processed).
+    pub fn line(&self, p: Pos) -> u64 {
+        self.starts.get(p.major as usize).copied().unwrap_or(0) + p.minor
+    }
+
+    pub fn locate(&self, p: Pos) -> Location {
+        Location::Line(self.line(p))
+    }
+}
+
+/// Runs the pipeline: `new_sink` makes one sink per worker (on the worker's thread). A sink's records
+/// stop when `process` says `stopped`; blocks after the first stopped one are not processed.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn pipeline<S: Send, R: Records<S>>(
+    reader: &mut (dyn Read + Send + '_),
+    carry: Vec<u8>,
+    first_line: u64,
+    file: &str,
+    progress: &Progress,
+    rec: &R,
+    new_sink: &(dyn Fn() -> S + Sync),
+) -> Result<Done<S>, FairnessError> {
     let first_error = AtomicU64::new(u64::MAX);
-    let (work_tx, work_rx) = sync_channel::<(u64, Vec<u8>)>(2);
+    let (work_tx, work_rx) = sync_channel::<(u64, Vec<u8>, usize, bool)>(2);
     let work_rx = Mutex::new(work_rx);
     let (free_tx, free_rx) = channel::<Vec<u8>>();
     let (read_result, outcomes) = std::thread::scope(|s| {
@@ -64,24 +109,24 @@ pub(crate) fn run_from<R: Records>(
             .map(|_| {
                 let free_tx = free_tx.clone();
                 let (work_rx, first_error) = (&work_rx, &first_error);
-                s.spawn(move || worker(work_rx, free_tx, rec, plan, progress, first_error))
+                s.spawn(move || worker(work_rx, free_tx, rec, new_sink(), progress, first_error))
             })
             .collect();
         drop(free_tx);
-        let r = read_loop(reader, carry, &work_tx, &free_rx, rec, plan, progress, &first_error);
+        let r = read_loop(reader, carry, &work_tx, &free_rx, rec, file, progress, &first_error);
         drop(work_tx);
         let outcomes: Vec<_> = handles.into_iter().map(|h| h.join()).collect();
         (r, outcomes)
     });
     read_result?;
     if progress.cancelled() {
-        return Err(FairnessError::cancelled(&plan.file));
+        return Err(FairnessError::cancelled(file));
     }
-    let mut partials = Vec::new();
+    let mut sinks = Vec::new();
     let mut lines: Vec<(u64, u64)> = Vec::new();
     for o in outcomes {
-        let (p, l) = o.map_err(|_| FairnessError::io(&plan.file, "internal error: a counting thread failed"))?;
-        partials.push(p);
+        let (p, l) = o.map_err(|_| FairnessError::io(file, "internal error: a counting thread failed"))?;
+        sinks.push(p);
         lines.extend(l);
     }
     lines.sort_unstable();
@@ -95,19 +140,17 @@ pub(crate) fn run_from<R: Records>(
         starts.push(line);
         line += n;
     }
-    let locate = |p: Pos| Location::Line(starts.get(p.major as usize).copied().unwrap_or(0) + p.minor);
-    merge(plan, partials, &locate)
+    Ok(Done { sinks, starts })
 }
 
-fn worker<R: Records>(
-    rx: &Mutex<Receiver<(u64, Vec<u8>)>>,
+fn worker<S, R: Records<S>>(
+    rx: &Mutex<Receiver<(u64, Vec<u8>, usize, bool)>>,
     free: Sender<Vec<u8>>,
     rec: &R,
-    plan: &Plan,
+    mut sink: S,
     progress: &Progress,
     first_error: &AtomicU64,
-) -> (Partial, Vec<(u64, u64)>) {
-    let mut tally = Tally::new(plan);
+) -> (S, Vec<(u64, u64)>) {
     let mut scratch = R::Scratch::default();
     let mut lines = Vec::new();
     loop {
@@ -115,9 +158,9 @@ fn worker<R: Records>(
             Ok(guard) => guard.recv(),
             Err(_) => break,
         };
-        let Ok((major, buf)) = msg else { break };
+        let Ok((major, buf, len, plain)) = msg else { break };
         if !progress.cancelled() && major <= first_error.load(Ordering::Relaxed) {
-            let p = rec.process(&buf, major, &mut tally, &mut scratch);
+            let p = rec.process(&buf[..len], plain, major, &mut sink, &mut scratch);
             lines.push((major, p.lines));
             if p.stopped {
                 first_error.fetch_min(major, Ordering::Relaxed);
@@ -125,17 +168,17 @@ fn worker<R: Records>(
         }
         let _ = free.send(buf);
     }
-    (tally.finish(), lines)
+    (sink, lines)
 }
 
 #[allow(clippy::too_many_arguments)]
-fn read_loop<R: Records>(
+fn read_loop<S, R: Records<S>>(
     reader: &mut (dyn Read + Send + '_),
     mut carry: Vec<u8>,
-    work: &std::sync::mpsc::SyncSender<(u64, Vec<u8>)>,
+    work: &std::sync::mpsc::SyncSender<(u64, Vec<u8>, usize, bool)>,
     free: &Receiver<Vec<u8>>,
     rec: &R,
-    plan: &Plan,
+    file: &str,
     progress: &Progress,
     first_error: &AtomicU64,
 ) -> Result<(), FairnessError> {
@@ -145,43 +188,54 @@ fn read_loop<R: Records>(
     let mut total = 0u64;
     loop {
         if progress.cancelled() {
-            return Err(FairnessError::cancelled(&plan.file));
+            return Err(FairnessError::cancelled(file));
         }
         if first_error.load(Ordering::Relaxed) != u64::MAX {
             return Ok(());
         }
+        // Buffers stay at their full, initialized length from block to block (no zeroing per read);
+        // the length of the content travels beside each.
         let mut buf = match spare.take() {
             Some(b) => b,
             None if allocated < BUFFERS => {
                 allocated += 1;
-                Vec::with_capacity(BLOCK + (BLOCK >> 4))
+                Vec::new()
             }
             None => match free.recv() {
                 Ok(b) => b,
                 Err(_) => return Ok(()),
             },
         };
-        buf.clear();
-        buf.extend_from_slice(&carry);
+        let start = carry.len();
+        if buf.len() < start + BLOCK {
+            buf.resize(start + BLOCK, 0);
+        }
+        buf[..start].copy_from_slice(&carry);
         carry.clear();
-        let want = BLOCK as u64;
-        let n = Read::take(&mut *reader, want)
-            .read_to_end(&mut buf)
-            .map_err(|e| FairnessError::io(&plan.file, format!("read error after {total} bytes of content: {e}")))?;
+        let mut filled = start;
+        while filled < start + BLOCK {
+            match reader.read(&mut buf[filled..start + BLOCK]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(FairnessError::io(file, format!("read error after {total} bytes of content: {e}"))),
+            }
+        }
+        let n = filled - start;
         total += n as u64;
-        let eof = (n as u64) < want;
-        if eof {
-            if !buf.is_empty() && work.send((major, buf)).is_err() {
+        if n < BLOCK {
+            // The end of the input.
+            if filled > 0 && work.send((major, buf, filled, false)).is_err() {
                 return Ok(());
             }
             return Ok(());
         }
-        let cut = rec.split_point(&buf);
+        let Cut { at: cut, plain } = rec.split_point(&buf[..filled]);
         if cut == 0 {
             let max = super::max_record_bytes();
-            if buf.len() >= max {
+            if filled >= max {
                 return Err(FairnessError::input(
-                    &plan.file,
+                    file,
                     None,
                     None,
                     format!(
@@ -190,14 +244,12 @@ fn read_loop<R: Records>(
                     ),
                 ));
             }
-            carry.extend_from_slice(&buf);
-            buf.clear();
+            carry.extend_from_slice(&buf[..filled]);
             spare = Some(buf);
             continue;
         }
-        carry.extend_from_slice(&buf[cut..]);
-        buf.truncate(cut);
-        if work.send((major, buf)).is_err() {
+        carry.extend_from_slice(&buf[cut..filled]);
+        if work.send((major, buf, cut, plain)).is_err() {
             return Ok(());
         }
         major += 1;

@@ -3,11 +3,9 @@
 
 use std::io::Read;
 
-use memchr::memchr;
-
-use super::blocks::{self, Processed, Records};
+use super::blocks::{self, Cut, Processed, Records};
 use super::counts::Counts;
-use super::csv_record::{Bounds, first_record_end, parse_quoted, split_point};
+use super::csv_record::{Bounds, Record, Scratch, UNTERMINATED, cut, each_record, first_record_end, parse_quoted};
 use super::error::{FairnessError, Location, RowError};
 use super::plan::{MAX_ROLES, Plan};
 use super::tally::{Pos, Row, Tally};
@@ -18,12 +16,6 @@ pub(crate) struct Csv {
     /// Column index in the file for each role of the plan.
     index: Vec<usize>,
     n_columns: usize,
-}
-
-#[derive(Default)]
-pub(crate) struct Scratch {
-    bounds: Bounds,
-    text: Vec<u8>,
 }
 
 impl Csv {
@@ -46,121 +38,18 @@ impl Csv {
     }
 }
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-
-/// High bit set in each byte of `x` that is zero (exact: no false positives).
-#[inline]
-fn zero_bytes(x: u64) -> u64 {
-    !(((x & LOW7).wrapping_add(LOW7)) | x | LOW7)
-}
-
-/// Bytes of the word that are ',' or '\n'.
-#[inline]
-fn delimiters(w: u64) -> u64 {
-    zero_bytes(w ^ (ONES * b',' as u64)) | zero_bytes(w ^ (ONES * b'\n' as u64))
-}
-
-impl Csv {
-    /// A block without quotes: one pass over the bytes, eight at a time, finding commas and newlines
-    /// together; fields are sliced in place.
-    fn plain_block(&self, block: &[u8], major: u64, tally: &mut Tally<'_>, bounds: &mut Bounds) -> Processed {
-        let n = block.len();
-        let mut line = 0u64;
-        let mut rec_start = 0usize;
-        let mut field_start = 0usize;
-        bounds.clear();
-        // Ends the record whose newline (or the end of the block) is at `end`.
-        let mut finish = |end: usize, rec_start: usize, field_start: usize, bounds: &mut Bounds, line: &mut u64| -> bool {
-            let mut stop = end;
-            if stop > rec_start && block[stop - 1] == b'\r' {
-                stop -= 1;
-            }
-            let at = Pos { major, minor: *line };
-            *line += 1;
-            if stop == rec_start {
-                bounds.clear();
-                return true;
-            }
-            bounds.push(((field_start - rec_start) as u32, (stop.max(field_start) - rec_start) as u32));
-            let ok = self.row(&block[rec_start..stop], bounds, tally, at);
-            bounds.clear();
-            ok
-        };
-        let mut on = |pos: usize, rec_start: &mut usize, field_start: &mut usize, line: &mut u64| -> bool {
-            if block[pos] == b',' {
-                bounds.push(((*field_start - *rec_start) as u32, (pos - *rec_start) as u32));
-                *field_start = pos + 1;
-                true
-            } else {
-                let ok = finish(pos, *rec_start, *field_start, bounds, line);
-                *rec_start = pos + 1;
-                *field_start = pos + 1;
-                ok
-            }
-        };
-        let words = n / 8;
-        for wi in 0..words {
-            let base = wi * 8;
-            let mut w = [0u8; 8];
-            w.copy_from_slice(&block[base..base + 8]);
-            let mut m = delimiters(u64::from_le_bytes(w));
-            while m != 0 {
-                let pos = base + (m.trailing_zeros() / 8) as usize;
-                m &= m - 1;
-                if !on(pos, &mut rec_start, &mut field_start, &mut line) {
-                    return Processed { lines: line, stopped: true };
-                }
-            }
-        }
-        for (pos, &b) in block.iter().enumerate().skip(words * 8) {
-            if (b == b',' || b == b'\n') && !on(pos, &mut rec_start, &mut field_start, &mut line) {
-                return Processed { lines: line, stopped: true };
-            }
-        }
-        if rec_start < n && !finish(n, rec_start, field_start, bounds, &mut line) {
-            return Processed { lines: line, stopped: true };
-        }
-        Processed { lines: line, stopped: false }
-    }
-}
-
-impl Records for Csv {
+impl<'p> Records<Tally<'p>> for Csv {
     type Scratch = Scratch;
 
-    fn split_point(&self, buf: &[u8]) -> usize {
-        split_point(buf)
+    fn split_point(&self, buf: &[u8]) -> Cut {
+        cut(buf)
     }
 
-    fn process(&self, block: &[u8], major: u64, tally: &mut Tally<'_>, sc: &mut Scratch) -> Processed {
-        let n = block.len();
-        let mut pos = 0;
-        let mut line = 0u64;
-        if memchr(b'"', block).is_none() {
-            return self.plain_block(block, major, tally, &mut sc.bounds);
-        } else {
-            let Scratch { bounds, text } = sc;
-            while pos < n {
-                let at = Pos { major, minor: line };
-                let q = parse_quoted(block, pos, text, bounds);
-                line += q.newlines + u64::from(q.end == n && block[n - 1] != b'\n');
-                pos = q.end;
-                if q.unterminated {
-                    let e = RowError::new(None, "a quoted field is never closed (missing '\"')");
-                    if !tally.bad_row(at, e) {
-                        return Processed { lines: line, stopped: true };
-                    }
-                    continue;
-                }
-                if q.blank {
-                    continue;
-                }
-                if !self.row(text, bounds, tally, at) {
-                    return Processed { lines: line, stopped: true };
-                }
-            }
-        }
-        Processed { lines: line, stopped: false }
+    fn process(&self, block: &[u8], plain: bool, major: u64, tally: &mut Tally<'p>, sc: &mut Scratch) -> Processed {
+        each_record(block, plain, major, sc, |r, at| match r {
+            Record::Fields(rec, bounds) => self.row(rec, bounds, tally, at),
+            Record::Unterminated => tally.bad_row(at, RowError::new(None, UNTERMINATED)),
+        })
     }
 }
 

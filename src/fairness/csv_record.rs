@@ -9,6 +9,9 @@
 
 use memchr::{memchr, memchr2_iter, memrchr};
 
+use super::blocks::Processed;
+use super::tally::Pos;
+
 /// Field bounds (start, end) into the record (plain path) or into the unquoted text (quoted path).
 pub(crate) type Bounds = Vec<(u32, u32)>;
 
@@ -93,6 +96,134 @@ pub(crate) fn parse_quoted(b: &[u8], pos: usize, text: &mut Vec<u8>, bounds: &mu
     Quoted { end: n, newlines, unterminated: in_q, blank }
 }
 
+/// Reused buffers of [`each_record`].
+#[derive(Default)]
+pub(crate) struct Scratch {
+    bounds: Bounds,
+    text: Vec<u8>,
+}
+
+/// One record of a block as [`each_record`] hands it over.
+pub(crate) enum Record<'b> {
+    /// The record's bytes (or its unquoted text) and its fields' bounds into them.
+    Fields(&'b [u8], &'b Bounds),
+    /// The block ended inside quotes.
+    Unterminated,
+}
+
+/// What a record whose quote is never closed is called.
+pub(crate) const UNTERMINATED: &str = "a quoted field is never closed (missing '\"')";
+
+/// Calls `on` for every record of a block (blank lines skipped) with its position
+/// `Pos { major, minor: line in block }`, until it returns false (then `stopped`). A block without any
+/// quote takes the in-place path (fields sliced, nothing copied); otherwise records are unquoted into
+/// the scratch buffer.
+pub(crate) fn each_record(block: &[u8], plain: bool, major: u64, sc: &mut Scratch, mut on: impl FnMut(Record<'_>, Pos) -> bool) -> Processed {
+    if plain || memchr(b'"', block).is_none() {
+        return plain_block(block, major, &mut sc.bounds, on);
+    }
+    let n = block.len();
+    let (mut pos, mut line) = (0, 0u64);
+    let Scratch { bounds, text } = sc;
+    while pos < n {
+        let at = Pos { major, minor: line };
+        let q = parse_quoted(block, pos, text, bounds);
+        line += q.newlines + u64::from(q.end == n && block[n - 1] != b'\n');
+        pos = q.end;
+        if q.unterminated {
+            if !on(Record::Unterminated, at) {
+                return Processed { lines: line, stopped: true };
+            }
+            continue;
+        }
+        if q.blank {
+            continue;
+        }
+        if !on(Record::Fields(text, bounds), at) {
+            return Processed { lines: line, stopped: true };
+        }
+    }
+    Processed { lines: line, stopped: false }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+
+/// High bit set in each byte of `x` that is zero (exact: no false positives).
+#[inline]
+fn zero_bytes(x: u64) -> u64 {
+    !(((x & LOW7).wrapping_add(LOW7)) | x | LOW7)
+}
+
+/// Bytes of the word that are ',' or '\n'.
+#[inline]
+fn delimiters(w: u64) -> u64 {
+    zero_bytes(w ^ (ONES * b',' as u64)) | zero_bytes(w ^ (ONES * b'\n' as u64))
+}
+
+/// A block without quotes: one pass over the bytes, eight at a time, finding commas and newlines
+/// together; fields are sliced in place.
+#[inline]
+fn plain_block(block: &[u8], major: u64, bounds: &mut Bounds, mut on_record: impl FnMut(Record<'_>, Pos) -> bool) -> Processed {
+    let n = block.len();
+    let mut line = 0u64;
+    let mut rec_start = 0usize;
+    let mut field_start = 0usize;
+    bounds.clear();
+    // Ends the record whose newline (or the end of the block) is at `end`.
+    let mut finish = |end: usize, rec_start: usize, field_start: usize, bounds: &mut Bounds, line: &mut u64| -> bool {
+        let mut stop = end;
+        if stop > rec_start && block[stop - 1] == b'\r' {
+            stop -= 1;
+        }
+        let at = Pos { major, minor: *line };
+        *line += 1;
+        if stop == rec_start {
+            bounds.clear();
+            return true;
+        }
+        bounds.push(((field_start - rec_start) as u32, (stop.max(field_start) - rec_start) as u32));
+        let ok = on_record(Record::Fields(&block[rec_start..stop], bounds), at);
+        bounds.clear();
+        ok
+    };
+    let mut on = |pos: usize, rec_start: &mut usize, field_start: &mut usize, line: &mut u64| -> bool {
+        if block[pos] == b',' {
+            bounds.push(((*field_start - *rec_start) as u32, (pos - *rec_start) as u32));
+            *field_start = pos + 1;
+            true
+        } else {
+            let ok = finish(pos, *rec_start, *field_start, bounds, line);
+            *rec_start = pos + 1;
+            *field_start = pos + 1;
+            ok
+        }
+    };
+    let words = n / 8;
+    for wi in 0..words {
+        let base = wi * 8;
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&block[base..base + 8]);
+        let mut m = delimiters(u64::from_le_bytes(w));
+        while m != 0 {
+            let pos = base + (m.trailing_zeros() / 8) as usize;
+            m &= m - 1;
+            if !on(pos, &mut rec_start, &mut field_start, &mut line) {
+                return Processed { lines: line, stopped: true };
+            }
+        }
+    }
+    for (pos, &b) in block.iter().enumerate().skip(words * 8) {
+        if (b == b',' || b == b'\n') && !on(pos, &mut rec_start, &mut field_start, &mut line) {
+            return Processed { lines: line, stopped: true };
+        }
+    }
+    if rec_start < n && !finish(n, rec_start, field_start, bounds, &mut line) {
+        return Processed { lines: line, stopped: true };
+    }
+    Processed { lines: line, stopped: false }
+}
+
 /// Calls `at_newline(i)` for every newline outside quotes in `buf` (which starts at a record's start),
 /// by the module's quote rule, until it returns true.
 fn record_ends(buf: &[u8], mut at_newline: impl FnMut(usize) -> bool) {
@@ -116,6 +247,14 @@ fn record_ends(buf: &[u8], mut at_newline: impl FnMut(usize) -> bool) {
             return;
         }
     }
+}
+
+/// [`split_point`], and whether `buf` holds no quote at all.
+pub(crate) fn cut(buf: &[u8]) -> super::blocks::Cut {
+    if memchr(b'"', buf).is_none() {
+        return super::blocks::Cut { at: memrchr(b'\n', buf).map_or(0, |i| i + 1), plain: true };
+    }
+    super::blocks::Cut { at: split_point(buf), plain: false }
 }
 
 /// Length of the longest prefix of `buf` ending just after a newline that is outside quotes.

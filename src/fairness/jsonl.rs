@@ -7,7 +7,7 @@ use std::fmt;
 use memchr::{memchr, memrchr};
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
-use super::blocks::{Processed, Records};
+use super::blocks::{Cut, Processed, Records};
 use super::error::RowError;
 use super::plan::{MAX_ROLES, Plan};
 use super::tally::{Pos, Row, Tally};
@@ -166,14 +166,14 @@ impl JsonLines {
     }
 }
 
-impl Records for JsonLines {
+impl<'p> Records<Tally<'p>> for JsonLines {
     type Scratch = ();
 
-    fn split_point(&self, buf: &[u8]) -> usize {
-        memrchr(b'\n', buf).map_or(0, |i| i + 1)
+    fn split_point(&self, buf: &[u8]) -> Cut {
+        Cut { at: memrchr(b'\n', buf).map_or(0, |i| i + 1), plain: false }
     }
 
-    fn process(&self, block: &[u8], major: u64, tally: &mut Tally<'_>, _: &mut ()) -> Processed {
+    fn process(&self, block: &[u8], _: bool, major: u64, tally: &mut Tally<'p>, _: &mut ()) -> Processed {
         let n = block.len();
         let (mut pos, mut line) = (0, 0u64);
         while pos < n {

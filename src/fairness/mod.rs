@@ -5,11 +5,11 @@
 //! Reading is streamed in constant memory on both cores; progress and cancellation go through
 //! [`Progress`]. Knows nothing of the window or the network (see docs/architecture.md, "Fairness").
 
-mod blocks;
+pub(crate) mod blocks;
 mod columns;
 mod counts;
-mod csv;
-mod csv_record;
+pub(crate) mod csv;
+pub(crate) mod csv_record;
 mod guard;
 pub mod disparities;
 pub mod error;
@@ -23,7 +23,7 @@ mod plan;
 pub mod rates;
 pub mod report;
 mod source;
-mod tally;
+pub(crate) mod tally;
 mod timeparse;
 mod values;
 

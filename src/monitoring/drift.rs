@@ -22,8 +22,12 @@
 //! 0.1 too); an effect size alone flags noise in small windows. Requiring both keeps the verdict stable
 //! as windows grow or shrink. Severity = effect / 0.1; the report sorts by it.
 //!
+//! **Reading.** CSV logs are read in parallel (`scan`: the fairness engine's block pipeline, two
+//! workers, each interning values into ids and counting per (column, day), `drift_count`); JSON Lines
+//! and Parquet one row at a time through the same counting code.
+//!
 //! **Memory.** Bounded by distinct values, not rows: at most [`MAX_DISTINCT`] distinct values per
-//! (column, day); past that a numerical column's values are rounded to 6 significant digits (the
+//! (column, day) and per (column, window) when days are summed; past that a numerical column's values are rounded to 6 significant digits (the
 //! report says `rounded`) and a categorical one is not analysed (reason given). At most [`MAX_DAYS`]
 //! days.
 
@@ -36,8 +40,10 @@ use serde::Serialize;
 
 pub use super::column::{Bin, ColumnDrift, MAX_BINS, format_stat};
 use super::column::analyse;
-use super::rows::{Rows, is_missing};
-use crate::fairness::{FairnessError, Field, Progress, Window, date_string, iso_week_label, seconds, window_index, window_start_day};
+use super::drift_count::{DriftCounts, Windows};
+use super::rows::is_missing;
+use super::scan::Log;
+use crate::fairness::{FairnessError, Progress, Window, date_string, iso_week_label, window_index, window_start_day};
 
 /// Distinct values kept per (column, day).
 pub const MAX_DISTINCT: usize = 1_000_000;
@@ -75,9 +81,14 @@ pub(super) struct Values {
 }
 
 impl Values {
-    fn add(&mut self, cell: &str) {
+    pub(super) fn add(&mut self, cell: &str) {
+        self.add_n(cell, 1)
+    }
+
+    /// Counts `n` rows holding `cell`.
+    pub(super) fn add_n(&mut self, cell: &str, n: u64) {
         if is_missing(cell) {
-            self.missing += 1;
+            self.missing += n;
             return;
         }
         if self.overflow {
@@ -85,7 +96,7 @@ impl Values {
         }
         if self.rounded {
             if let Ok(x) = cell.trim().parse::<f64>() {
-                *self.counts.entry(round6(x)).or_default() += 1;
+                *self.counts.entry(round6(x)).or_default() += n;
                 return;
             }
             self.overflow = true;
@@ -93,14 +104,14 @@ impl Values {
             return;
         }
         if let Some(c) = self.counts.get_mut(cell) {
-            *c += 1;
+            *c += n;
             return;
         }
         if self.counts.len() >= MAX_DISTINCT {
             self.shrink();
-            return self.add(cell);
+            return self.add_n(cell, n);
         }
-        self.counts.insert(cell.to_string(), 1);
+        self.counts.insert(cell.to_string(), n);
     }
 
     /// Past the cap: a numerical column is rounded to 6 significant digits; anything else stops.
@@ -123,12 +134,19 @@ impl Values {
         }
     }
 
-    fn merge(&mut self, o: &Values) {
+    /// Adds another count of the same column, keeping this one's cap: past MAX_DISTINCT values the
+    /// sum is rounded (a numerical column) or given up (anything else), as when counting rows.
+    pub(super) fn merge(&mut self, o: &Values) {
         self.missing += o.missing;
-        self.rounded |= o.rounded;
-        self.overflow |= o.overflow;
+        if o.overflow && !self.overflow {
+            self.overflow = true;
+            self.counts.clear();
+        }
+        if o.rounded && !self.rounded && !self.overflow {
+            self.shrink();
+        }
         for (k, c) in &o.counts {
-            *self.counts.entry(k.clone()).or_default() += c;
+            self.add_n(k, *c);
         }
     }
 }
@@ -167,51 +185,14 @@ impl DriftReport {
 
 pub const RULE: &str = "drifted = effect >= 0.1 and p < 0.05 (numerical: normed Wasserstein and KS; categorical: Jensen-Shannon and chi-square)";
 
-/// Per column, per day (or `None` for rows of the reference file).
-type Tally = BTreeMap<Option<i64>, (u64, Vec<Values>)>;
-
-struct Reader<'a> {
-    spec: &'a DriftSpec,
-    columns: Vec<String>,
-}
-
-impl Reader<'_> {
-    fn read(&self, mut rows: Rows<'_>, as_reference: bool, progress: &Progress, tally: &mut Tally, no_time: &mut u64) -> Result<(), FairnessError> {
-        let idx: Vec<usize> = self.columns.iter().map(|c| rows.index(c)).collect::<Result<_, _>>()?;
-        let time = match (&self.spec.time, as_reference) {
-            (Some(t), false) => Some(rows.index(t)?),
-            _ => None,
-        };
-        let mut cells = Vec::new();
-        while rows.next_into(&mut cells)? {
-            if progress.cancelled() {
-                return Err(FairnessError::cancelled(rows.file()));
-            }
-            let key = match time {
-                None => None,
-                Some(t) => {
-                    let cell = cells.get(t).map(String::as_str).unwrap_or("");
-                    if is_missing(cell) {
-                        *no_time += 1;
-                        continue;
-                    }
-                    let secs = seconds(&Field::Text(cell.as_bytes())).map_err(|m| {
-                        FairnessError::input(rows.file(), Some(rows.location()), self.spec.time.as_deref(), m)
-                    })?;
-                    Some(window_index(secs, Window::Day))
-                }
-            };
-            if !tally.contains_key(&key) && tally.len() >= MAX_DAYS {
-                return Err(FairnessError::input(rows.file(), Some(rows.location()), None, format!("more than {MAX_DAYS} days in the logs")));
-            }
-            let (n, values) = tally.entry(key).or_insert_with(|| (0, vec![Values::default(); idx.len()]));
-            *n += 1;
-            for (v, i) in values.iter_mut().zip(&idx) {
-                v.add(cells.get(*i).map(String::as_str).unwrap_or(""));
-            }
-        }
-        Ok(())
-    }
+/// Counts a log's chosen columns per day (a reference file's rows: undated), one count per worker.
+fn read(log: Log<'_>, columns: &[String], spec: &DriftSpec, as_reference: bool, progress: &Progress) -> Result<Vec<DriftCounts>, FairnessError> {
+    let idx = columns.iter().map(|c| Ok((log.index(c)?, c.clone()))).collect::<Result<Vec<_>, FairnessError>>()?;
+    let time = match (&spec.time, as_reference) {
+        (Some(t), false) => Some((log.index(t)?, t.clone())),
+        _ => None,
+    };
+    log.count(DriftCounts::new(idx, time), progress)
 }
 
 /// Reads the logs and compares every chosen column of each current window with the reference.
@@ -224,73 +205,58 @@ pub fn drift(reference: Option<&Path>, current: &Path, spec: &DriftSpec, progres
     }
     // Columns: as asked, or the header of the first file read (the reference file, else the log) minus
     // the excluded and the time column. Each file is opened once.
-    let columns_of = |rows: &Rows<'_>| -> Vec<String> {
+    let columns_of = |log: &Log<'_>| -> Vec<String> {
         if !spec.columns.is_empty() {
             return spec.columns.clone();
         }
-        rows.header().iter().filter(|h| !spec.exclude.contains(h) && Some(*h) != spec.time.as_ref()).cloned().collect()
+        log.header().iter().filter(|h| !spec.exclude.contains(h) && Some(*h) != spec.time.as_ref()).cloned().collect()
     };
-    let (mut tally, mut ref_tally) = (Tally::new(), Tally::new());
-    let mut no_time = 0;
-    let columns = match reference {
+    let (columns, reference_parts, parts) = match reference {
         Some(r) => {
-            let rows = Rows::open(r, progress)?;
-            let columns = columns_of(&rows);
-            Reader { spec, columns: columns.clone() }.read(rows, true, progress, &mut ref_tally, &mut no_time)?;
-            let rows = Rows::open(current, progress)?;
-            Reader { spec, columns: columns.clone() }.read(rows, false, progress, &mut tally, &mut no_time)?;
-            columns
+            let log = Log::open(r, progress)?;
+            let columns = columns_of(&log);
+            let reference_parts = read(log, &columns, spec, true, progress)?;
+            let parts = read(Log::open(current, progress)?, &columns, spec, false, progress)?;
+            (columns, reference_parts, parts)
         }
         None => {
-            let rows = Rows::open(current, progress)?;
-            let columns = columns_of(&rows);
-            Reader { spec, columns: columns.clone() }.read(rows, false, progress, &mut tally, &mut no_time)?;
-            columns
+            let log = Log::open(current, progress)?;
+            let columns = columns_of(&log);
+            let parts = read(log, &columns, spec, false, progress)?;
+            (columns, Vec::new(), parts)
         }
     };
-
-    // The reference: the file's rows, or the first N days of the log.
-    let mut reference_values: Vec<Values> = vec![Values::default(); columns.len()];
-    let mut reference_rows = 0;
-    for (n, values) in ref_tally.values() {
-        reference_rows += n;
-        for (a, b) in reference_values.iter_mut().zip(values) {
-            a.merge(b);
-        }
+    let no_time = parts.iter().map(|p| p.no_time).sum();
+    let days: std::collections::BTreeSet<i64> = parts.iter().flat_map(|p| p.days()).flatten().collect();
+    if days.len() > MAX_DAYS {
+        return Err(FairnessError::input(&current.display().to_string(), None, None, format!("more than {MAX_DAYS} days in the logs")));
     }
-    let days: Vec<i64> = tally.keys().filter_map(|k| *k).collect();
     let first_day = days.first().copied();
-    let mut current_days: BTreeMap<String, (u64, Vec<Values>)> = BTreeMap::new();
+
+    // Each day's window: the reference (None) for a reference file's rows and the log's first N days,
+    // else a day, an ISO week, or "all".
     let in_reference = |d: i64| match (spec.reference_days, first_day) {
         (Some(n), Some(f)) => d < f + n as i64,
         _ => false,
     };
-    for (key, (n, values)) in &tally {
-        let label = match key {
-            Some(d) if reference.is_none() && in_reference(*d) => None,
-            Some(d) => Some(match spec.window {
-                Some(Window::Day) => date_string(*d),
-                Some(Window::Week) => iso_week_label(window_start_day(window_index(*d * 86_400, Window::Week), Window::Week)),
-                None => "all".to_string(),
-            }),
-            None => Some("all".to_string()),
-        };
-        match label {
-            None => {
-                reference_rows += n;
-                for (a, b) in reference_values.iter_mut().zip(values) {
-                    a.merge(b);
-                }
-            }
-            Some(l) => {
-                let e = current_days.entry(l).or_insert_with(|| (0, vec![Values::default(); columns.len()]));
-                e.0 += n;
-                for (a, b) in e.1.iter_mut().zip(values) {
-                    a.merge(b);
-                }
-            }
-        }
+    let label = |key: Option<i64>| match key {
+        Some(d) if reference.is_none() && in_reference(d) => None,
+        Some(d) => Some(match spec.window {
+            Some(Window::Day) => date_string(d),
+            Some(Window::Week) => iso_week_label(window_start_day(window_index(d * 86_400, Window::Week), Window::Week)),
+            None => "all".to_string(),
+        }),
+        None => Some("all".to_string()),
+    };
+    let mut windows = Windows::new();
+    for p in reference_parts {
+        p.into_windows(&|_| None, &mut windows);
     }
+    for p in parts {
+        p.into_windows(&label, &mut windows);
+    }
+    let (reference_rows, reference_values) = windows.remove(&None).unwrap_or_else(|| (0, vec![Values::default(); columns.len()]));
+    let current_days: BTreeMap<String, (u64, Vec<Values>)> = windows.into_iter().filter_map(|(k, v)| Some((k?, v))).collect();
     let reference_label = match (reference, spec.reference_days, first_day) {
         (Some(r), _, _) => r.display().to_string(),
         (None, Some(n), Some(f)) => format!("{} to {} ({n} days of {})", date_string(f), date_string(f + n as i64 - 1), current.display()),

@@ -7,15 +7,20 @@
 //! - [`stats`]: Wasserstein, chi-square, Jensen-Shannon, PSI, Evidently's binning;
 //! - [`quality`]: quality over time with delayed labels (`steward quality`);
 //! - [`rules`]: rules on quality and drift for CI (exit 3 when one fires);
-//! - [`rows`]: a row-at-a-time reader of CSV and JSON Lines logs.
+//! - [`rows`]: a row-at-a-time reader of CSV, JSON Lines and Parquet logs;
+//! - `scan`: counting sinks fed in parallel from CSV (the fairness engine's block pipeline) or row by
+//!   row from [`rows`].
 
 mod column;
 pub mod drift;
+mod drift_count;
 pub mod kolmogorov;
 pub mod ks;
 pub mod quality;
+mod quality_count;
 pub mod rows;
 pub mod rules;
+mod scan;
 pub mod stats;
 
 /// A hash map with foldhash's fast hasher (hashbrown's default), for value counts and label ids: many

@@ -19,20 +19,22 @@
 //!
 //! Join and memory: the label log is read first into a hash map by id (the smaller side, usually:
 //! labels are a subset of predictions), at most [`MAX_LABELS`] ids; the prediction log then streams
-//! through it. A label log id seen twice keeps the label with the latest labelled-at (the later line
+//! through it (a CSV log in parallel, two workers sharing the map read-only, each marking the ids it
+//! matched in its own bit set; JSON Lines and Parquet one row at a time, through the same counting code). A label log id seen twice keeps the label with the latest labelled-at (the later line
 //! when equal or absent) and is counted as a duplicate; label ids that no prediction has are counted as
 //! unknown; predictions whose id has no label are unlabelled. Scores are counted per distinct value per
 //! (version, window), at most `drift::MAX_DISTINCT` (beyond: rounded to 6 significant digits, said so).
 
-use std::collections::BTreeMap;
 
 use super::FastMap;
 use std::path::Path;
 
 use serde::Serialize;
 
+use super::quality_count::{self, Acc, LabelMap, Merged, QualityCounts, Roles};
 use super::rows::{Rows, is_missing};
-use crate::fairness::{FairnessError, Field, Progress, Window, Z95, date_string, iso_week_label, seconds, wilson, window_index, window_start_day};
+use super::scan::Log;
+use crate::fairness::{FairnessError, Field, Progress, Window, Z95, date_string, iso_week_label, seconds, wilson, window_start_day};
 
 /// Label ids held in memory for the join.
 pub const MAX_LABELS: usize = 5_000_000;
@@ -109,16 +111,8 @@ pub struct QualityReport {
 
 pub const METHOD: &str = "Wilson intervals for proportions; F1 by the delta method (Takahashi et al. 2022); ROC AUC by Hanley & McNeil (1982); 95%, z = 1.959964";
 
-#[derive(Default)]
-struct Acc {
-    rows: u64,
-    labelled: u64,
-    cm: [u64; 4], // tp, fp, fn, tn
-    scores: FastMap<u64, (u64, u64)>, // score bits -> (positives, negatives)
-    rounded: bool,
-}
-
-fn is_positive(cell: &str, positive: &str) -> bool {
+/// Is a label or decision cell the positive class ("1" also matches "1.0" and true)?
+pub(super) fn is_positive(cell: &str, positive: &str) -> bool {
     let c = cell.trim();
     c == positive || (positive == "1" && matches!(c, "1.0" | "true" | "True" | "TRUE"))
 }
@@ -129,7 +123,7 @@ pub fn quality(predictions: &Path, spec: &QualitySpec, progress: &Progress) -> R
         return Err(FairnessError::usage("give the decision: --prediction COL, or --score COL with --threshold T"));
     }
     let mut join = None;
-    let mut labels: FastMap<String, (bool, Option<i64>, bool)> = FastMap::default(); // id -> (positive, labelled-at, matched)
+    let mut labels = LabelMap::default();
     if let Labels::Join { path, label_id, label, labelled_at, .. } = &spec.labels {
         let mut counts = JoinCounts::default();
         let mut rows = Rows::open(path, progress)?;
@@ -153,105 +147,45 @@ pub fn quality(predictions: &Path, spec: &QualitySpec, progress: &Progress) -> R
             if is_missing(lab) {
                 continue;
             }
-            let value = (is_positive(lab, &spec.positive), at, false);
-            match labels.get_mut(id) {
+            let value = (is_positive(lab, &spec.positive), at, labels.len() as u32);
+            match labels.get_mut(id.as_bytes()) {
                 Some(old) => {
                     counts.duplicate_label_ids += 1;
                     if at >= old.1 {
-                        *old = value;
+                        *old = (value.0, value.1, old.2);
                     }
                 }
                 None => {
                     if labels.len() >= MAX_LABELS {
                         return Err(FairnessError::input(rows.file(), Some(rows.location()), None, format!("more than {MAX_LABELS} label ids; split the label log by period")));
                     }
-                    labels.insert(id.to_string(), value);
+                    labels.insert(id.as_bytes().into(), value);
                 }
             }
         }
         join = Some(counts);
     }
 
-    let mut rows = Rows::open(predictions, progress)?;
-    let i_time = rows.index(&spec.time)?;
-    let i_version = spec.version.as_ref().map(|c| rows.index(c)).transpose()?;
-    let i_pred = spec.prediction.as_ref().map(|c| rows.index(c)).transpose()?;
-    let i_score = spec.score.as_ref().map(|c| rows.index(c)).transpose()?;
-    let (i_label, i_id) = match &spec.labels {
-        Labels::InLog { label } => (Some(rows.index(label)?), None),
-        Labels::Join { id, .. } => (None, Some(rows.index(id)?)),
+    let log = Log::open(predictions, progress)?;
+    let roles = Roles {
+        time: log.index(&spec.time)?,
+        version: spec.version.as_ref().map(|c| log.index(c)).transpose()?,
+        prediction: spec.prediction.as_ref().map(|c| log.index(c)).transpose()?,
+        score: spec.score.as_ref().map(|c| log.index(c)).transpose()?,
+        label: match &spec.labels {
+            Labels::InLog { label } => Some(log.index(label)?),
+            Labels::Join { .. } => None,
+        },
+        id: match &spec.labels {
+            Labels::Join { id, .. } => Some(log.index(id)?),
+            Labels::InLog { .. } => None,
+        },
     };
-    let mut acc: BTreeMap<(Option<String>, i64), Acc> = BTreeMap::new();
-    let mut no_time = 0u64;
-    let mut cells = Vec::new();
-    while rows.next_into(&mut cells)? {
-        if progress.cancelled() {
-            return Err(FairnessError::cancelled(rows.file()));
-        }
-        let cell = |i: usize| cells.get(i).map(String::as_str).unwrap_or("");
-        let at = |col: &str, m: String| FairnessError::input(rows.file(), Some(rows.location()), Some(col), m);
-        if is_missing(cell(i_time)) {
-            no_time += 1;
-            continue;
-        }
-        let secs = seconds(&Field::Text(cell(i_time).as_bytes())).map_err(|m| at(&spec.time, m))?;
-        let version = i_version.map(|i| cell(i).to_string());
-        let a = acc.entry((version, window_index(secs, spec.window))).or_default();
-        a.rows += 1;
-        let label = match (i_label, i_id) {
-            (Some(i), _) => (!is_missing(cell(i))).then(|| is_positive(cell(i), &spec.positive)),
-            (_, Some(i)) => match labels.get_mut(cell(i)) {
-                Some(l) => {
-                    l.2 = true;
-                    Some(l.0)
-                }
-                None => {
-                    if let Some(j) = join.as_mut() {
-                        j.predictions_without_label += 1;
-                    }
-                    None
-                }
-            },
-            _ => None,
-        };
-        let score = match i_score {
-            Some(i) if !is_missing(cell(i)) => {
-                let s = cell(i).trim().parse::<f64>().ok().filter(|x| x.is_finite());
-                Some(s.ok_or_else(|| at(spec.score.as_deref().unwrap_or(""), format!("score '{}' is not a number", cell(i))))?)
-            }
-            _ => None,
-        };
-        let Some(y) = label else { continue };
-        a.labelled += 1;
-        let decision = match (i_pred, score, spec.threshold) {
-            (Some(i), _, _) => is_positive(cell(i), &spec.positive),
-            (None, Some(s), Some(t)) => s >= t,
-            _ => return Err(at(spec.score.as_deref().unwrap_or(""), "missing score: no decision".into())),
-        };
-        a.cm[match (decision, y) {
-            (true, true) => 0,
-            (true, false) => 1,
-            (false, true) => 2,
-            (false, false) => 3,
-        }] += 1;
-        if let Some(s) = score {
-            let s = if s == 0.0 { 0.0 } else { s };
-            if !a.scores.contains_key(&s.to_bits()) && a.scores.len() >= super::drift::MAX_DISTINCT && !a.rounded {
-                a.rounded = true;
-                let old = std::mem::take(&mut a.scores);
-                for (k, v) in old {
-                    let e = a.scores.entry(round6(f64::from_bits(k)).to_bits()).or_default();
-                    e.0 += v.0;
-                    e.1 += v.1;
-                }
-            }
-            let s = if a.rounded { round6(s) } else { s };
-            let e = a.scores.entry(s.to_bits()).or_default();
-            if y { e.0 += 1 } else { e.1 += 1 }
-        }
-    }
+    let parts = log.count(QualityCounts::new(spec, roles, &labels), progress)?;
+    let Merged { acc, unmatched_labels, without_label, no_time } = quality_count::merge(parts, &labels);
     if let Some(j) = join.as_mut() {
-        j.labels_for_unknown_ids = labels.values().filter(|l| !l.2).count() as u64;
+        j.labels_for_unknown_ids = unmatched_labels;
+        j.predictions_without_label = without_label;
     }
     let windows = acc.into_iter().map(|((version, w), a)| finish(version, window_label(w, spec.window), a)).collect();
     Ok(QualityReport {
@@ -265,10 +199,6 @@ pub fn quality(predictions: &Path, spec: &QualitySpec, progress: &Progress) -> R
         rows_without_time: no_time,
         method: METHOD,
     })
-}
-
-fn round6(x: f64) -> f64 {
-    format!("{x:.5e}").parse().unwrap_or(x)
 }
 
 fn window_label(w: i64, window: Window) -> String {

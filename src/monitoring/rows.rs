@@ -54,6 +54,11 @@ impl<'p> Rows<'p> {
     pub fn open(path: &Path, progress: &'p Progress) -> Result<Rows<'p>, FairnessError> {
         let file = path.display().to_string();
         let (format, input) = open(path, &file, progress)?;
+        Rows::from_opened(file, format, input, progress)
+    }
+
+    /// A log already opened by `fairness::open`: reads its header.
+    pub(crate) fn from_opened(file: String, format: Format, input: Input<'p>, progress: &'p Progress) -> Result<Rows<'p>, FairnessError> {
         let stream = match input {
             Input::Stream(s) => s,
             Input::Parquet(f) => {
