@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod faults;
+pub mod fuzz;
 pub mod mlflow;
 pub mod read_faults;
 pub mod report;
