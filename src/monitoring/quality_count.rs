@@ -93,8 +93,96 @@ pub(super) struct Roles {
     pub id: Option<usize>,
 }
 
-/// Distinct score cells counted by id per (version, window) before going over to a map by value.
+/// Distinct score cells counted by id per (version, window) before going over to a map by value;
+/// past it, each score cell is parsed where it is read and nothing is interned (scores written at full
+/// precision are often all distinct).
 pub const SCORE_IDS: usize = 1 << 16;
+/// Distinct label or decision cells classified once each; past it, each cell is classified where it
+/// is read.
+pub const CLASS_IDS: usize = 4096;
+/// Count slots (8 bytes each) by score id over every (version, window) of a worker: 32 MiB. Past it,
+/// scores are counted by value.
+pub const SCORE_SLOTS: usize = 4 << 20;
+/// Distinct model versions in one log (the counts are kept per version and window).
+pub const MAX_VERSIONS: usize = 10_000;
+
+/// A row's score: its id while scores are counted by id, else its value.
+#[derive(Clone, Copy)]
+enum Score {
+    Id(u32),
+    Value(f64),
+}
+
+/// A score cell's value: None when missing; an error when it is not a finite number.
+fn parse_score(cell: &[u8], name: &str) -> Result<Option<f64>, RowFail> {
+    let c = text(cell, name)?;
+    if is_missing(c) {
+        return Ok(None);
+    }
+    let s = c.trim().parse::<f64>().ok().filter(|x| x.is_finite());
+    Ok(Some(s.ok_or_else(|| RowFail::new(Some(name), format!("score '{c}' is not a number")))?))
+}
+
+/// `f` of a cell's text, computed once per distinct cell while there are at most [`CLASS_IDS`], then
+/// per row (memory stays bounded whatever the column holds).
+fn classify<T: Copy>(seen: &mut Dict, class: &mut Vec<T>, cell: &[u8], word: u64, name: &str, f: impl Fn(&str) -> T) -> Result<T, RowFail> {
+    if class.len() >= CLASS_IDS {
+        return Ok(f(text(cell, name)?));
+    }
+    let id = seen.get_word(cell, word).ok_or_else(|| RowFail::new(Some(name), "not UTF-8 text"))? as usize;
+    if id == class.len() {
+        class.push(f(text(cell, name)?));
+    }
+    Ok(class[id])
+}
+
+impl QualityCounts<'_> {
+    /// The score of column `i` (None: missing).
+    fn score<C: Cells + ?Sized>(&mut self, cells: &C, i: usize, name: &str) -> Result<Option<Score>, RowFail> {
+        let (cell, word) = cells.cell_word(i);
+        if !self.dense {
+            return Ok(parse_score(cell, name)?.map(Score::Value));
+        }
+        let id = self.scores_seen.get_word(cell, word).ok_or_else(|| RowFail::new(Some(name), "not UTF-8 text"))?;
+        if id as usize == self.score_value.len() {
+            let value = parse_score(cell, name)?;
+            if self.score_value.len() >= SCORE_IDS {
+                self.to_values();
+                return Ok(value.map(Score::Value));
+            }
+            if id % 64 == 0 {
+                self.score_missing.push(0);
+            }
+            if value.is_none() {
+                self.score_missing[id as usize / 64] |= 1 << (id % 64);
+            }
+            self.score_value.push(value.unwrap_or(f64::NAN));
+        }
+        Ok((self.score_missing[id as usize / 64] & 1 << (id % 64) == 0).then_some(Score::Id(id)))
+    }
+
+    /// Too many distinct scores, or too many count slots, to count by id: the counts so far go to the
+    /// maps by value, and the interning is dropped.
+    fn to_values(&mut self) {
+        self.dense = false;
+        for (_, a) in &mut self.accs {
+            a.flush(&self.score_value);
+        }
+        self.scores_seen = Dict::default();
+        self.score_value = Vec::new();
+        self.score_missing = Vec::new();
+        self.dense_slots = 0;
+    }
+
+}
+
+/// A score's value (`values`: by id).
+fn value(values: &[f64], s: Score) -> f64 {
+    match s {
+        Score::Id(id) => values[id as usize],
+        Score::Value(v) => v,
+    }
+}
 
 /// Counts of one reading (one worker's share of a CSV log, or a whole row-at-a-time log).
 #[derive(Clone)]
@@ -115,7 +203,12 @@ pub(super) struct QualityCounts<'a> {
     /// Score cells, each parsed once (NaN: missing); counted by id while at most SCORE_IDS.
     scores_seen: Dict,
     score_value: Vec<f64>,
+    /// One bit per score id: missing. Small enough to stay in the first-level cache, so a row whose
+    /// value is not needed (a decision column given, counts by id) never loads `score_value`.
+    score_missing: Vec<u64>,
     dense: bool,
+    /// Slots of every Acc's counts by id.
+    dense_slots: usize,
     /// Per (version id, window): its Acc in `accs`; `recent` holds each version's last window and
     /// Acc (by version id + 1, 0 without versions), so most rows skip the map.
     index: FastMap<(u32, i64), usize>,
@@ -141,7 +234,9 @@ impl<'a> QualityCounts<'a> {
             decision_class: Vec::new(),
             scores_seen: Dict::default(),
             score_value: Vec::new(),
+            score_missing: Vec::new(),
             dense: true,
+            dense_slots: 0,
             index: FastMap::default(),
             accs: Vec::new(),
             recent: Vec::new(),
@@ -173,7 +268,11 @@ impl Sink for QualityCounts<'_> {
             None => u32::MAX,
             Some(i) => {
                 let (cell, word) = cells.cell_word(i);
-                self.versions.get_word(cell, word).ok_or_else(|| RowFail::new(spec.version.as_deref(), "not UTF-8 text"))?
+                let id = self.versions.get_word(cell, word).ok_or_else(|| RowFail::new(spec.version.as_deref(), "not UTF-8 text"))?;
+                if id as usize >= MAX_VERSIONS {
+                    return Err(RowFail::new(spec.version.as_deref(), format!("more than {MAX_VERSIONS} distinct model versions: is this the version column?")));
+                }
+                id
             }
         };
         let label = match (r.label, r.id) {
@@ -183,12 +282,7 @@ impl Sink for QualityCounts<'_> {
                     super::quality::Labels::InLog { label } => label.as_str(),
                     _ => "",
                 };
-                let id = self.labels_seen.get_word(cell, word).ok_or_else(|| RowFail::new(Some(name), "not UTF-8 text"))? as usize;
-                if id == self.label_class.len() {
-                    let c = text(cell, name)?;
-                    self.label_class.push((!is_missing(c)).then(|| is_positive(c, &spec.positive)));
-                }
-                self.label_class[id]
+                classify(&mut self.labels_seen, &mut self.label_class, cell, word, name, |c| (!is_missing(c)).then(|| is_positive(c, &spec.positive)))?
             }
             (_, Some(i)) => match self.labels.get(cells.cell(i)) {
                 Some(&(positive, _, index)) => {
@@ -206,27 +300,7 @@ impl Sink for QualityCounts<'_> {
         };
         let score_name = spec.score.as_deref().unwrap_or("");
         let score = match r.score {
-            Some(i) => {
-                let (cell, word) = cells.cell_word(i);
-                let id = self.scores_seen.get_word(cell, word).ok_or_else(|| RowFail::new(Some(score_name), "not UTF-8 text"))?;
-                if id as usize == self.score_value.len() {
-                    let c = text(cell, score_name)?;
-                    let value = if is_missing(c) {
-                        None
-                    } else {
-                        let s = c.trim().parse::<f64>().ok().filter(|x| x.is_finite());
-                        Some(s.ok_or_else(|| RowFail::new(Some(score_name), format!("score '{c}' is not a number")))?)
-                    };
-                    self.score_value.push(value.unwrap_or(f64::NAN));
-                    if self.dense && self.score_value.len() > SCORE_IDS {
-                        self.dense = false;
-                        for (_, a) in &mut self.accs {
-                            a.flush(&self.score_value);
-                        }
-                    }
-                }
-                Some(self.score_value[id as usize]).filter(|s| !s.is_nan()).map(|s| (id, s))
-            }
+            Some(i) => self.score(cells, i, score_name)?,
             None => None,
         };
         let v = if version == u32::MAX { 0 } else { version as usize + 1 };
@@ -253,13 +327,9 @@ impl Sink for QualityCounts<'_> {
             (Some(i), _, _) => {
                 let (cell, word) = cells.cell_word(i);
                 let name = spec.prediction.as_deref().unwrap_or("");
-                let id = self.decisions_seen.get_word(cell, word).ok_or_else(|| RowFail::new(Some(name), "not UTF-8 text"))? as usize;
-                if id == self.decision_class.len() {
-                    self.decision_class.push(is_positive(text(cell, name)?, &spec.positive));
-                }
-                self.decision_class[id]
+                classify(&mut self.decisions_seen, &mut self.decision_class, cell, word, name, |c| is_positive(c, &spec.positive))?
             }
-            (None, Some((_, s)), Some(t)) => s >= t,
+            (None, Some(sc), Some(t)) => value(&self.score_value, sc) >= t,
             _ => return Err(RowFail::new(Some(score_name), "missing score: no decision")),
         };
         a.cm[match (decision, y) {
@@ -269,8 +339,15 @@ impl Sink for QualityCounts<'_> {
             (false, false) => 3,
         }] += 1;
         match score {
-            Some((id, _)) if self.dense => {
+            Some(Score::Id(id)) => {
                 if a.dense.len() <= id as usize {
+                    self.dense_slots += self.score_value.len() - a.dense.len();
+                    if self.dense_slots > SCORE_SLOTS {
+                        let s = self.score_value[id as usize];
+                        self.to_values();
+                        self.accs[at].1.add_score(s, u64::from(y), u64::from(!y));
+                        return Ok(());
+                    }
                     a.dense.resize(self.score_value.len(), (0, 0));
                 }
                 let e = &mut a.dense[id as usize];
@@ -281,7 +358,7 @@ impl Sink for QualityCounts<'_> {
                     a.flush(&self.score_value);
                 }
             }
-            Some((_, s)) => a.add_score(s, u64::from(y), u64::from(!y)),
+            Some(Score::Value(s)) => a.add_score(s, u64::from(y), u64::from(!y)),
             None => {}
         }
         Ok(())
