@@ -19,6 +19,7 @@ pub mod profile;
 pub mod registry;
 pub mod report;
 pub mod serving;
+pub mod shell;
 
 /// Exit codes (also in the README).
 pub mod exit {
@@ -111,6 +112,11 @@ pub enum Cmd {
     Alerts(serving::AlertsArgs),
     /// Audit report of MODEL over a period as PDF, HTML, JSON or CSV; `report verify FILE.json` checks one.
     Report(report::ReportArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions(shell::CompletionsArgs),
+    /// Write the man pages into DIR (used by scripts/package).
+    #[command(hide = true)]
+    ManPages(shell::ManPagesArgs),
 }
 
 /// A failure with the exit code it maps to.
@@ -221,6 +227,8 @@ pub fn run_command(g: &Global, cmd: Cmd) -> Outcome {
         Cmd::Versions { model, json } => registry::versions(g, &model, json),
         Cmd::Registry(c) => registry::run(g, c),
         Cmd::Sample => registry::sample(g),
+        Cmd::Completions(a) => shell::completions(&a),
+        Cmd::ManPages(a) => shell::man_pages(&a),
     }
 }
 

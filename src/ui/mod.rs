@@ -16,7 +16,7 @@ pub use dialogs::{MoveDialog, Stage};
 
 use crate::config::Context;
 
-pub const APP_ID: &str = "steward";
+pub const APP_ID: &str = "io.github.stewardconsole.Steward";
 
 /// The renderer: `STEWARD_RENDERER=glow` or `wgpu`. Default glow: under Xvfb on Mesa's software
 /// renderer a frame of the Models view cost about 26 ms of CPU with glow and 140 ms with wgpu (whose GL
@@ -26,6 +26,12 @@ fn renderer() -> eframe::Renderer {
         Some("wgpu") => eframe::Renderer::Wgpu,
         _ => eframe::Renderer::Glow,
     }
+}
+
+/// The window's icon: assets/icon/steward-128.png, rendered from assets/icon/steward.svg
+/// (`rsvg-convert -w 128 -h 128 assets/icon/steward.svg -o assets/icon/steward-128.png`).
+fn window_icon() -> egui::IconData {
+    eframe::icon_data::from_png_bytes(include_bytes!("../../assets/icon/steward-128.png")).unwrap_or_default()
 }
 
 /// Opens the window and blocks until it is closed.
@@ -39,7 +45,8 @@ pub fn run(ctx: Context) -> Result<(), String> {
             .with_title("Steward")
             .with_app_id(APP_ID)
             .with_inner_size([1280.0, 800.0])
-            .with_min_inner_size([720.0, 480.0]),
+            .with_min_inner_size([720.0, 480.0])
+            .with_icon(window_icon()),
         persist_window: true,
         persistence_path: Some(persistence),
         renderer: renderer(),
