@@ -12,6 +12,7 @@ pub mod backend;
 pub mod cli;
 pub mod config;
 pub mod connect;
+pub mod diag;
 pub mod domain;
 pub mod fairness;
 pub mod monitoring;

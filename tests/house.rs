@@ -17,12 +17,13 @@ const RULES: &[(&str, &[&str])] = &[
     ("fairness", &["domain"]),
     ("monitoring", &["domain", "fairness"]),
     ("config", &["connect", "domain"]),
+    ("diag", &["connect"]),
     ("serving", &["audit", "config", "connect", "domain"]),
     ("ops", &["audit", "config", "connect", "domain", "fairness", "monitoring", "serving"]),
     ("report", &["audit", "config", "connect", "domain", "fairness", "monitoring", "ops", "serving"]),
     ("backend", &["audit", "config", "connect", "domain", "fairness", "monitoring", "ops", "report", "serving"]),
-    ("cli", &["audit", "config", "connect", "domain", "fairness", "monitoring", "ops", "report", "serving"]),
-    ("ui", &["audit", "backend", "config", "connect", "domain", "fairness", "monitoring", "ops", "report", "serving"]),
+    ("cli", &["audit", "config", "connect", "diag", "domain", "fairness", "monitoring", "ops", "report", "serving"]),
+    ("ui", &["audit", "backend", "config", "connect", "diag", "domain", "fairness", "monitoring", "ops", "report", "serving"]),
 ];
 
 /// Lines a source file may have.

@@ -2,7 +2,8 @@
 //! answers must never get a credential printed or recorded (issue 15, item 6). A fake server is the
 //! only way to make MLflow echo credentials; each answer kind is tried: a 401, a 500 with JSON, a 502
 //! HTML page, a 200 that is not JSON. The oracle: the token, the password and the base64 Basic value
-//! appear in nothing Steward writes (stdout, stderr, every file under the home, audit log included).
+//! appear in nothing Steward writes (stdout, stderr, every file under the home: audit log and Steward's
+//! own log included).
 
 mod common;
 
@@ -106,6 +107,9 @@ fn credentials_echoed_by_a_server_are_never_shown_or_recorded() {
                 }
             }
             let all = everything_written(home.path(), &outs);
+            // Steward's own log is under the home too, so it is scanned: it holds these calls.
+            let log = std::fs::read_to_string(home.path().join("state/steward.log")).unwrap_or_default();
+            assert!(log.contains("\"target\":\"steward::http\"") && log.contains(url.as_str()), "{kind}: the calls are logged: {log}");
             for secret in [TOKEN, PASSWORD, BASIC] {
                 assert!(!all.contains(secret), "{kind} {creds:?}: {secret} leaked in: {all}");
             }

@@ -57,6 +57,13 @@ pub struct Global {
     /// Seconds to wait for an outside system before giving up.
     #[arg(long, global = true, value_name = "SECS", default_value_t = DEFAULT_TIMEOUT.as_secs_f64())]
     pub timeout: f64,
+    /// Also print Steward's log events (debug and above) on stderr; the log file is `steward paths`'s
+    /// `log` (its level: RUST_LOG, default info).
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
+    /// Panic on purpose after starting, to test crash reports.
+    #[arg(long, global = true, hide = true)]
+    pub panic_for_test: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -179,16 +186,41 @@ pub fn main(window: fn(Context) -> Result<(), String>) -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    start_diagnostics(&cli.global);
+    // The variant's name only (its fields may hold anything the user typed).
+    let name = cli.command.as_ref().map_or("window".to_string(), |c| format!("{c:?}").split([' ', '(', '{']).next().unwrap_or("").to_lowercase());
+    tracing::info!(target: "steward::cli", command = %name, version = env!("CARGO_PKG_VERSION"), "start");
+    let started = std::time::Instant::now();
     let result = match cli.command {
         None => context(&cli.global).and_then(|ctx| window(ctx).map_err(Failure::from)),
         Some(cmd) => run_command(&cli.global, cmd),
     };
+    let ms = started.elapsed().as_millis() as u64;
     match result {
-        Ok(()) => ExitCode::from(exit::OK),
+        Ok(()) => {
+            tracing::info!(target: "steward::cli", command = %name, ms, code = exit::OK, "done");
+            ExitCode::from(exit::OK)
+        }
         Err(f) => {
+            tracing::warn!(target: "steward::cli", command = %name, ms, code = f.code, error = %f.message, "failed");
             eprintln!("steward: error: {}", f.message);
             ExitCode::from(f.code)
         }
+    }
+}
+
+/// The log file and the crash-report hook, in the home's state folder (diag); a home that cannot be
+/// found or written leaves the run without a log file, said once.
+fn start_diagnostics(g: &Global) {
+    let dir = crate::config::Home::resolve(g.home.as_deref()).ok().map(|h| h.state);
+    if let Some(warning) = crate::diag::log::init(dir.as_deref(), g.verbose) {
+        eprintln!("steward: warning: {warning}");
+    }
+    if let Some(d) = dir {
+        crate::diag::crash::install(d);
+    }
+    if g.panic_for_test {
+        panic!("forced panic for testing (--panic-for-test)");
     }
 }
 

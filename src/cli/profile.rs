@@ -82,6 +82,8 @@ pub fn paths(g: &Global) -> Outcome {
     println!("data      {}", home.data.display());
     println!("registry  {}", home.registry_file().display());
     println!("cache     {}", home.cache.display());
+    println!("log       {}", home.log_file().display());
+    println!("crashes   {}", home.state.display());
     Ok(())
 }
 

@@ -2,12 +2,15 @@
 
 use std::path::{Path, PathBuf};
 
-/// The three folders Steward uses. With `$STEWARD_HOME` / `--home DIR` all three live under DIR.
+/// The four folders Steward uses. With `$STEWARD_HOME` / `--home DIR` all four live under DIR.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Home {
     pub config: PathBuf,
     pub data: PathBuf,
     pub cache: PathBuf,
+    /// Steward's own log and crash reports (the platform's state folder: `~/.local/state/steward` on
+    /// Linux; where a platform has none, `logs` in the data folder).
+    pub state: PathBuf,
 }
 
 impl Home {
@@ -26,12 +29,13 @@ impl Home {
             config: dirs.config_dir().to_path_buf(),
             data: dirs.data_dir().to_path_buf(),
             cache: dirs.cache_dir().to_path_buf(),
+            state: dirs.state_dir().map_or_else(|| dirs.data_dir().join("logs"), Path::to_path_buf),
         })
     }
 
     pub fn under(dir: &Path) -> Home {
         let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
-        Home { config: dir.join("config"), data: dir.join("data"), cache: dir.join("cache") }
+        Home { config: dir.join("config"), data: dir.join("data"), cache: dir.join("cache"), state: dir.join("state") }
     }
 
     pub fn profiles_file(&self) -> PathBuf {
@@ -58,6 +62,10 @@ impl Home {
     /// The home's gate policy (written with the sample workspace; see `GatePolicy`).
     pub fn gates_file(&self) -> PathBuf {
         self.config.join("gates.toml")
+    }
+    /// Steward's log file (`diag::log`).
+    pub fn log_file(&self) -> PathBuf {
+        self.state.join("steward.log")
     }
     pub fn ui_state_file(&self) -> PathBuf {
         self.config.join("window.ron")

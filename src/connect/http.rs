@@ -55,18 +55,7 @@ pub struct Http {
 /// error naming the URL and the size, read no further (memory stays bounded by the cap).
 pub const DEFAULT_MAX_BODY: usize = 32 << 20;
 
-/// A URL with any userinfo removed, safe to print.
-pub fn redact_url(raw: &str) -> String {
-    match url::Url::parse(raw) {
-        Ok(mut u) => {
-            let _ = u.set_username("");
-            let _ = u.set_password(None);
-            u.to_string().trim_end_matches('/').to_string()
-        }
-        Err(_) => raw.split('@').next_back().unwrap_or(raw).to_string(),
-    }
-}
-
+pub use super::redact::redact_url;
 pub use super::tls::{CaUse, Tls, TlsFile, check_ca_file};
 
 impl Http {
@@ -150,6 +139,26 @@ impl Http {
     /// One exchange within the deadline, returning the reply whatever its status; only transport
     /// failures are errors. `retry` allows the bounded retries of reads.
     pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        retry: bool,
+    ) -> Result<Reply> {
+        let started = Instant::now();
+        let result = self.exchange(method.clone(), path, query, body, retry).await;
+        let ms = started.elapsed().as_millis() as u64;
+        let url = self.url(path).map(|u| redact_url(u.as_str())).unwrap_or_default();
+        match &result {
+            Ok(r) => tracing::info!(target: "steward::http", %method, %url, status = r.status.as_u16(), bytes = r.text.len(), ms, "answer"),
+            // The error's text is what the user sees: server messages in it are already redacted.
+            Err(e) => tracing::warn!(target: "steward::http", %method, %url, ms, error = %e, "failed"),
+        }
+        result
+    }
+
+    async fn exchange(
         &self,
         method: Method,
         path: &str,

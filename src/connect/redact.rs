@@ -32,3 +32,15 @@ pub fn redact(text: &str, secrets: &[String]) -> String {
     out
 }
 
+
+/// A URL with any userinfo removed, safe to print.
+pub fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut u) => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string().trim_end_matches('/').to_string()
+        }
+        Err(_) => raw.split('@').next_back().unwrap_or(raw).to_string(),
+    }
+}

@@ -2,6 +2,7 @@
 
 mod app;
 pub mod chart;
+mod diagnostics;
 mod dialogs;
 mod endpoints;
 mod export;

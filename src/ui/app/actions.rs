@@ -30,6 +30,8 @@ pub enum Action {
     ToggleReplay,
     /// Open "Export audit report..." for a model (None: the selected one).
     ExportReport(Option<String>),
+    /// Show the last lines of Steward's own log.
+    ShowLogs,
 }
 
 impl Action {
@@ -56,6 +58,7 @@ impl Action {
                 Some(m) => format!("Export audit report of {m}..."),
                 None => "Export audit report...".into(),
             },
+            Action::ShowLogs => "Show logs...".into(),
         }
     }
 
@@ -224,6 +227,7 @@ impl StewardApp {
                 self.persisted.view = View::Endpoints;
             }
             Action::ExportReport(m) => crate::ui::export::open(self, m),
+            Action::ShowLogs => crate::ui::diagnostics::open_logs(self),
         }
     }
 
@@ -236,6 +240,7 @@ impl StewardApp {
         actions.push(Action::VerifyAudit);
         actions.push(Action::BrowseLog);
         actions.push(Action::ToggleReplay);
+        actions.push(Action::ShowLogs);
         if self.persisted.selected_model.is_some() {
             actions.push(Action::ExportReport(None));
         }

@@ -81,6 +81,8 @@ pub struct StewardApp {
     last_poll: Instant,
     notices: Vec<(Instant, String, bool)>,
     theme_applied: Option<ThemeChoice>,
+    /// The last run's crash report on offer, and the log viewer.
+    pub(crate) diagnostics: super::diagnostics::DiagnosticsState,
 }
 
 impl StewardApp {
@@ -143,6 +145,7 @@ impl StewardApp {
             last_poll: Instant::now(),
             notices: Vec::new(),
             theme_applied: None,
+            diagnostics: super::diagnostics::DiagnosticsState::new(&ctx.home),
         }
     }
 
@@ -220,7 +223,7 @@ impl StewardApp {
         std::fs::metadata(self.home.audit_log()).ok().map(|m| m.len())
     }
 
-    fn notify(&mut self, text: String, is_error: bool) {
+    pub(crate) fn notify(&mut self, text: String, is_error: bool) {
         self.notices.push((Instant::now(), text, is_error));
         if self.notices.len() > 5 {
             self.notices.remove(0);
@@ -297,6 +300,7 @@ impl StewardApp {
             });
         });
 
+        super::diagnostics::crash_bar(self, ui);
         egui::Panel::bottom("status_bar").show(ui, |ui| self.status_bar(ui));
 
         egui::Panel::left("navigation").resizable(true).default_size(150.0).min_size(110.0).show(ui, |ui| {
@@ -333,6 +337,7 @@ impl StewardApp {
         dialogs::move_dialog(self, ui);
         super::export::show(self, ui);
         dialogs::interrupted_dialog(self, ui);
+        super::diagnostics::windows(self, ui);
 
         for a in actions {
             self.apply(a);
