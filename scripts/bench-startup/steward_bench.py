@@ -68,6 +68,21 @@ def launch(home, tag):
     return p, t0f
 
 
+def wait_table(t_content, deadline, sleep):
+    """(time the Models view's versions table was seen drawn, time of the poll before), polling from
+    the first frame (`t_content`; None: never drawn) until `deadline`."""
+    last = t_content
+    while t_content is not None and time.time() < deadline:
+        a = time.time()
+        ok, _ = xgrab.more_than(scr.grab(*TABLE), 10)
+        b = time.time()
+        if ok:
+            return b, last
+        last = a
+        time.sleep(sleep)
+    return None, None
+
+
 def wait_first_frame(p, t0f, tag, timeout=30.0, sleep=0.010):
     """Poll: xdotool search (until it finds the window) + one root grab per loop, ~10 ms sleep between."""
     t_map = t_map_lo = t_content = t_content_lo = None
@@ -99,17 +114,7 @@ def wait_first_frame(p, t0f, tag, timeout=30.0, sleep=0.010):
             raise RuntimeError(f"{tag}: app exited with {p.returncode}")
         time.sleep(sleep)
     # then: the Models view's versions table drawn (the first frame says "Connecting to local registry...")
-    t_ready = t_ready_lo = None
-    last = t_content
-    while t_content is not None and time.time() < deadline:
-        a = time.time()
-        ok, _ = xgrab.more_than(scr.grab(*TABLE), 10)
-        b = time.time()
-        if ok:
-            t_ready, t_ready_lo = b, last
-            break
-        last = a
-        time.sleep(sleep)
+    t_ready, t_ready_lo = wait_table(t_content, deadline, sleep)
     t0 = float(open(t0f).read())
     ms = lambda t: None if t is None else round((t - t0) * 1000, 1)
     return {
@@ -264,17 +269,7 @@ def wait_first_frame_events(p, t0f, tag, timeout=30.0, sleep=0.005):
         maps.append(nm)
         if nm == "Steward" and t_map is None:
             t_map = t
-    t_ready = t_ready_lo = None
-    last = t_content
-    while t_content is not None and time.time() < deadline:
-        a = time.time()
-        ok, _ = xgrab.more_than(scr.grab(*TABLE), 10)
-        b = time.time()
-        if ok:
-            t_ready, t_ready_lo = b, last
-            break
-        last = a
-        time.sleep(sleep)
+    t_ready, t_ready_lo = wait_table(t_content, deadline, sleep)
     t0 = float(open(t0f).read())
     ms = lambda t: None if t is None else round((t - t0) * 1000, 1)
     return {"map_event_ms": ms(t_map), "content_ms": ms(t_content), "content_lo_ms": ms(t_content_lo),

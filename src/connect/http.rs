@@ -137,37 +137,24 @@ impl Http {
     }
 
     /// One exchange within the deadline, returning the reply whatever its status; only transport
-    /// failures are errors. `retry` allows the bounded retries of reads.
-    pub async fn request(
-        &self,
-        method: Method,
-        path: &str,
-        query: &[(&str, String)],
-        body: Option<&Value>,
-        retry: bool,
-    ) -> Result<Reply> {
+    /// failures are errors. `retry` allows the bounded retries of reads. Logged once (`diag::log`).
+    pub async fn request(&self, method: Method, path: &str, query: &[(&str, String)], body: Option<&Value>, retry: bool) -> Result<Reply> {
+        let url = self.url(path)?;
+        let shown = redact_url(url.as_str());
         let started = Instant::now();
-        let result = self.exchange(method.clone(), path, query, body, retry).await;
+        let result = self.exchange(method.clone(), url, &shown, query, body, retry).await;
         let ms = started.elapsed().as_millis() as u64;
-        let url = self.url(path).map(|u| redact_url(u.as_str())).unwrap_or_default();
         match &result {
-            Ok(r) => tracing::info!(target: "steward::http", %method, %url, status = r.status.as_u16(), bytes = r.text.len(), ms, "answer"),
+            Ok(r) => tracing::info!(target: "steward::http", %method, url = %shown, status = r.status.as_u16(), bytes = r.text.len(), ms, "answer"),
             // The error's text is what the user sees: server messages in it are already redacted.
-            Err(e) => tracing::warn!(target: "steward::http", %method, %url, ms, error = %e, "failed"),
+            Err(e) => tracing::warn!(target: "steward::http", %method, url = %shown, ms, error = %e, "failed"),
         }
         result
     }
 
-    async fn exchange(
-        &self,
-        method: Method,
-        path: &str,
-        query: &[(&str, String)],
-        body: Option<&Value>,
-        retry: bool,
-    ) -> Result<Reply> {
-        let url = self.url(path)?;
-        let shown = redact_url(url.as_str());
+    /// [`Http::request`]'s attempts, on the resolved `url` (`shown`: without user info).
+    async fn exchange(&self, method: Method, url: url::Url, shown: &str, query: &[(&str, String)], body: Option<&Value>, retry: bool) -> Result<Reply> {
+        let shown = shown.to_string();
         let deadline = Instant::now() + self.timeout;
         let attempts = if retry { 1 + self.read_retries } else { 1 };
         let mut last_err = None;
