@@ -46,7 +46,7 @@ fn promote_and_roll_back_champion_through_the_dialogs() {
         profiles: Profiles::default(),
         home: home.clone(),
         profile: None,
-        spec: RegistrySpec::Mlflow(stack.mlflow.clone(), None),
+        spec: RegistrySpec::mlflow(stack.mlflow.clone()),
         origin: Origin::Flag,
         timeout: steward::config::DEFAULT_TIMEOUT,
         policy: Default::default(),

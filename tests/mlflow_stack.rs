@@ -119,7 +119,7 @@ fn the_window_lists_the_real_mlflow_models() {
         profiles: Profiles::default(),
         home,
         profile: None,
-        spec: RegistrySpec::Mlflow(stack.mlflow.clone(), None),
+        spec: RegistrySpec::mlflow(stack.mlflow.clone()),
         origin: Origin::Flag,
         timeout: steward::config::DEFAULT_TIMEOUT,
         policy: Default::default(),

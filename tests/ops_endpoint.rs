@@ -284,7 +284,7 @@ fn the_promote_and_rollback_dialogs_show_each_endpoint_step_and_the_endpoint_fol
         profiles,
         home,
         profile: Some(profile),
-        spec: steward::config::RegistrySpec::Mlflow(stack.mlflow.clone(), None),
+        spec: steward::config::RegistrySpec::mlflow(stack.mlflow.clone()),
         origin: steward::config::Origin::Default,
         timeout: steward::config::DEFAULT_TIMEOUT,
     };

@@ -128,7 +128,7 @@ fn the_remembered_view_and_filter_are_restored() {
 fn an_unreachable_registry_shows_what_to_do_and_the_dialog_adds_a_profile() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let url = format!("http://127.0.0.1:{port}");
-    let mut ui = open(Some(RegistrySpec::Mlflow(url.clone(), None)), Persisted::default());
+    let mut ui = open(Some(RegistrySpec::mlflow(url.clone())), Persisted::default());
     ui.wait_for("No registry connected");
     assert!(ui.has("Connection refused") || ui.has("refused"), "the cause is shown");
     assert!(ui.has("Registry: unreachable"));

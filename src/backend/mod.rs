@@ -37,6 +37,9 @@ pub enum Command {
     SaveProfile { profile: Profile, activate: bool },
     /// Try each connection of a profile (the dialog's "Test connection").
     TestProfile(Profile),
+    /// Store, forget or look up a profile's credentials in the OS keyring (the profile dialog);
+    /// answered with [`Event::Keyring`].
+    Keyring { profile: String, action: KeyringAction },
     PlanPromote { model: String, version: VersionNumber, alias: String },
     PlanRollback { model: String, alias: String, to: Option<VersionNumber> },
     /// Every version a rollback of `model@alias` may go to, and Steward's proposal if it has one.
@@ -73,6 +76,14 @@ pub enum Command {
     },
 }
 
+/// What [`Command::Keyring`] does.
+#[derive(Debug, Clone)]
+pub enum KeyringAction {
+    Status,
+    Store(crate::connect::credentials::Credential),
+    Forget,
+}
+
 #[derive(Debug, Clone)]
 pub enum Event {
     /// Connection state of the registry; `generation` increases with every Connect.
@@ -81,6 +92,9 @@ pub enum Event {
     Versions { generation: u64, model: String, result: Result<Vec<ModelVersion>, String> },
     Profiles(Profiles),
     ProfileTest(Vec<crate::serving::check::ConnectionCheck>),
+    /// What the OS keyring holds for `profile` after a [`Command::Keyring`] (one sentence), or why the
+    /// action failed.
+    Keyring { profile: String, result: Result<String, String> },
     Notice(String),
     Error(String),
     Plan(Result<MovePlan, String>),
@@ -229,8 +243,12 @@ pub fn start(home: Home, timeout: Duration, policy: Policy, repaint: Repaint) ->
                         tokio::spawn(async move {
                             let checks = crate::serving::check::check_profile(&profile, &home, timeout).await;
                             Backend::emit(&out, &repaint, Event::ProfileTest(checks));
+                            if let Some(n) = crate::connect::credentials::take_notice() {
+                                Backend::emit(&out, &repaint, Event::Notice(n));
+                            }
                         });
                     }
+                    Command::Keyring { profile, action } => backend.keyring(profile, action).await,
                     c @ (Command::FairnessColumns { .. } | Command::Fairness { .. }) => backend.fairness(c),
                     Command::Monitor(cfg) => backend.start_monitor(cfg),
                     Command::MetricsHistory { prometheus, range, end } => backend.metrics_history(prometheus, range, end),

@@ -14,6 +14,9 @@ impl Backend {
         self.send(Event::Registry { generation, description: description.clone(), state: SourceState::Connecting });
         let (home, timeout) = (self.home.clone(), self.timeout);
         let opened = tokio::task::spawn_blocking(move || spec.open(&home, timeout)).await;
+        if let Some(n) = crate::connect::credentials::take_notice() {
+            self.send(Event::Notice(n));
+        }
         match opened {
             Ok(Ok(reg)) => {
                 self.registry = Some(reg.clone());
@@ -124,6 +127,25 @@ impl Backend {
             }
             Err(e) => self.send(Event::Error(format!("profile not saved: {e}"))),
         }
+    }
+
+    /// The profile dialog's keyring actions, run off the runtime's threads; the answer is what the
+    /// keyring holds afterwards.
+    pub(super) async fn keyring(&self, profile: String, action: super::KeyringAction) {
+        use crate::connect::credentials;
+        let name = profile.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            match action {
+                super::KeyringAction::Status => Ok(()),
+                super::KeyringAction::Store(c) => credentials::store(&name, &c).map_err(|e| format!("Not stored: {e}.")),
+                super::KeyringAction::Forget => credentials::forget(&name).map(|_| ()).map_err(|e| format!("Not removed: {e}.")),
+            }
+            .map(|()| credentials::describe(&name))
+        })
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r);
+        self.send(Event::Keyring { profile, result });
     }
 
     /// Reads the registry for every unsettled operation (interrupted, or its outcome unknown) and tells

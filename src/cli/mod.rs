@@ -196,6 +196,9 @@ pub fn main(window: fn(Context) -> Result<(), String>) -> ExitCode {
         Some(cmd) => run_command(&cli.global, cmd),
     };
     let ms = started.elapsed().as_millis() as u64;
+    if let Some(notice) = crate::connect::credentials::take_notice() {
+        eprintln!("steward: note: {notice}");
+    }
     match result {
         Ok(()) => {
             tracing::info!(target: "steward::cli", command = %name, ms, code = exit::OK, "done");

@@ -1,11 +1,13 @@
-//! `steward profile list|add|bind|unbind|use|remove` and `steward paths`.
+//! `steward profile list|add|bind|unbind|use|test|login|logout|remove` and `steward paths`.
 
+use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 
 use super::{Failure, Global, Outcome, exit, print_json};
 use crate::config::{Home, Profile, Profiles};
+use crate::connect::credentials;
 
 #[derive(Subcommand, Debug)]
 pub enum ProfileCmd {
@@ -71,6 +73,22 @@ pub enum ProfileCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Keep a token, or a user name and password, for profile NAME's MLflow registry in the OS keyring
+    /// (Secret Service, Keychain, Credential Manager); never in the profile file. MLflow's variables
+    /// (MLFLOW_TRACKING_TOKEN, MLFLOW_TRACKING_USERNAME/PASSWORD) still win when set.
+    Login {
+        name: String,
+        /// Store a user name and password (default: a token).
+        #[arg(long, value_name = "NAME")]
+        user: Option<String>,
+        /// Read the token or password from the first line of standard input instead of asking (also
+        /// when standard input is not a terminal).
+        #[arg(long)]
+        stdin: bool,
+    },
+    /// Remove profile NAME's credentials from the OS keyring.
+    Logout { name: String },
+    /// Remove profile NAME (and its credentials in the OS keyring).
     Remove { name: String },
 }
 
@@ -188,15 +206,63 @@ pub fn run(g: &Global, cmd: ProfileCmd) -> Outcome {
             }
             Ok(())
         }
+        ProfileCmd::Login { name, user, stdin } => login(&all, &name, user, stdin),
+        ProfileCmd::Logout { name } => {
+            let removed = credentials::forget(&name).map_err(|e| Failure::from(format!("profile '{name}': {e}")))?;
+            println!("{}", if removed { format!("removed the credentials of profile '{name}' from the OS keyring") } else { format!("the OS keyring held nothing for profile '{name}'") });
+            Ok(())
+        }
         ProfileCmd::Remove { name } => {
             if !all.remove(&name) {
                 return Err(Failure::from(format!("no profile named '{name}'")));
             }
             all.save(&home)?;
             println!("removed profile '{name}'");
+            match credentials::forget(&name) {
+                Ok(true) => println!("removed its credentials from the OS keyring"),
+                Ok(false) | Err(credentials::KeyringError::Unavailable(_)) => {}
+                Err(e) => eprintln!("steward: warning: its credentials may still be in the OS keyring: {e}"),
+            }
             Ok(())
         }
     }
+}
+
+/// `steward profile login`: asks for the secret (no echo) or reads one line of standard input, stores it,
+/// reads it back to confirm, and says when the environment would override it.
+fn login(all: &Profiles, name: &str, user: Option<String>, stdin: bool) -> Outcome {
+    let profile = all.get(name).ok_or_else(|| Failure::from(format!("no profile named '{name}' (see `steward profile list`)")))?;
+    if !(profile.registry.starts_with("http://") || profile.registry.starts_with("https://")) {
+        return Err(Failure { message: format!("profile '{name}' uses a local registry, which needs no credentials"), code: exit::USAGE });
+    }
+    let (what, prompt) = if user.is_some() { ("password", "Password") } else { ("token", "Token") };
+    let secret = if stdin || !std::io::stdin().is_terminal() {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map_err(|e| Failure::from(format!("reading the {what} from standard input: {e}")))?;
+        line.trim_end_matches(['\n', '\r']).to_string()
+    } else {
+        rpassword::prompt_password(format!("{prompt} for profile '{name}' ({}): ", crate::connect::http::redact_url(&profile.registry)))
+            .map_err(|e| Failure::from(format!("reading the {what}: {e}")))?
+    };
+    if secret.is_empty() {
+        return Err(Failure { message: format!("an empty {what}; nothing stored"), code: exit::USAGE });
+    }
+    let credential = match user {
+        Some(user) if user.trim().is_empty() => return Err(Failure { message: "--user must not be empty".into(), code: exit::USAGE }),
+        Some(user) => credentials::Credential::Password { user, password: secret },
+        None => credentials::Credential::Token { token: secret },
+    };
+    let failed = |e: credentials::KeyringError| Failure::from(format!("profile '{name}': {e}; nothing stored (MLflow's variables can carry the credentials instead)"));
+    credentials::store(name, &credential).map_err(failed)?;
+    match credentials::load(name).map_err(failed)? {
+        Some(back) if back == credential => {}
+        _ => return Err(Failure::from(format!("profile '{name}': the OS keyring did not give back what was stored"))),
+    }
+    println!("stored {} for profile '{name}' in the OS keyring", credential.kind());
+    if let Some(env) = credentials::from_env() {
+        eprintln!("steward: warning: the environment sets {} (MLflow's variables), which wins over the keyring", env.kind());
+    }
+    Ok(())
 }
 
 /// `MODEL@ALIAS` split at the last `@`.

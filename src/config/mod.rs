@@ -15,7 +15,7 @@ pub use gates::{Direction, FairnessMeasure, Gate, GateKind, GatePolicy, GateSour
 pub use home::Home;
 pub use policy::Policy;
 pub use profile::{Binding, BindingMode, DEFAULT_READY_TIMEOUT, Profile, Profiles, check_no_secret};
-pub use registry::{Origin, RegistrySpec};
+pub use registry::{MlflowTarget, Origin, RegistrySpec};
 
 use std::time::Duration;
 

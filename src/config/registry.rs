@@ -9,11 +9,22 @@ use crate::connect::{AnyRegistry, RegistryError, local::LocalRegistry, local::Op
 /// Which registry a run talks to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RegistrySpec {
-    /// An MLflow server's URL, and the profile's CA bundle (`ca_file`) when it has one.
-    Mlflow(String, Option<PathBuf>),
+    /// An MLflow server.
+    Mlflow(MlflowTarget),
     Local(PathBuf),
     /// The local registry in the home (created, with the sample workspace, on first use).
     HomeLocal,
+}
+
+/// An MLflow server to connect to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MlflowTarget {
+    pub url: String,
+    /// The profile's CA bundle (`ca_file`) when it has one.
+    pub ca_file: Option<PathBuf>,
+    /// The profile the URL came from: its OS keyring entry holds the credentials when MLflow's
+    /// variables do not (see [`crate::connect::credentials::resolve`]).
+    pub profile: Option<String>,
 }
 
 /// Where the choice of registry came from (shown to the operator).
@@ -26,11 +37,16 @@ pub enum Origin {
 }
 
 impl RegistrySpec {
+    /// An MLflow server at `url`, outside any profile.
+    pub fn mlflow(url: impl Into<String>) -> RegistrySpec {
+        RegistrySpec::Mlflow(MlflowTarget { url: url.into(), ca_file: None, profile: None })
+    }
+
     pub fn parse(uri: &str) -> Result<RegistrySpec, String> {
         let uri = uri.trim();
         if uri.starts_with("http://") || uri.starts_with("https://") {
             url::Url::parse(uri).map_err(|e| format!("registry URL '{}': {e}", crate::connect::http::redact_url(uri)))?;
-            Ok(RegistrySpec::Mlflow(uri.to_string(), None))
+            Ok(RegistrySpec::mlflow(uri))
         } else if let Some(path) = uri.strip_prefix("local:") {
             if path.is_empty() {
                 return Err("local: needs a path, e.g. local:/srv/steward/registry.sqlite".into());
@@ -56,7 +72,11 @@ impl RegistrySpec {
         if let Some(p) = profile {
             let spec = match RegistrySpec::parse(&p.registry) {
                 _ if p.registry.trim().is_empty() => RegistrySpec::HomeLocal,
-                Ok(RegistrySpec::Mlflow(url, _)) => RegistrySpec::Mlflow(url, p.ca_file.as_ref().map(PathBuf::from)),
+                Ok(RegistrySpec::Mlflow(t)) => RegistrySpec::Mlflow(MlflowTarget {
+                    ca_file: p.ca_file.as_ref().map(PathBuf::from),
+                    profile: Some(p.name.clone()),
+                    ..t
+                }),
                 other => other?,
             };
             return Ok((spec, Origin::Profile(p.name.clone())));
@@ -71,7 +91,7 @@ impl RegistrySpec {
 
     pub fn display(&self, home: &Home) -> String {
         match self {
-            RegistrySpec::Mlflow(u, _) => format!("MLflow at {}", crate::connect::http::redact_url(u)),
+            RegistrySpec::Mlflow(t) => format!("MLflow at {}", crate::connect::http::redact_url(&t.url)),
             RegistrySpec::Local(p) => format!("local registry at {}", p.display()),
             RegistrySpec::HomeLocal => format!("local registry at {}", home.registry_file().display()),
         }
@@ -80,7 +100,9 @@ impl RegistrySpec {
     /// Opens the registry. The home's local registry is seeded with the sample workspace when new.
     pub fn open(&self, home: &Home, timeout: Duration) -> Result<AnyRegistry, RegistryError> {
         match self {
-            RegistrySpec::Mlflow(url, ca) => Ok(AnyRegistry::Mlflow(MlflowRegistry::from_env(url, timeout, ca.as_deref())?)),
+            RegistrySpec::Mlflow(t) => {
+                Ok(AnyRegistry::Mlflow(MlflowRegistry::connect(&t.url, timeout, t.ca_file.as_deref(), t.profile.as_deref())?))
+            }
             RegistrySpec::Local(path) => Ok(AnyRegistry::Local(LocalRegistry::open(path)?.0)),
             RegistrySpec::HomeLocal => {
                 let (reg, opened) = LocalRegistry::open(&home.registry_file())?;

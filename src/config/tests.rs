@@ -12,9 +12,9 @@ fn registry_choice_follows_flag_then_profile_then_environment_then_default() {
     let (s, o) = RegistrySpec::select(Some("local:/tmp/r.sqlite"), Some(&p), Some("http://env:5000")).unwrap();
     assert_eq!((s, o), (RegistrySpec::Local("/tmp/r.sqlite".into()), Origin::Flag));
     let (s, o) = RegistrySpec::select(None, Some(&p), Some("http://env:5000")).unwrap();
-    assert_eq!((s, o), (RegistrySpec::Mlflow("https://mlflow.example.com".into(), None), Origin::Profile("prod".into())));
+    assert_eq!((s, o), (RegistrySpec::Mlflow(super::MlflowTarget { url: "https://mlflow.example.com".into(), ca_file: None, profile: Some("prod".into()) }), Origin::Profile("prod".into())));
     let (s, o) = RegistrySpec::select(None, None, Some("http://env:5000")).unwrap();
-    assert_eq!((s, o), (RegistrySpec::Mlflow("http://env:5000".into(), None), Origin::Environment));
+    assert_eq!((s, o), (RegistrySpec::mlflow("http://env:5000"), Origin::Environment));
     let (s, o) = RegistrySpec::select(None, None, Some("")).unwrap();
     assert_eq!((s, o), (RegistrySpec::HomeLocal, Origin::Default));
     assert!(RegistrySpec::select(None, None, Some("databricks")).unwrap_err().contains("MLFLOW_TRACKING_URI"));

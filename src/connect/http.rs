@@ -418,7 +418,7 @@ fn status_error(
         401 => RegistryError::AuthenticationFailed {
             url,
             detail: match auth {
-                Auth::None if www_authenticate => "the server requires credentials; set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or MLFLOW_TRACKING_TOKEN".into(),
+                Auth::None if www_authenticate => "the server requires credentials; keep them in the OS keyring for the profile (steward profile login, or the profile dialog) or set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or MLFLOW_TRACKING_TOKEN".into(),
                 Auth::None => format!("the server requires credentials ({message})"),
                 _ => "the credentials were rejected".into(),
             },

@@ -21,20 +21,8 @@ const RUN_FETCH_CONCURRENCY: usize = 8;
 #[derive(Clone)]
 pub struct MlflowRegistry {
     http: Http,
-}
-
-/// Credentials the way MLflow's own clients read them.
-pub fn auth_from_env() -> Auth {
-    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    if let Some(token) = var("MLFLOW_TRACKING_TOKEN") {
-        Auth::Bearer(token)
-    } else if let (Some(user), Some(password)) =
-        (var("MLFLOW_TRACKING_USERNAME"), var("MLFLOW_TRACKING_PASSWORD"))
-    {
-        Auth::Basic { user, password }
-    } else {
-        Auth::None
-    }
+    /// Where the credentials came from (shown by "Test connection").
+    credentials: super::credentials::Source,
 }
 
 pub fn insecure_tls_from_env() -> bool {
@@ -192,13 +180,22 @@ impl WireVersion {
 
 impl MlflowRegistry {
     pub fn new(url: &str, auth: Auth, timeout: Duration, tls: &Tls) -> Result<Self> {
-        Ok(MlflowRegistry { http: Http::new(url, auth, timeout, tls)? })
+        let credentials = if matches!(auth, Auth::None) { super::credentials::Source::None } else { super::credentials::Source::Given };
+        Ok(MlflowRegistry { http: Http::new(url, auth, timeout, tls)?, credentials })
     }
 
-    /// Connect with MLflow's own environment variables for credentials and certificates (see
-    /// [`tls_from_env`]); `profile_ca` is a profile's `ca_file`.
-    pub fn from_env(url: &str, timeout: Duration, profile_ca: Option<&std::path::Path>) -> Result<Self> {
-        Self::new(url, auth_from_env(), timeout, &tls_from_env(profile_ca))
+    /// Connect with MLflow's own environment variables for certificates (see [`tls_from_env`]) and
+    /// credentials, else the OS keyring entry of `profile` ([`super::credentials::resolve`]);
+    /// `profile_ca` is a profile's `ca_file`.
+    pub fn connect(url: &str, timeout: Duration, profile_ca: Option<&std::path::Path>, profile: Option<&str>) -> Result<Self> {
+        let (auth, source) = super::credentials::resolve(profile);
+        tracing::debug!(target: "steward::registry", url = %super::http::redact_url(url), credentials = %source, "connect");
+        Ok(MlflowRegistry { credentials: source, ..Self::new(url, auth, timeout, &tls_from_env(profile_ca))? })
+    }
+
+    /// Where this connection's credentials came from.
+    pub fn credential_source(&self) -> &super::credentials::Source {
+        &self.credentials
     }
 
     async fn get(&self, endpoint: &str, query: &[(&str, String)]) -> Result<Value> {

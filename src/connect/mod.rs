@@ -1,5 +1,6 @@
 //! Connectors to the outside world. Only this module speaks HTTP or opens registry files.
 
+pub mod credentials;
 pub mod http;
 pub mod local;
 pub mod mlflow;

@@ -1,13 +1,13 @@
 //! Crash reports. A panic hook writes `crash-<UTC time>.txt` into the log folder: Steward's version,
 //! the OS, the thread, the panic message and where it happened, a backtrace, and the last
-//! [`LOG_LINES`] lines of the log, with every credential the environment holds blanked (the values
+//! [`LOG_LINES`] lines of the log, with every credential the environment holds or the keyring gave blanked (the values
 //! `connect::redact` blanks in server messages). The next time the window opens it offers the report
 //! ("Steward closed unexpectedly last time"); a report is pending until it is dismissed (renamed to
 //! `crash-<time>.seen.txt`). At most [`KEEP`] reports are kept, the oldest removed first.
 
 use std::path::{Path, PathBuf};
 
-use crate::connect::mlflow::auth_from_env;
+use crate::connect::credentials::known_secrets;
 use crate::connect::redact::redact;
 
 /// Log lines copied into a report.
@@ -29,7 +29,7 @@ pub fn install(dir: PathBuf) {
         let backtrace = std::backtrace::Backtrace::force_capture().to_string();
         let thread = std::thread::current().name().unwrap_or("unnamed").to_string();
         tracing::error!(target: "steward::crash", %message, %place, %thread, "panic");
-        let _ = write_report(&dir, &message, &place, &thread, &backtrace, &auth_from_env().secrets());
+        let _ = write_report(&dir, &message, &place, &thread, &backtrace, &known_secrets());
         previous(info);
     }));
 }

@@ -439,11 +439,7 @@ async fn health_part(
 /// Replaces credentials from the environment wherever they appear in the report (outside the audit
 /// excerpt, whose lines must stay verbatim), in case a registry or server echoed one back.
 fn scrub_secrets(data: &mut ReportData) {
-    let secrets: Vec<String> = ["MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_PASSWORD"]
-        .iter()
-        .filter_map(|k| std::env::var(k).ok())
-        .filter(|s| s.len() >= 4)
-        .collect();
+    let secrets = crate::connect::credentials::known_secrets();
     if secrets.is_empty() {
         return;
     }

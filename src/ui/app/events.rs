@@ -104,6 +104,18 @@ impl StewardApp {
                     f.test = Some(Loadable::Ready(checks));
                 }
             }
+            Event::Keyring { profile, result } => match self.add_registry.as_mut().filter(|f| f.name.trim() == profile) {
+                Some(f) => {
+                    f.keyring = Some(match result {
+                        Ok(s) => Loadable::Ready(s),
+                        Err(e) => Loadable::Failed(e),
+                    })
+                }
+                None => match result {
+                    Ok(s) => self.notify(s, false),
+                    Err(e) => self.notify(e, true),
+                },
+            },
             Event::Notice(n) => self.notify(n, false),
             Event::Error(e) => self.notify(e, true),
             Event::Monitor(ev) => {

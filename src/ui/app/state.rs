@@ -73,6 +73,12 @@ pub struct AddRegistryForm {
     pub test: Option<super::Loadable<Vec<crate::serving::check::ConnectionCheck>>>,
     /// Settings of the profile being edited that the dialog does not show (bindings, alerts, policy).
     pub base: Option<crate::config::Profile>,
+    /// A user name for the OS keyring (empty: the secret is a token).
+    pub cred_user: String,
+    /// The token or password to keep in the OS keyring (cleared once stored).
+    pub cred_secret: String,
+    /// What the OS keyring holds for this profile: None before asking, then one sentence, or why not.
+    pub keyring: Option<super::Loadable<String>>,
 }
 
 impl AddRegistryForm {
@@ -89,6 +95,7 @@ impl AddRegistryForm {
             error: None,
             test: None,
             base: Some(p.clone()),
+            ..Default::default()
         }
     }
 }

@@ -10,6 +10,7 @@ mod monitoring_charts;
 use egui::{Id, Modal, RichText, Ui};
 
 use super::app::{AddRegistryForm, StewardApp};
+use crate::backend::KeyringAction;
 use super::widgets;
 use crate::config::{Profile, RegistrySpec, check_no_secret};
 
@@ -127,10 +128,15 @@ pub fn add_registry_dialog(app: &mut StewardApp, ui: &mut Ui) {
     let mut submit = false;
     let mut cancel = false;
     let mut test = false;
+    let mut keyring = None;
+    // An existing MLflow profile: say what the keyring holds for it.
+    if form.keyring.is_none() && form.base.is_some() && !form.url.trim().is_empty() {
+        keyring = Some(KeyringAction::Status);
+    }
     let response = Modal::new(Id::unique("add_registry")).show(ui.ctx(), |ui| {
         ui.set_width(520.0);
         ui.heading(if form.base.is_some() { "Edit connection profile" } else { "Add MLflow registry" });
-        ui.label("Credentials are read from MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD or MLFLOW_TRACKING_TOKEN, never stored.");
+        ui.label("Credentials: MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME / _PASSWORD when set, else the OS keyring; never in the profile file.");
         ui.add_space(6.0);
         egui::Grid::new("add_registry_grid").num_columns(2).spacing([8.0, 6.0]).show(ui, |ui| {
             let l = ui.label("Profile name");
@@ -157,7 +163,37 @@ pub fn add_registry_dialog(app: &mut StewardApp, ui: &mut Ui) {
             ui.label("");
             ui.checkbox(&mut form.read_only, "Read-only (no promote or roll back with this profile)");
             ui.end_row();
+            let l = ui.label("Keyring user");
+            ui.add(egui::TextEdit::singleline(&mut form.cred_user).hint_text("empty: the secret is a token")).labelled_by(l.id);
+            ui.end_row();
+            let l = ui.label("Token or password");
+            ui.horizontal(|ui| {
+                ui.add(egui::TextEdit::singleline(&mut form.cred_secret).password(true).hint_text("kept in the OS keyring")).labelled_by(l.id);
+                let can = !form.name.trim().is_empty() && !form.url.trim().is_empty();
+                if ui.add_enabled(can && !form.cred_secret.is_empty(), egui::Button::new("Save to keyring")).clicked() {
+                    keyring = Some(KeyringAction::Store(credential(form)));
+                }
+                if ui.add_enabled(can, egui::Button::new("Remove from keyring")).clicked() {
+                    keyring = Some(KeyringAction::Forget);
+                }
+            });
+            ui.end_row();
         });
+        match &form.keyring {
+            Some(super::app::Loadable::Loading) => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Asking the OS keyring...");
+                });
+            }
+            Some(super::app::Loadable::Ready(s)) => {
+                ui.label(RichText::new(s).weak());
+            }
+            Some(super::app::Loadable::Failed(e)) => {
+                ui.colored_label(widgets::RED, e);
+            }
+            None => {}
+        }
         if let Some(e) = &form.error {
             ui.colored_label(widgets::RED, e);
         }
@@ -194,6 +230,10 @@ pub fn add_registry_dialog(app: &mut StewardApp, ui: &mut Ui) {
             }
         });
     });
+    if let Some(action) = keyring {
+        send_keyring(app, action);
+        return;
+    }
     if test {
         match validate(form) {
             Ok(profile) => {
@@ -206,6 +246,12 @@ pub fn add_registry_dialog(app: &mut StewardApp, ui: &mut Ui) {
     } else if submit {
         match validate(form) {
             Ok(profile) => {
+                // Typed credentials are kept before the profile is saved and connected (the backend
+                // takes commands in order).
+                let store = (!form.cred_secret.is_empty() && !profile.registry.is_empty()).then(|| KeyringAction::Store(credential(form)));
+                if let Some(action) = store {
+                    send_keyring(app, action);
+                }
                 app.activate_profile(profile);
                 app.add_registry = None;
             }
@@ -214,6 +260,24 @@ pub fn add_registry_dialog(app: &mut StewardApp, ui: &mut Ui) {
     } else if cancel || response.should_close() {
         app.add_registry = None;
     }
+}
+
+/// The credential typed in the dialog: a user and password, or a token when no user is given.
+fn credential(form: &AddRegistryForm) -> crate::connect::credentials::Credential {
+    use crate::connect::credentials::Credential;
+    match form.cred_user.trim() {
+        "" => Credential::Token { token: form.cred_secret.clone() },
+        user => Credential::Password { user: user.to_string(), password: form.cred_secret.clone() },
+    }
+}
+
+fn send_keyring(app: &mut StewardApp, action: KeyringAction) {
+    let Some(form) = app.add_registry.as_mut() else { return };
+    if matches!(action, KeyringAction::Store(_)) {
+        form.cred_secret.clear();
+    }
+    form.keyring = Some(super::app::Loadable::Loading);
+    app.backend.send(crate::backend::Command::Keyring { profile: form.name.trim().to_string(), action });
 }
 
 fn validate(form: &AddRegistryForm) -> Result<Profile, String> {
