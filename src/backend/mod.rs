@@ -11,6 +11,7 @@ use tokio::sync::mpsc as tmpsc;
 mod analysis;
 mod moves;
 mod registry;
+mod reread;
 mod watch;
 
 use crate::audit::{AuditLog, Record};
@@ -22,7 +23,8 @@ use crate::domain::{ModelVersion, RegisteredModel, SourceState, VersionNumber};
 use crate::config::Policy;
 use crate::ops::{AliasEvent, Interrupted, MovePlan, RollbackChoices, StepEvent};
 
-/// How often the selected model's aliases are re-read to notice moves made outside Steward.
+/// How often the models and the selected model's aliases are re-read to notice moves made outside
+/// Steward (by the backend itself; the window is woken only by a change).
 pub const POLL_INTERVAL: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone)]
@@ -164,6 +166,9 @@ struct Backend {
     repaint: Repaint,
     monitor: Option<tokio::task::JoinHandle<()>>,
     live_visible: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// The model whose aliases the re-read follows (the last one whose history was asked for).
+    watched: Option<String>,
+    reread: reread::Reread,
 }
 
 impl Backend {
@@ -201,7 +206,13 @@ impl Backend {
 }
 
 /// Starts the backend thread. `repaint` is called after every event (the window's repaint request).
+/// The registry is re-read every [`POLL_INTERVAL`].
 pub fn start(home: Home, timeout: Duration, policy: Policy, repaint: Repaint) -> BackendHandle {
+    start_with(home, timeout, policy, repaint, POLL_INTERVAL)
+}
+
+/// [`start`] with the registry re-read every `poll` (tests use a short one).
+pub fn start_with(home: Home, timeout: Duration, policy: Policy, repaint: Repaint, poll: Duration) -> BackendHandle {
     let (cmd_tx, mut cmd_rx) = tmpsc::unbounded_channel::<Command>();
     let (ev_tx, ev_rx) = mpsc::channel::<Event>();
     let handle = Arc::new(std::sync::OnceLock::new());
@@ -230,35 +241,18 @@ pub fn start(home: Home, timeout: Duration, policy: Policy, repaint: Repaint) ->
                 repaint,
                 monitor: None,
                 live_visible: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true)),
+                watched: None,
+                reread: reread::Reread::default(),
             };
-            while let Some(cmd) = cmd_rx.recv().await {
-                match cmd {
-                    Command::Connect(spec) => backend.connect(spec).await,
-                    Command::RefreshModels => backend.refresh_models(false),
-                    Command::LoadVersions { model } => backend.load_versions(model),
-                    Command::OpenSample => backend.open_sample().await,
-                    Command::SaveProfile { profile, activate } => backend.save_profile(profile, activate).await,
-                    Command::TestProfile(profile) => {
-                        let (home, timeout, out, repaint) = (backend.home.clone(), backend.timeout, backend.out.clone(), backend.repaint.clone());
-                        tokio::spawn(async move {
-                            let checks = crate::serving::check::check_profile(&profile, &home, timeout).await;
-                            Backend::emit(&out, &repaint, Event::ProfileTest(checks));
-                            if let Some(n) = crate::connect::credentials::take_notice() {
-                                Backend::emit(&out, &repaint, Event::Notice(n));
-                            }
-                        });
-                    }
-                    Command::Keyring { profile, action } => backend.keyring(profile, action).await,
-                    c @ (Command::FairnessColumns { .. } | Command::Fairness { .. }) => backend.fairness(c),
-                    Command::Monitor(cfg) => backend.start_monitor(cfg),
-                    Command::MetricsHistory { prometheus, range, end } => backend.metrics_history(prometheus, range, end),
-                    Command::LiveVisible(v) => backend.live_visible.store(v, std::sync::atomic::Ordering::Relaxed),
-                    Command::SetPolicy(p) => backend.policy = p,
-                    Command::CheckUnsettled => backend.check_unsettled().await,
-                    Command::ExportReport { opts, format, out, profile, progress } => {
-                        backend.export_report(*opts, format, out, profile.map(|p| *p), progress)
-                    }
-                    other => backend.handle_ops(other),
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + poll, poll);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    cmd = cmd_rx.recv() => match cmd {
+                        Some(cmd) => backend.handle(cmd).await,
+                        None => break,
+                    },
+                    _ = tick.tick() => backend.reread(),
                 }
             }
         });
@@ -267,4 +261,37 @@ pub fn start(home: Home, timeout: Duration, policy: Policy, repaint: Repaint) ->
         eprintln!("steward: cannot start the backend thread: {e}");
     }
     BackendHandle { commands: cmd_tx, events: ev_rx, runtime: handle }
+}
+
+impl Backend {
+    async fn handle(&mut self, cmd: Command) {
+        match cmd {
+            Command::Connect(spec) => self.connect(spec).await,
+            Command::RefreshModels => self.refresh_models(false),
+            Command::LoadVersions { model } => self.load_versions(model),
+            Command::OpenSample => self.open_sample().await,
+            Command::SaveProfile { profile, activate } => self.save_profile(profile, activate).await,
+            Command::TestProfile(profile) => {
+                let (home, timeout, out, repaint) = (self.home.clone(), self.timeout, self.out.clone(), self.repaint.clone());
+                tokio::spawn(async move {
+                    let checks = crate::serving::check::check_profile(&profile, &home, timeout).await;
+                    Self::emit(&out, &repaint, Event::ProfileTest(checks));
+                    if let Some(n) = crate::connect::credentials::take_notice() {
+                        Self::emit(&out, &repaint, Event::Notice(n));
+                    }
+                });
+            }
+            Command::Keyring { profile, action } => self.keyring(profile, action).await,
+            c @ (Command::FairnessColumns { .. } | Command::Fairness { .. }) => self.fairness(c),
+            Command::Monitor(cfg) => self.start_monitor(cfg),
+            Command::MetricsHistory { prometheus, range, end } => self.metrics_history(prometheus, range, end),
+            Command::LiveVisible(v) => self.live_visible.store(v, std::sync::atomic::Ordering::Relaxed),
+            Command::SetPolicy(p) => self.policy = p,
+            Command::CheckUnsettled => self.check_unsettled().await,
+            Command::ExportReport { opts, format, out, profile, progress } => {
+                self.export_report(*opts, format, out, profile.map(|p| *p), progress)
+            }
+            other => self.handle_ops(other),
+        }
+    }
 }

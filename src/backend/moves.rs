@@ -2,46 +2,19 @@
 //! verification, resolving interrupted operations.
 
 use super::{Backend, Command, Event};
-use crate::audit::Record;
-use crate::connect::Registry;
+use crate::audit::{AuditLog, Record};
+use crate::connect::{AnyRegistry, Registry};
 use crate::domain::show_version;
 use crate::ops::{self, AliasEvent, Ops, StepEvent};
 
 impl Backend {
     pub(super) fn history(&self, model: String) {
         let generation = self.generation;
+        let reread = self.reread.clone();
         self.with_ops(move |reg, audit, _| async move {
-            let result = async {
-                let m = reg.get_model(&model).await.map_err(|e| e.to_string())?;
-                let user = crate::audit::os_user();
-                let audit2 = audit.clone();
-                let (desc, name, aliases) = (reg.describe(), model.clone(), m.aliases.clone());
-                tokio::task::spawn_blocking(move || -> Result<(Vec<AliasEvent>, Vec<Record>), String> {
-                    ops::observe(&audit2, &user, &desc, &name, &aliases).map_err(|e| e.to_string())
-                })
-                .await
-                .map_err(|e| e.to_string())?
-            }
-            .await;
-            // Moves made outside Steward are worth a notice, not only a line in the log.
-            let moved: Vec<String> = match &result {
-                Ok((_, seen)) => seen
-                    .iter()
-                    .filter(|r| r.entry.action == "alias_moved")
-                    .map(|r| {
-                        format!(
-                            "{}@{} moved outside Steward: {} -> {}",
-                            r.entry.model,
-                            r.entry.alias,
-                            show_version(r.entry.from),
-                            show_version(r.entry.to)
-                        )
-                    })
-                    .collect(),
-                Err(_) => Vec::new(),
-            };
-            let notice = (!moved.is_empty()).then(|| moved.join("; "));
-            Event::History { generation, model, result: result.map(|(h, _)| h), notice }
+            let (result, notice) = observe_history(&reg, audit, &model).await;
+            reread.history_changed(generation, &model, &result);
+            Event::History { generation, model, result, notice }
         });
     }
 
@@ -69,7 +42,10 @@ impl Backend {
                     Event::Executed(r.map_err(|e| e.to_string()))
                 })
             }
-            Command::LoadHistory { model } => self.history(model),
+            Command::LoadHistory { model } => {
+                self.watched = Some(model.clone());
+                self.history(model)
+            }
             Command::VerifyAudit => {
                 let path = self.home.audit_log();
                 self.with_ops(move |_, _, _| async move {
@@ -108,4 +84,31 @@ impl Backend {
             _ => {}
         }
     }
+}
+
+/// Records the moves of `model`'s aliases made outside Steward (`ops::observe`), then gives its alias
+/// history and, when moves were seen, a notice naming them.
+pub(super) async fn observe_history(reg: &AnyRegistry, audit: AuditLog, model: &str) -> (Result<Vec<AliasEvent>, String>, Option<String>) {
+    let result = async {
+        let m = reg.get_model(model).await.map_err(|e| e.to_string())?;
+        let user = crate::audit::os_user();
+        let (desc, name, aliases) = (reg.describe(), model.to_string(), m.aliases.clone());
+        tokio::task::spawn_blocking(move || -> Result<(Vec<AliasEvent>, Vec<Record>), String> {
+            ops::observe(&audit, &user, &desc, &name, &aliases).map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| e.to_string())?
+    }
+    .await;
+    // Moves made outside Steward are worth a notice, not only a line in the log.
+    let moved: Vec<String> = match &result {
+        Ok((_, seen)) => seen
+            .iter()
+            .filter(|r| r.entry.action == "alias_moved")
+            .map(|r| format!("{}@{} moved outside Steward: {} -> {}", r.entry.model, r.entry.alias, show_version(r.entry.from), show_version(r.entry.to)))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    let notice = (!moved.is_empty()).then(|| moved.join("; "));
+    (result.map(|(h, _)| h), notice)
 }

@@ -9,6 +9,7 @@ use crate::ops;
 impl Backend {
     pub(super) async fn connect(&mut self, spec: RegistrySpec) {
         self.generation += 1;
+        self.watched = None;
         let generation = self.generation;
         let description = spec.display(&self.home);
         self.send(Event::Registry { generation, description: description.clone(), state: SourceState::Connecting });
@@ -40,9 +41,10 @@ impl Backend {
             self.send(Event::Error("no registry is connected".into()));
             return;
         };
-        let (out, repaint, generation) = (self.out.clone(), self.repaint.clone(), self.generation);
+        let (out, repaint, generation, reread) = (self.out.clone(), self.repaint.clone(), self.generation, self.reread.clone());
         tokio::spawn(async move {
             let result = reg.list_models().await.map_err(|e| e.to_string());
+            reread.models_changed(generation, &result);
             if report_state {
                 let state = match &result {
                     Ok(_) => SourceState::Connected,

@@ -78,7 +78,6 @@ pub struct StewardApp {
     pub(crate) timeout: Duration,
     /// The answer of an open file dialog (it runs on a thread of its own).
     browse: Option<widgets::FileDialogTask>,
-    last_poll: Instant,
     notices: Vec<(Instant, String, bool)>,
     theme_applied: Option<ThemeChoice>,
     /// The last run's crash report on offer, and the log viewer.
@@ -142,7 +141,6 @@ impl StewardApp {
             home: ctx.home.clone(),
             timeout: ctx.timeout,
             browse: None,
-            last_poll: Instant::now(),
             notices: Vec::new(),
             theme_applied: None,
             diagnostics: super::diagnostics::DiagnosticsState::new(&ctx.home),
@@ -230,18 +228,6 @@ impl StewardApp {
         }
     }
 
-    /// Re-reads the registry now and then, so moves made outside Steward are noticed and recorded.
-    fn poll(&mut self, ctx: &egui::Context) {
-        if self.registry_state == SourceState::Connected && self.last_poll.elapsed() >= backend::POLL_INTERVAL {
-            self.last_poll = Instant::now();
-            self.backend.send(Command::RefreshModels);
-            if let Some(m) = &self.persisted.selected_model {
-                self.backend.send(Command::LoadHistory { model: m.clone() });
-            }
-        }
-        ctx.request_repaint_after(backend::POLL_INTERVAL);
-    }
-
     fn apply_theme(&mut self, ctx: &egui::Context) {
         if self.theme_applied != Some(self.persisted.theme) {
             // A steady caret: a blinking one repaints the whole window twice a second while a text box
@@ -269,7 +255,6 @@ impl StewardApp {
             self.apply_event(ev);
         }
         self.apply_theme(&ui.ctx().clone());
-        self.poll(&ui.ctx().clone());
         self.poll_browse();
         self.watch_endpoints();
         let mut actions = self.shortcuts(ui);
