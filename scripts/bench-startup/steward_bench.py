@@ -42,7 +42,7 @@ def status(pid):
     d = {}
     for line in open(f"/proc/{pid}/status"):
         k, _, v = line.partition(":")
-        if k in ("VmRSS", "VmHWM", "Threads"):
+        if k in ("VmRSS", "VmHWM", "RssAnon", "RssFile", "RssShmem", "Threads"):
             d[k] = v.strip()
     return d
 

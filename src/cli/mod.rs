@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::config::{Context, DEFAULT_TIMEOUT, Selection};
 use crate::connect::RegistryError;
@@ -178,7 +178,8 @@ pub fn context(g: &Global) -> Result<Context, Failure> {
 /// The command line's entry point. `window` opens the window (no subcommand); main.rs passes the `ui`
 /// face's, so the command line knows no window code.
 pub fn main(window: fn(Context) -> Result<(), String>) -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let parsed = Cli::command().try_get_matches().and_then(|m| Cli::from_arg_matches(&m).map(|c| (c, m)));
+    let (cli, matches) = match parsed {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
@@ -187,8 +188,8 @@ pub fn main(window: fn(Context) -> Result<(), String>) -> ExitCode {
         }
     };
     start_diagnostics(&cli.global);
-    // The variant's name only (its fields may hold anything the user typed).
-    let name = cli.command.as_ref().map_or("window".to_string(), |c| format!("{c:?}").split([' ', '(', '{']).next().unwrap_or("").to_lowercase());
+    // The subcommand's name only (its arguments may hold anything the user typed).
+    let name = matches.subcommand_name().unwrap_or("window").to_string();
     tracing::info!(target: "steward::cli", command = %name, version = env!("CARGO_PKG_VERSION"), "start");
     let started = std::time::Instant::now();
     let result = match cli.command {

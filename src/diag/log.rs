@@ -33,7 +33,7 @@ pub const KEEP: usize = 3;
 pub fn init(dir: Option<&Path>, verbose: bool) -> Option<String> {
     let mut warning = None;
     let file = dir.and_then(|d| match writable(d) {
-        Ok(()) => Some(FileRotate::new(d.join(FILE), AppendCount::new(KEEP), ContentLimit::BytesSurpassed(MAX_FILE_BYTES), Compression::None, None)),
+        Ok(()) => Some(Guarded::new(d)),
         Err(e) => {
             warning = Some(format!("cannot write the log in {}: {e}; logging to the file is off for this run", d.display()));
             None
@@ -44,6 +44,58 @@ pub fn init(dir: Option<&Path>, verbose: bool) -> Option<String> {
     let stderr_layer = verbose.then(|| fmt::layer().with_ansi(false).with_target(true).with_writer(std::io::stderr).with_filter(LevelFilter::DEBUG));
     let _ = tracing_subscriber::registry().with(file_layer).with(stderr_layer).try_init();
     warning
+}
+
+/// The rotating file, written only while its folder is there or can be made again: file-rotate panics
+/// when it cannot (re)create the folder (say it was removed and its parent is now a file or read-only),
+/// and a log must never take the window down. Events that cannot be written are dropped, said once on
+/// stderr.
+struct Guarded {
+    dir: std::path::PathBuf,
+    file: Option<FileRotate<AppendCount>>,
+    said: bool,
+}
+
+impl Guarded {
+    fn new(dir: &Path) -> Guarded {
+        let mut g = Guarded { dir: dir.to_path_buf(), file: None, said: false };
+        g.ready();
+        g
+    }
+
+    /// The file, (re)opened when its folder exists or can be made again.
+    fn ready(&mut self) -> Option<&mut FileRotate<AppendCount>> {
+        if !self.dir.is_dir() {
+            self.file = None;
+            if let Err(e) = std::fs::create_dir_all(&self.dir) {
+                if !self.said {
+                    self.said = true;
+                    eprintln!("steward: warning: the log folder {} is gone and cannot be made again ({e}); events are dropped", self.dir.display());
+                }
+                return None;
+            }
+        }
+        if self.file.is_none() {
+            self.file = Some(FileRotate::new(self.dir.join(FILE), AppendCount::new(KEEP), ContentLimit::BytesSurpassed(MAX_FILE_BYTES), Compression::None, None));
+        }
+        self.file.as_mut()
+    }
+}
+
+impl std::io::Write for Guarded {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self.ready() {
+            Some(f) => f.write(buf),
+            None => Ok(buf.len()),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self.file.as_mut() {
+            Some(f) => f.flush(),
+            None => Ok(()),
+        }
+    }
 }
 
 /// The folder exists (created if missing) and the log file in it can be opened for appending.
@@ -71,4 +123,32 @@ pub fn tail(dir: &Path, n: usize) -> Vec<String> {
     let keep = lines.len().saturating_sub(n);
     lines.drain(..keep);
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    #[test]
+    fn a_log_folder_removed_mid_run_is_made_again_or_its_events_dropped_without_a_panic() {
+        let tmp = tempfile::tempdir().unwrap();
+        let parent = tmp.path().join("state");
+        let dir = parent.join("logs");
+        let mut g = Guarded::new(&dir);
+        g.write_all(b"one\n").unwrap();
+        g.flush().unwrap();
+        // Removed: made again, and the next event lands.
+        std::fs::remove_dir_all(&dir).unwrap();
+        g.write_all(b"two\n").unwrap();
+        g.flush().unwrap();
+        assert_eq!(std::fs::read_to_string(dir.join(FILE)).unwrap(), "two\n");
+        // Removed and its parent now a file (the folder cannot be made, even by root): dropped, no panic.
+        std::fs::remove_dir_all(&parent).unwrap();
+        std::fs::write(&parent, "not a folder").unwrap();
+        g.write_all(b"three\n").unwrap();
+        g.flush().unwrap();
+        assert!(!dir.exists());
+    }
 }

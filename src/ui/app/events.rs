@@ -106,6 +106,9 @@ impl StewardApp {
             }
             Event::Keyring { profile, result } => match self.add_registry.as_mut().filter(|f| f.name.trim() == profile) {
                 Some(f) => {
+                    if std::mem::take(&mut f.storing) && result.is_ok() {
+                        f.cred_secret.clear();
+                    }
                     f.keyring = Some(match result {
                         Ok(s) => Loadable::Ready(s),
                         Err(e) => Loadable::Failed(e),

@@ -75,8 +75,10 @@ pub struct AddRegistryForm {
     pub base: Option<crate::config::Profile>,
     /// A user name for the OS keyring (empty: the secret is a token).
     pub cred_user: String,
-    /// The token or password to keep in the OS keyring (cleared once stored).
+    /// The token or password to keep in the OS keyring (cleared once stored, kept when storing fails).
     pub cred_secret: String,
+    /// A "Save to keyring" is on its way (its answer clears the secret when it succeeded).
+    pub storing: bool,
     /// What the OS keyring holds for this profile: None before asking, then one sentence, or why not.
     pub keyring: Option<super::Loadable<String>>,
 }

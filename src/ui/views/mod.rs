@@ -136,7 +136,7 @@ pub fn add_registry_dialog(app: &mut StewardApp, ui: &mut Ui) {
     let response = Modal::new(Id::unique("add_registry")).show(ui.ctx(), |ui| {
         ui.set_width(520.0);
         ui.heading(if form.base.is_some() { "Edit connection profile" } else { "Add MLflow registry" });
-        ui.label("Credentials: MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME / _PASSWORD when set, else the OS keyring; never in the profile file.");
+        ui.label("Credentials come from MLflow's variables when set (MLFLOW_TRACKING_TOKEN, or _USERNAME and _PASSWORD), else from the OS keyring; never from the profile file.");
         ui.add_space(6.0);
         egui::Grid::new("add_registry_grid").num_columns(2).spacing([8.0, 6.0]).show(ui, |ui| {
             let l = ui.label("Profile name");
@@ -167,8 +167,10 @@ pub fn add_registry_dialog(app: &mut StewardApp, ui: &mut Ui) {
             ui.add(egui::TextEdit::singleline(&mut form.cred_user).hint_text("empty: the secret is a token")).labelled_by(l.id);
             ui.end_row();
             let l = ui.label("Token or password");
+            ui.add(egui::TextEdit::singleline(&mut form.cred_secret).password(true).hint_text("kept in the OS keyring")).labelled_by(l.id);
+            ui.end_row();
+            ui.label("");
             ui.horizontal(|ui| {
-                ui.add(egui::TextEdit::singleline(&mut form.cred_secret).password(true).hint_text("kept in the OS keyring")).labelled_by(l.id);
                 let can = !form.name.trim().is_empty() && !form.url.trim().is_empty();
                 if ui.add_enabled(can && !form.cred_secret.is_empty(), egui::Button::new("Save to keyring")).clicked() {
                     keyring = Some(KeyringAction::Store(credential(form)));
@@ -273,9 +275,7 @@ fn credential(form: &AddRegistryForm) -> crate::connect::credentials::Credential
 
 fn send_keyring(app: &mut StewardApp, action: KeyringAction) {
     let Some(form) = app.add_registry.as_mut() else { return };
-    if matches!(action, KeyringAction::Store(_)) {
-        form.cred_secret.clear();
-    }
+    form.storing = matches!(action, KeyringAction::Store(_));
     form.keyring = Some(super::app::Loadable::Loading);
     app.backend.send(crate::backend::Command::Keyring { profile: form.name.trim().to_string(), action });
 }
