@@ -97,15 +97,7 @@ impl Keyring {
 
 /// `steward` with `input` on its standard input.
 fn steward_stdin(home: &Path, args: &[&str], env: &[(&str, &str)], input: &str) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_steward"));
-    cmd.args(args).env("STEWARD_HOME", home).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    for k in ["MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"] {
-        cmd.env_remove(k);
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().unwrap();
+    let mut child = steward_command(home, args, env).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
     child.wait_with_output().unwrap()
 }
@@ -132,9 +124,8 @@ const PASSWORD: &str = "ops-Keyring-Pa55word-7";
 #[test]
 fn credentials_kept_in_a_real_secret_service_reach_mlflow_and_never_the_profile_file() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start_auth_server(dir.path());
+    let server = start_auth_server_with_model(dir.path(), "credit-risk");
     let url = server.url.clone();
-    admin_post(&url, "/api/2.0/mlflow/registered-models/create", serde_json::json!({"name": "credit-risk"}));
     admin_post(&url, "/api/2.0/mlflow/users/create", serde_json::json!({"username": "ops", "password": PASSWORD}));
     let keyring = Keyring::start();
     let bus = [keyring.env()];
@@ -196,9 +187,8 @@ fn credentials_kept_in_a_real_secret_service_reach_mlflow_and_never_the_profile_
 #[test]
 fn without_a_keyring_service_the_environment_is_used_and_that_is_said_once() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start_auth_server(dir.path());
+    let server = start_auth_server_with_model(dir.path(), "credit-risk");
     let url = server.url.clone();
-    admin_post(&url, "/api/2.0/mlflow/registered-models/create", serde_json::json!({"name": "credit-risk"}));
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
     // No bus at all (headless CI): the address names a socket that is not there.

@@ -9,9 +9,8 @@ use common::*;
 #[test]
 fn wrong_password_and_a_read_only_user_are_told_apart_and_nothing_succeeds() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start_auth_server(dir.path());
+    let server = start_auth_server_with_model(dir.path(), "credit-risk");
     let url = server.url.clone();
-    admin_post(&url, "/api/2.0/mlflow/registered-models/create", serde_json::json!({"name": "credit-risk"}));
     for _ in 0..2 {
         admin_post(&url, "/api/2.0/mlflow/model-versions/create", serde_json::json!({"name": "credit-risk", "source": "s3://bucket/credit-risk"}));
     }

@@ -159,26 +159,34 @@ def shot(tag):
     subprocess.run(["import", "-window", "root", f"{OUT}/{tag}.png"], check=True)
 
 
-def startup(n):
+def cold_warm(n, prefix, measure, keys, before=lambda: None, extra=lambda p, home: {}):
+    """N x (a cold launch on a fresh home, a warm one on the same home): `measure(p, t0f, tag)` gives a
+    run's figures; the medians of `keys` per kind are printed after the runs."""
     res = []
     for i in range(n):
         home = tempfile.mkdtemp(prefix="steward-bench-")
         for kind in ("cold", "warm"):
             mouse(*NEUTRAL)
             time.sleep(1.0)
-            tag = f"startup{i}-{kind}"
+            before()
+            tag = f"{prefix}{i}-{kind}"
             la = loadavg()
             p, t0f = launch(home, tag)
-            r = wait_first_frame(p, t0f, tag)
-            r.update(run=i, kind=kind, home=home, loadavg_before=la, pid=p.pid, **status(p.pid))
+            r = measure(p, t0f, tag)
+            r.update(run=i, kind=kind, loadavg_before=la, **extra(p, home))
             kill(p)
             print(json.dumps(r), flush=True)
             res.append(r)
             time.sleep(1.0)
     for kind in ("cold", "warm"):
-        for key in ("map_ms", "content_ms", "table_ms"):
+        for key in keys:
             v = [r[key] for r in res if r["kind"] == kind]
             print(json.dumps({"summary": kind, "metric": key, "runs": v, "median": statistics.median(v)}), flush=True)
+
+
+def startup(n):
+    cold_warm(n, "startup", wait_first_frame, ("map_ms", "content_ms", "table_ms"),
+              extra=lambda p, home: dict(home=home, pid=p.pid, **status(p.pid)))
 
 
 def wait_analysis(timeout=60.0):
@@ -279,26 +287,7 @@ def wait_first_frame_events(p, t0f, tag, timeout=30.0, sleep=0.005):
 def startup_events(n):
     global MW
     MW = xgrab.MapWatcher()
-    res = []
-    for i in range(n):
-        home = tempfile.mkdtemp(prefix="steward-bench-")
-        for kind in ("cold", "warm"):
-            mouse(*NEUTRAL)
-            time.sleep(1.0)
-            MW.drain()
-            tag = f"ev{i}-{kind}"
-            la = loadavg()
-            p, t0f = launch(home, tag)
-            r = wait_first_frame_events(p, t0f, tag)
-            r.update(run=i, kind=kind, loadavg_before=la)
-            kill(p)
-            print(json.dumps(r), flush=True)
-            res.append(r)
-            time.sleep(1.0)
-    for kind in ("cold", "warm"):
-        for key in ("map_event_ms", "content_ms", "table_ms"):
-            v = [r[key] for r in res if r["kind"] == kind]
-            print(json.dumps({"summary": kind, "metric": key, "runs": v, "median": statistics.median(v)}), flush=True)
+    cold_warm(n, "ev", wait_first_frame_events, ("map_event_ms", "content_ms", "table_ms"), before=MW.drain)
 
 
 if __name__ == "__main__":

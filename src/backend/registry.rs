@@ -14,23 +14,19 @@ impl Backend {
         let description = spec.display(&self.home);
         self.send(Event::Registry { generation, description: description.clone(), state: SourceState::Connecting });
         let (home, timeout) = (self.home.clone(), self.timeout);
-        let opened = tokio::task::spawn_blocking(move || spec.open(&home, timeout)).await;
+        let opened = spec.open_off_thread(home, timeout).await;
         if let Some(n) = crate::connect::credentials::take_notice() {
             self.send(Event::Notice(n));
         }
         match opened {
-            Ok(Ok(reg)) => {
+            Ok(reg) => {
                 self.registry = Some(reg.clone());
                 self.refresh_models(true);
                 self.check_unsettled().await;
             }
-            Ok(Err(e)) => {
-                self.registry = None;
-                self.send(Event::Registry { generation, description, state: SourceState::Failed(e.to_string()) });
-            }
             Err(e) => {
                 self.registry = None;
-                self.send(Event::Registry { generation, description, state: SourceState::Failed(e.to_string()) });
+                self.send(Event::Registry { generation, description, state: SourceState::Failed(e) });
             }
         }
     }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::Subcommand;
 
 use super::{Failure, Global, Outcome, exit, print_json};
-use crate::config::{Home, Profile, Profiles};
+use crate::config::{Home, Profile, Profiles, RegistrySpec};
 use crate::connect::credentials;
 
 #[derive(Subcommand, Debug)]
@@ -232,8 +232,9 @@ pub fn run(g: &Global, cmd: ProfileCmd) -> Outcome {
 /// reads it back to confirm, and says when the environment would override it.
 fn login(all: &Profiles, name: &str, user: Option<String>, stdin: bool) -> Outcome {
     let profile = all.get(name).ok_or_else(|| Failure::from(format!("no profile named '{name}' (see `steward profile list`)")))?;
-    if !(profile.registry.starts_with("http://") || profile.registry.starts_with("https://")) {
-        return Err(Failure { message: format!("profile '{name}' uses a local registry, which needs no credentials"), code: exit::USAGE });
+    match RegistrySpec::select(None, Some(profile), None)? {
+        (RegistrySpec::Mlflow(_), _) => {}
+        _ => return Err(Failure { message: format!("profile '{name}' uses a local registry, which needs no credentials"), code: exit::USAGE }),
     }
     let (what, prompt) = if user.is_some() { ("password", "Password") } else { ("token", "Token") };
     let secret = if stdin || !std::io::stdin().is_terminal() {

@@ -97,6 +97,12 @@ impl RegistrySpec {
         }
     }
 
+    /// [`RegistrySpec::open`] on tokio's blocking threads, for async callers: opening may read a registry
+    /// file or the OS keyring (up to its 5 s bound). Errors as one line.
+    pub async fn open_off_thread(self, home: Home, timeout: Duration) -> Result<AnyRegistry, String> {
+        tokio::task::spawn_blocking(move || self.open(&home, timeout)).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())
+    }
+
     /// Opens the registry. The home's local registry is seeded with the sample workspace when new.
     pub fn open(&self, home: &Home, timeout: Duration) -> Result<AnyRegistry, RegistryError> {
         match self {

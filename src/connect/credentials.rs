@@ -161,7 +161,7 @@ pub fn resolve(profile: Option<&str>) -> (Auth, Source) {
 }
 
 /// What the keyring has for `profile` and whether the environment overrides it, in one line for the
-/// profile dialog and `steward profile login --status` (no secret).
+/// profile dialog (no secret).
 pub fn describe(profile: &str) -> String {
     let env = from_env().map(|c| format!("; the environment sets {} and wins", c.kind())).unwrap_or_default();
     match load(profile) {

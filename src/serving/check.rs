@@ -29,20 +29,17 @@ pub async fn check_profile(profile: &Profile, home: &Home, timeout: Duration) ->
     let target = spec.as_ref().map(|s| s.display(home)).unwrap_or_else(|_| profile.registry.clone());
     let registry = match spec {
         Err(e) => Err(e),
-        Ok(s) => {
-            let home = home.clone();
-            match tokio::task::spawn_blocking(move || s.open(&home, timeout)).await.map_err(|e| e.to_string()).and_then(|r| r.map_err(|e| e.to_string())) {
-                Err(e) => Err(e),
-                Ok(reg) => {
-                    // Where the credentials came from, said whatever the answer.
-                    let via = match &reg {
-                        crate::connect::AnyRegistry::Mlflow(m) => format!("; {}", m.credential_source()),
-                        _ => String::new(),
-                    };
-                    reg.list_models().await.map(|m| format!("{} model(s){via}", m.len())).map_err(|e| format!("{e}{via}"))
-                }
+        Ok(s) => match s.open_off_thread(home.clone(), timeout).await {
+            Err(e) => Err(e),
+            Ok(reg) => {
+                // Where the credentials came from, said whatever the answer.
+                let via = match &reg {
+                    crate::connect::AnyRegistry::Mlflow(m) => format!("; {}", m.credential_source()),
+                    _ => String::new(),
+                };
+                reg.list_models().await.map(|m| format!("{} model(s){via}", m.len())).map_err(|e| format!("{e}{via}"))
             }
-        }
+        },
     };
     out.push(result("registry", target, registry));
     for e in &profile.endpoints {

@@ -207,10 +207,7 @@ pub fn move_dialog(app: &mut StewardApp, ui: &mut Ui) {
         }
         match (&d.stage, &d.plan, &d.plan_error) {
             (Stage::Planning, _, _) => {
-                ui.horizontal(|ui| {
-                    ui.spinner();
-                    ui.label("Checking the registry...");
-                });
+                widgets::busy(ui, "Checking the registry...");
             }
             (_, _, Some(e)) => {
                 ui.colored_label(RED, e);
@@ -247,10 +244,7 @@ pub fn move_dialog(app: &mut StewardApp, ui: &mut Ui) {
         }
         match &d.stage {
             Stage::Running => {
-                ui.horizontal(|ui| {
-                    ui.spinner();
-                    ui.label("Re-reading the alias, moving it, reading it back...");
-                });
+                widgets::busy(ui, "Re-reading the alias, moving it, reading it back...");
             }
             Stage::Done(msg) => {
                 ui.colored_label(GREEN, msg);

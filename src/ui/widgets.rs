@@ -79,6 +79,14 @@ pub fn series_color(name: &str, i: usize) -> Color32 {
 }
 
 /// A coloured dot and a text for a connection state.
+/// A spinner with what is being waited for, on one line.
+pub fn busy(ui: &mut Ui, text: &str) {
+    ui.horizontal(|ui| {
+        ui.spinner();
+        ui.label(text);
+    });
+}
+
 pub fn status_dot(ui: &mut Ui, color: Color32, text: &str) -> egui::Response {
     ui.horizontal(|ui| {
         let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());

@@ -91,6 +91,13 @@ pub fn start_auth_server(dir: &std::path::Path) -> Server {
     }
 }
 
+/// A basic-auth server holding one registered model, `model` (created by the admin).
+pub fn start_auth_server_with_model(dir: &std::path::Path, model: &str) -> Server {
+    let server = start_auth_server(dir);
+    admin_post(&server.url, "/api/2.0/mlflow/registered-models/create", serde_json::json!({"name": model}));
+    server
+}
+
 pub fn admin_post(url: &str, path: &str, body: serde_json::Value) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {

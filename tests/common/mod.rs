@@ -24,6 +24,11 @@ pub fn steward(home: &Path, args: &[&str]) -> Output {
 }
 
 pub fn steward_env(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    steward_command(home, args, env).output().expect("the steward binary runs")
+}
+
+/// The `steward` command as [`steward_env`] runs it, to be spawned by the caller (e.g. with stdin).
+pub fn steward_command(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_steward"));
     cmd.args(args)
         .env("STEWARD_HOME", home)
@@ -37,7 +42,7 @@ pub fn steward_env(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.output().expect("the steward binary runs")
+    cmd
 }
 
 pub fn stdout(o: &Output) -> String {

@@ -183,10 +183,7 @@ pub fn add_registry_dialog(app: &mut StewardApp, ui: &mut Ui) {
         });
         match &form.keyring {
             Some(super::app::Loadable::Loading) => {
-                ui.horizontal(|ui| {
-                    ui.spinner();
-                    ui.label("Asking the OS keyring...");
-                });
+                widgets::busy(ui, "Asking the OS keyring...");
             }
             Some(super::app::Loadable::Ready(s)) => {
                 ui.label(RichText::new(s).weak());
@@ -201,10 +198,7 @@ pub fn add_registry_dialog(app: &mut StewardApp, ui: &mut Ui) {
         }
         match &form.test {
             Some(super::app::Loadable::Loading) => {
-                ui.horizontal(|ui| {
-                    ui.spinner();
-                    ui.label("Testing each connection...");
-                });
+                widgets::busy(ui, "Testing each connection...");
             }
             Some(super::app::Loadable::Ready(checks)) => {
                 egui::Grid::new("profile_test").num_columns(3).spacing([8.0, 2.0]).show(ui, |ui| {

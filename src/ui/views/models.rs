@@ -88,10 +88,7 @@ pub fn show(app: &mut StewardApp, ui: &mut Ui, actions: &mut Vec<Action>) {
                 }
             }
             _ => {
-                ui.horizontal(|ui| {
-                    ui.spinner();
-                    ui.label("Loading versions...");
-                });
+                widgets::busy(ui, "Loading versions...");
             }
         }
     });
