@@ -21,7 +21,7 @@ const RULES: &[(&str, &[&str])] = &[
     ("serving", &["audit", "config", "connect", "domain"]),
     ("ops", &["audit", "config", "connect", "domain", "fairness", "monitoring", "serving"]),
     ("report", &["audit", "config", "connect", "domain", "fairness", "monitoring", "ops", "serving"]),
-    ("backend", &["audit", "config", "connect", "domain", "fairness", "monitoring", "ops", "report", "serving"]),
+    ("backend", &["audit", "config", "connect", "diag", "domain", "fairness", "monitoring", "ops", "report", "serving"]),
     ("cli", &["audit", "config", "connect", "diag", "domain", "fairness", "monitoring", "ops", "report", "serving"]),
     ("ui", &["audit", "backend", "config", "connect", "diag", "domain", "fairness", "monitoring", "ops", "report", "serving"]),
 ];

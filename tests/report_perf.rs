@@ -28,7 +28,7 @@ fn write_log(path: &std::path::Path, registry: &str) {
         let entry = Entry {
             phase: if alert { Phase::Observed } else if seq % 2 == 1 { Phase::Intent } else { Phase::Outcome },
             op: (!alert && seq % 2 == 0).then_some(seq - 1),
-            actor: Actor { os_user: "perf".into(), registry_identity: None },
+            actor: Actor::new("perf", None),
             action: if alert { "alert_fired".into() } else { "promote".into() },
             registry: if alert { String::new() } else { registry.to_string() },
             model: "big".into(),
@@ -40,6 +40,7 @@ fn write_log(path: &std::path::Path, registry: &str) {
             error: None,
             endpoint: None,
             gates: None,
+            segment: None,
         };
         let time = (start + chrono::Duration::seconds(seq as i64 * 240)).with_timezone(&chrono::Utc);
         let rec = Record { seq, time: time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true), entry, prev };

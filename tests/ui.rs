@@ -266,7 +266,7 @@ fn an_interrupted_operation_is_shown_on_start_and_its_resolution_recorded() {
         .append(Entry {
             phase: Phase::Intent,
             op: None,
-            actor: Actor { os_user: "carol".into(), registry_identity: None },
+            actor: Actor::new("carol", None),
             action: "promote".into(),
             registry: reg.describe(),
             model: "income-classifier".into(),
@@ -278,6 +278,7 @@ fn an_interrupted_operation_is_shown_on_start_and_its_resolution_recorded() {
             error: None,
             endpoint: None,
             gates: None,
+            segment: None,
         })
         .unwrap();
     let app = StewardApp::new(context(dir.path(), RegistrySpec::HomeLocal), Persisted::default());
@@ -315,6 +316,35 @@ fn a_move_made_outside_steward_is_noticed_on_refresh() {
     ui.wait_for("champion: v1");
     ui.click("Audit");
     ui.wait_for("observed");
+}
+
+#[test]
+fn the_audit_view_shows_who_and_where_and_filters_by_actor_alias_and_period() {
+    let mut ui = sample_ui();
+    ui.wait_for("champion: v2");
+    ui.click("Audit");
+    ui.wait_for("Alias history of income-classifier");
+    ui.wait_for("events");
+    let total = ui.labels().into_iter().find(|l| l.ends_with(" events")).unwrap();
+    let n: usize = total.split_whitespace().next().unwrap().parse().unwrap();
+    assert!(n >= 2, "{total}");
+    // The sample's aliases were first seen by this machine's user: "unknown (outside Steward)", with who
+    // noticed them (user@host) on hover; an actor nobody has filters everything out.
+    ui.type_into("Actor:", "nobody-at-all");
+    ui.wait_for(&format!("0 of {n} events shown"));
+    ui.click("Clear filters");
+    ui.wait_for(&total);
+    ui.type_into("Alias:", "challenger");
+    let shown = ui.labels().into_iter().find(|l| l.ends_with("events shown")).unwrap();
+    let k: usize = shown.split_whitespace().next().unwrap().parse().unwrap();
+    assert!(k >= 1 && k < n, "{shown}");
+    ui.click("Clear filters");
+    ui.type_into("From:", "2000-01-01");
+    ui.type_into("To:", "2000-01-02");
+    ui.wait_for(&format!("0 of {n} events shown"));
+    ui.click("Clear filters");
+    ui.type_into("From:", "not a date");
+    ui.wait_for("since 'not a date': expected YYYY-MM-DD or an RFC 3339 time (UTC)");
 }
 
 /// The sample's numbers as the engine computes them (the engine itself is checked against Fairlearn in

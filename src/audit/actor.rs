@@ -9,6 +9,34 @@ pub struct Actor {
     pub os_user: String,
     /// The identity the registry saw (basic-auth user, "token"), if any.
     pub registry_identity: Option<String>,
+    /// The machine the action was taken on (its host name); absent in records written before it was
+    /// recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+}
+
+impl Actor {
+    /// An actor on this machine (`host` from [`host_name`]).
+    pub fn new(os_user: impl Into<String>, registry_identity: Option<String>) -> Actor {
+        Actor { os_user: os_user.into(), registry_identity, host: host_name() }
+    }
+
+    /// "user@host", or "user" for records without a host.
+    pub fn who(&self) -> String {
+        match &self.host {
+            Some(h) => format!("{}@{h}", self.os_user),
+            None => self.os_user.clone(),
+        }
+    }
+}
+
+/// This machine's host name: the kernel's (Linux), else `HOSTNAME` / `COMPUTERNAME`.
+pub fn host_name() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .or_else(|| ["HOSTNAME", "COMPUTERNAME"].iter().find_map(|k| std::env::var(k).ok()))
+        .filter(|h| !h.is_empty())
 }
 
 /// The operating-system user running Steward (for created-by fields and audit records).

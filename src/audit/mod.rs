@@ -8,12 +8,16 @@
 mod actor;
 mod lines;
 mod repair;
+mod seen;
+pub mod shared;
 mod verify;
 
 pub use actor::{Actor, os_user};
 pub use repair::Repaired;
+pub use seen::take_warnings;
 
-pub use verify::{VerifyError, Verified, verify, verify_bytes};
+pub use shared::{SegmentNote, SharedStore};
+pub use verify::{Anchor, VerifyError, Verified, check_anchor, verify, verify_bytes};
 pub use lines::MAX_RECORD;
 
 use std::fs::{File, OpenOptions};
@@ -90,6 +94,9 @@ pub struct Entry {
     /// and digest, each gate's inputs, values, bounds and verdict) and the override's reason, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gates: Option<serde_json::Value>,
+    /// `audit_import` records of a team store: the local log copied in as a segment (`audit push`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment: Option<SegmentNote>,
 }
 
 /// What an alias move did to a bound serving endpoint.
@@ -122,6 +129,11 @@ impl Record {
     }
 }
 
+/// The record that follows `count` records whose last line hashed to `prev`.
+pub(crate) fn chained(count: u64, prev: String, entry: Entry) -> Record {
+    Record { seq: count + 1, time: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true), entry, prev }
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
@@ -141,26 +153,97 @@ pub enum AuditError {
          `steward audit repair` repairs a torn last record (a crash mid-append)"
     )]
     Damaged { path: PathBuf, cause: String },
+    #[error(
+        "the team's audit store {store} cannot be used: {cause}. Moves are refused while it is down (a team's history \
+         must not have holes); nothing was recorded"
+    )]
+    Store { store: String, cause: String },
 }
 
-/// The audit log of one home. Cheap to construct; every call opens what it needs.
+/// The audit log: the home's file, or a team's shared store (PostgreSQL) when the profile names one.
+/// Cheap to construct; every call opens what it needs.
 #[derive(Debug, Clone)]
 pub struct AuditLog {
+    /// The home's log file (with a shared store: where this home keeps the last team head it saw).
     path: PathBuf,
+    shared: Option<SharedStore>,
 }
 
-/// Held while an operation runs: serialises operations across Steward processes sharing a home.
+/// Held while an operation runs: serialises operations across Steward processes sharing a home, and
+/// with a shared store, moves of one alias across the team.
 pub struct OpLock {
     _file: File,
+    _team: Option<shared::MoveLock>,
 }
 
 impl AuditLog {
     pub fn new(path: PathBuf) -> Self {
-        AuditLog { path }
+        AuditLog { path, shared: None }
+    }
+
+    /// The team's store; `path` is the home's log file, beside which the last seen head is kept.
+    pub fn shared(path: PathBuf, store: SharedStore) -> Self {
+        AuditLog { path, shared: Some(store) }
+    }
+
+    pub fn store(&self) -> Option<&SharedStore> {
+        self.shared.as_ref()
+    }
+
+    /// "audit log PATH" or "team audit store URL", for messages and reports.
+    pub fn describe(&self) -> String {
+        match &self.shared {
+            Some(s) => format!("team audit store {}", s.display()),
+            None => format!("audit log {}", self.path.display()),
+        }
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The log as bytes (one record per line) and its head: the file and its head file, or a
+    /// consistent snapshot of the team store. Memory: the whole log.
+    pub fn snapshot(&self) -> Result<(Vec<u8>, Option<Head>), AuditError> {
+        if let Some(s) = &self.shared {
+            return s.snapshot();
+        }
+        crate::domain::regular_file(&self.path).map_err(|m| self.io(m.to_string()))?;
+        let head = self.read_head()?;
+        match std::fs::read(&self.path) {
+            Ok(b) => Ok((b, head)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((Vec::new(), head)),
+            Err(e) => Err(self.io(e)),
+        }
+    }
+
+    /// Verifies the chain (file: [`verify`]; team store: the table against its head row, then every
+    /// imported segment against its head and the import record that names it), and checks that the
+    /// chain still extends the last head this home saw. Errors name the first bad record.
+    pub fn verify(&self) -> Result<Verified, String> {
+        let Some(store) = &self.shared else {
+            let v = verify(&self.path).map_err(|e| e.to_string())?;
+            return Ok(v);
+        };
+        let (bytes, head) = store.snapshot().map_err(|e| e.to_string())?;
+        let v = verify_bytes(&bytes, head.as_ref()).map_err(|e| e.to_string())?;
+        seen::check(&self.seen_path(), store.display(), &bytes, &v)?;
+        let records: Vec<Record> = bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()).filter_map(|l| serde_json::from_slice(l).ok()).collect();
+        for (note, seg) in store.segments().map_err(|e| e.to_string())? {
+            let named = records.iter().find(|r| r.entry.segment.as_ref().is_some_and(|s| s.segment == note.segment));
+            match named {
+                Some(r) if r.entry.segment.as_ref() == Some(&note) => {}
+                Some(r) => return Err(format!("segment {}: its head row does not match what import record {} says", note.segment, r.seq)),
+                None => return Err(format!("segment {} is named by no import record of the team chain", note.segment)),
+            }
+            verify_bytes(&seg, Some(&Head { count: note.count, head: note.head.clone() }))
+                .map_err(|e| format!("imported segment {} (from {}): {e}", note.segment, note.source))?;
+        }
+        Ok(v)
+    }
+
+    fn seen_path(&self) -> PathBuf {
+        self.path.with_extension("seen.json")
     }
 
     pub fn head_path(&self) -> PathBuf {
@@ -181,7 +264,17 @@ impl AuditLog {
     /// Blocks until no other Steward process is running an operation on this home.
     pub fn lock_operations(&self) -> Result<OpLock, AuditError> {
         self.ensure_dir()?;
-        Ok(OpLock { _file: self.lock_file("lock")? })
+        Ok(OpLock { _file: self.lock_file("lock")?, _team: None })
+    }
+
+    /// [`Self::lock_operations`], and with a team store, the team-wide lock of `model@alias` on
+    /// `registry` (waits for another operator's move of the same alias; see [`shared`]).
+    pub fn lock_move(&self, registry: &str, model: &str, alias: &str) -> Result<OpLock, AuditError> {
+        let mut lock = self.lock_operations()?;
+        if let Some(s) = &self.shared {
+            lock._team = Some(s.lock_move(shared::move_key(registry, model, alias), &format!("{model}@{alias}"))?);
+        }
+        Ok(lock)
     }
 
     /// An exclusive OS lock on `<log>.<extension>`, held until the file is dropped.
@@ -196,8 +289,46 @@ impl AuditLog {
         Ok(file)
     }
 
+    /// Drops the open intents (from [`open_intents`]) whose move is still running elsewhere: with a team
+    /// store, those whose alias lock another session holds. `mine`: the (model, alias) this process is
+    /// moving under its own lock (never counted as running elsewhere). The file: nothing is dropped (the
+    /// home's operation lock is held by whoever reads this).
+    pub fn without_running(
+        &self,
+        open: Vec<(Record, Option<Record>)>,
+        mine: Option<(&str, &str)>,
+    ) -> Result<Vec<(Record, Option<Record>)>, AuditError> {
+        let Some(s) = &self.shared else { return Ok(open) };
+        let keys = open.iter().map(|(i, _)| shared::move_key(&i.entry.registry, &i.entry.model, &i.entry.alias)).collect();
+        let held = s.held(keys)?;
+        Ok(open
+            .into_iter()
+            .zip(held)
+            .filter(|((i, _), held)| !*held || mine == Some((i.entry.model.as_str(), i.entry.alias.as_str())))
+            .map(|(o, _)| o)
+            .collect())
+    }
+
+    /// Which of `aliases` of `model` on `registry` have a move running now (their team lock is held
+    /// elsewhere); always none for the file. Ask before reading the log, so that a move finished after
+    /// the answer is in what is read.
+    pub fn running_aliases<'a>(
+        &self,
+        registry: &str,
+        model: &str,
+        aliases: impl Iterator<Item = &'a String>,
+    ) -> Result<std::collections::BTreeSet<String>, AuditError> {
+        let Some(s) = &self.shared else { return Ok(Default::default()) };
+        let aliases: Vec<&String> = aliases.collect();
+        let held = s.held(aliases.iter().map(|a| shared::move_key(registry, model, a)).collect())?;
+        Ok(aliases.into_iter().zip(held).filter(|(_, h)| *h).map(|(a, _)| a.clone()).collect())
+    }
+
     /// All records (for history and recovery). A missing log is empty.
     pub fn read_all(&self) -> Result<Vec<Record>, AuditError> {
+        if let Some(s) = &self.shared {
+            return s.read_all();
+        }
         crate::domain::regular_file(&self.path).map_err(|m| self.io(m.to_string()))?;
         let file = match File::open(&self.path) {
             Ok(f) => f,
@@ -234,16 +365,16 @@ impl AuditLog {
     /// Appends one record: reads the current head, chains to it, writes the line, fsyncs the log, then
     /// replaces the head file (write, fsync, rename). Callers hold an `OpLock` or take one here.
     pub fn append(&self, entry: Entry) -> Result<Record, AuditError> {
+        if let Some(s) = &self.shared {
+            let record = s.append(entry)?;
+            seen::after_append(&self.seen_path(), s, &record);
+            return Ok(record);
+        }
         self.ensure_dir()?;
         crate::domain::regular_file(&self.path).map_err(|m| self.io(m.to_string()))?;
         let _guard = self.lock_file("append-lock")?;
         let (count, prev) = self.tail()?;
-        let record = Record {
-            seq: count + 1,
-            time: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
-            entry,
-            prev,
-        };
+        let record = chained(count, prev, entry);
         let line = serde_json::to_string(&record).map_err(|e| self.io(e))?;
         let mut f = OpenOptions::new().create(true).append(true).open(&self.path).map_err(|e| self.io(e))?;
         f.write_all(format!("{line}\n").as_bytes()).map_err(|e| self.io(e))?;
@@ -298,6 +429,9 @@ impl AuditLog {
     }
 
     pub fn read_head(&self) -> Result<Option<Head>, AuditError> {
+        if let Some(s) = &self.shared {
+            return s.read_head();
+        }
         match std::fs::read_to_string(self.head_path()) {
             Ok(t) => serde_json::from_str(&t).map(Some).map_err(|e| AuditError::Damaged {
                 path: self.head_path(),

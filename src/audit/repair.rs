@@ -81,6 +81,7 @@ impl AuditLog {
             error: None,
             endpoint: None,
             gates: None,
+            segment: None,
         })?;
         Ok(Some(Repaired { kept, torn_bytes: torn.len() as u64, torn_sha256, side_file, record }))
     }
@@ -94,7 +95,7 @@ mod tests {
         Entry {
             phase: Phase::Observed,
             op: None,
-            actor: Actor { os_user: "alice".into(), registry_identity: None },
+            actor: Actor::new("alice", None),
             action: "alias_moved".into(),
             registry: "r".into(),
             model: "m".into(),
@@ -106,6 +107,7 @@ mod tests {
             error: None,
             endpoint: None,
             gates: None,
+            segment: None,
         }
     }
 
@@ -123,7 +125,7 @@ mod tests {
         assert!(verify(log.path()).is_err());
         assert!(log.append(entry(9)).is_err(), "a torn log refuses appends");
 
-        let done = log.repair_torn_tail(Actor { os_user: "bob".into(), registry_identity: None }).unwrap().unwrap();
+        let done = log.repair_torn_tail(Actor::new("bob", None)).unwrap().unwrap();
         assert_eq!((done.kept, done.torn_bytes), (3, torn.len() as u64));
         assert_eq!(std::fs::read(&done.side_file).unwrap(), torn.to_vec(), "the torn bytes are kept");
         assert_eq!(done.torn_sha256, super::sha256_hex(torn));
@@ -134,7 +136,7 @@ mod tests {
         log.append(entry(5)).unwrap();
         assert_eq!(verify(log.path()).unwrap().count, 5);
         // Nothing left to repair.
-        assert_eq!(log.repair_torn_tail(Actor { os_user: "bob".into(), registry_identity: None }).unwrap(), None);
+        assert_eq!(log.repair_torn_tail(Actor::new("bob", None)).unwrap(), None);
     }
 
     #[test]
@@ -148,12 +150,12 @@ mod tests {
         let text = std::fs::read_to_string(log.path()).unwrap().replace("record 2", "record X");
         let damaged = format!("{text}{{\"seq\":4");
         std::fs::write(log.path(), &damaged).unwrap();
-        let e = log.repair_torn_tail(Actor { os_user: "bob".into(), registry_identity: None }).unwrap_err();
+        let e = log.repair_torn_tail(Actor::new("bob", None)).unwrap_err();
         assert!(e.to_string().contains("do not verify"), "{e}");
         assert_eq!(std::fs::read_to_string(log.path()).unwrap(), damaged, "nothing was changed");
         // An edit without a torn tail: also refused, unchanged.
         std::fs::write(log.path(), &text).unwrap();
-        let e = log.repair_torn_tail(Actor { os_user: "bob".into(), registry_identity: None }).unwrap_err();
+        let e = log.repair_torn_tail(Actor::new("bob", None)).unwrap_err();
         assert!(e.to_string().contains("not a torn last record"), "{e}");
         assert_eq!(std::fs::read_to_string(log.path()).unwrap(), text);
     }

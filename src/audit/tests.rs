@@ -4,7 +4,7 @@ fn entry(phase: Phase, op: Option<u64>, from: Option<u64>, to: Option<u64>) -> E
     Entry {
         phase,
         op,
-        actor: Actor { os_user: "alice".into(), registry_identity: None },
+        actor: Actor::new("alice", None),
         action: "promote".into(),
         registry: "local registry at /tmp/r".into(),
         model: "m".into(),
@@ -16,6 +16,7 @@ fn entry(phase: Phase, op: Option<u64>, from: Option<u64>, to: Option<u64>) -> E
         error: None,
         endpoint: None,
         gates: None,
+        segment: None,
     }
 }
 

@@ -27,6 +27,38 @@ pub enum VerifyError {
     LastEdited { count: u64, head_hash: String },
     #[error("the last line is incomplete: the log was cut in the middle of record {line}")]
     CutLine { line: u64 },
+    #[error("the log was rewritten since it was anchored at {time}: record {count} was {anchored}, it is now {now}")]
+    Rewritten { time: String, count: u64, anchored: String, now: String },
+}
+
+/// A head published outside the log (`steward audit anchor`): the chain must still extend it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Anchor {
+    /// The log or store it was taken from (secret-free).
+    pub log: String,
+    pub count: u64,
+    /// SHA-256 of record `count`'s line.
+    pub head: String,
+    /// When it was taken (UTC, RFC 3339).
+    pub time: String,
+}
+
+/// Checks that the log's record `anchor.count` still hashes to `anchor.head` (the log was not rewritten
+/// since the anchor, even if its chain was computed again). Run after [`verify_bytes`].
+pub fn check_anchor(bytes: &[u8], anchor: &Anchor) -> Result<(), VerifyError> {
+    if anchor.count == 0 {
+        return Ok(());
+    }
+    let now = bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()).nth(anchor.count as usize - 1).map(sha256_hex);
+    match now {
+        Some(h) if h == anchor.head => Ok(()),
+        other => Err(VerifyError::Rewritten {
+            time: anchor.time.clone(),
+            count: anchor.count,
+            anchored: short(&anchor.head).into(),
+            now: other.as_deref().map(short).unwrap_or("missing").into(),
+        }),
+    }
 }
 
 /// Verifies the log at `path` (and its head file `path.head`, when present).

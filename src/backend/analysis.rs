@@ -20,6 +20,7 @@ impl Backend {
                 Command::Fairness { run, path, spec, progress } => {
                     let started = std::time::Instant::now();
                     let result = crate::fairness::analyze(&path, &spec, &progress).map(Arc::new).map_err(|e| e.to_string());
+                    crate::diag::memory::release();
                     Event::Fairness { run, result, elapsed: started.elapsed() }
                 }
                 _ => return,

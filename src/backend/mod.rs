@@ -182,8 +182,9 @@ impl Backend {
         Self::emit(&self.out, &self.repaint, ev);
     }
 
+    /// The home's log, or the profile's team store.
     fn audit(&self) -> AuditLog {
-        AuditLog::new(self.home.audit_log())
+        crate::ops::open_audit(&self.home, &self.policy)
     }
 
     /// Runs `f` with an `Ops` on the connected registry in a task of its own and sends its event.

@@ -37,8 +37,13 @@ impl Backend {
                 let (out, repaint) = (self.out.clone(), self.repaint.clone());
                 self.with_ops(move |reg, audit, policy| async move {
                     let ops = Ops { registry: &reg, audit, os_user: crate::audit::os_user(), policy };
-                    let progress = move |s: StepEvent| Self::emit(&out, &repaint, Event::Step(s));
+                    let (o, rp) = (out.clone(), repaint.clone());
+                    let progress = move |s: StepEvent| Self::emit(&o, &rp, Event::Step(s));
                     let r = ops.execute_with_progress(&plan, &reason, confirmation.as_deref(), &progress).await;
+                    // A team chain that no longer extends the head this home saw (audit/seen.rs).
+                    for w in crate::audit::take_warnings() {
+                        Self::emit(&out, &repaint, Event::Notice(w));
+                    }
                     Event::Executed(r.map_err(|e| e.to_string()))
                 })
             }
@@ -47,15 +52,13 @@ impl Backend {
                 self.history(model)
             }
             Command::VerifyAudit => {
-                let path = self.home.audit_log();
+                let audit = self.audit();
                 self.with_ops(move |_, _, _| async move {
                     let r = tokio::task::spawn_blocking(move || {
-                        if !path.exists() {
+                        if audit.store().is_none() && !audit.path().exists() {
                             return Ok("The audit log is empty (no actions recorded yet)".to_string());
                         }
-                        crate::audit::verify(&path)
-                            .map(|v| format!("OK: {} records, head {}", v.count, v.head))
-                            .map_err(|e| e.to_string())
+                        audit.verify().map(|v| format!("OK: {} records, head {} ({})", v.count, v.head, audit.describe()))
                     })
                     .await
                     .map_err(|e| e.to_string())

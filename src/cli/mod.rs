@@ -12,6 +12,7 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use crate::config::{Context, DEFAULT_TIMEOUT, Selection};
 use crate::connect::RegistryError;
 
+pub mod audit;
 pub mod fairness;
 pub mod monitoring;
 pub mod ops;
@@ -100,7 +101,7 @@ pub enum Cmd {
     History(ops::HistoryArgs),
     /// Verify the audit log's hash chain; resolve interrupted operations.
     #[command(subcommand)]
-    Audit(ops::AuditCmd),
+    Audit(audit::AuditCmd),
     /// Fairness metrics by group from a prediction log (CSV, JSON Lines, Parquet).
     Fairness(fairness::FairnessArgs),
     /// Drift of a log's columns against a reference (PSI, KS, Wasserstein, chi-square, Jensen-Shannon);
@@ -200,6 +201,9 @@ pub fn main(window: fn(Context) -> Result<(), String>) -> ExitCode {
     if let Some(notice) = crate::connect::credentials::take_notice() {
         eprintln!("steward: note: {notice}");
     }
+    for w in crate::audit::take_warnings() {
+        eprintln!("steward: warning: {w}");
+    }
     match result {
         Ok(()) => {
             tracing::info!(target: "steward::cli", command = %name, ms, code = exit::OK, "done");
@@ -258,7 +262,7 @@ pub fn run_command(g: &Global, cmd: Cmd) -> Outcome {
         Cmd::Gates(a) => ops::gates(g, a),
         Cmd::Rollback(a) => ops::rollback(g, a),
         Cmd::History(a) => ops::history(g, a),
-        Cmd::Audit(a) => ops::audit(g, a),
+        Cmd::Audit(a) => audit::audit(g, a),
         Cmd::Models { json } => registry::models(g, json),
         Cmd::Versions { model, json } => registry::versions(g, &model, json),
         Cmd::Registry(c) => registry::run(g, c),

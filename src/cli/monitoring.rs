@@ -39,7 +39,7 @@ impl AlertArgs {
         let (statuses, _) = evaluate(rules, quality, drift, self.model.as_deref().unwrap_or(&name), &name);
         let fired = Tracker::default().update(&statuses, &name);
         let ctx = super::context(g)?;
-        record(&crate::audit::AuditLog::new(ctx.home.audit_log()), &fired).map_err(|e| Failure::from(format!("cannot record the alerts: {e}")))?;
+        record(&crate::ops::open_audit(&ctx.home, &ctx.policy), &fired).map_err(|e| Failure::from(format!("cannot record the alerts: {e}")))?;
         eprintln!("recorded {} alert(s) in {}", fired.len(), ctx.home.audit_log().display());
         Ok(())
     }

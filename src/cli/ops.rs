@@ -3,11 +3,11 @@
 //! They call the same `ops` code as the dialogs.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
 
-use clap::{Args, Subcommand};
 
-use crate::audit::{AuditLog, verify};
+use clap::Args;
+
+use crate::audit::AuditLog;
 use super::{Context, Failure, Global, Outcome, context, print_json, runtime};
 use crate::connect::{AnyRegistry, Registry};
 use crate::domain::VersionNumber;
@@ -77,31 +77,17 @@ pub struct HistoryArgs {
     /// Answer "what did the alias point to at this time" (RFC 3339 or YYYY-MM-DD, UTC); needs --alias.
     #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
+    /// Only moves by this actor (a part of user@host, any case; "unknown": made outside Steward).
+    #[arg(long, value_name = "TEXT")]
+    pub actor: Option<String>,
+    /// Only moves from this day or time on (UTC).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only moves up to this day (its end) or time (UTC).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
     #[arg(long)]
     pub json: bool,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum AuditCmd {
-    /// Check the hash chain: OK with the record count and head hash, or the first bad record.
-    Verify {
-        #[arg(long, value_name = "FILE")]
-        log: Option<PathBuf>,
-    },
-    /// Move a torn last record (an append cut short by a crash) aside into a side file, so the chain
-    /// verifies again; any other damage is refused and left as it is.
-    Repair {
-        #[arg(long, value_name = "FILE")]
-        log: Option<PathBuf>,
-    },
-    /// Find operations interrupted mid-way or with an unknown outcome, read the registry's state, and
-    /// record the resolution.
-    Recover {
-        #[arg(long)]
-        yes: bool,
-        #[arg(long, default_value = "")]
-        note: String,
-    },
 }
 
 /// Refuses to act while an earlier operation on this registry is unresolved.
@@ -194,10 +180,10 @@ fn confirm(plan: &MovePlan, yes: bool, confirm: Option<String>) -> Result<Option
     }
 }
 
-fn setup(g: &Global) -> Result<(Context, AnyRegistry, AuditLog), Failure> {
+pub(super) fn setup(g: &Global) -> Result<(Context, AnyRegistry, AuditLog), Failure> {
     let ctx = context(g)?;
     let reg = ctx.open()?;
-    let audit = AuditLog::new(ctx.home.audit_log());
+    let audit = crate::ops::open_audit(&ctx.home, &ctx.policy);
     Ok((ctx, reg, audit))
 }
 
@@ -304,8 +290,16 @@ pub fn history(g: &Global, a: HistoryArgs) -> Outcome {
     // Looking is when moves made outside Steward are noticed: record them before showing the timeline.
     let model = rt.block_on(reg.get_model(&a.model))?;
     let (mut events, _) = ops::observe(&audit, &crate::audit::os_user(), &reg.describe(), &a.model, &model.aliases)?;
-    events.retain(|e| a.alias.as_deref().is_none_or(|x| e.alias == x));
+    let filter = ops::EventFilter {
+        actor: a.actor.clone().unwrap_or_default(),
+        alias: a.alias.clone().unwrap_or_default(),
+        since: a.since.clone().unwrap_or_default(),
+        until: a.until.clone().unwrap_or_default(),
+    };
+    filter.check().map_err(|m| Failure { code: 2, message: m })?;
     if let Some(at) = &a.at {
+        // "What did the alias point to": every move of the alias counts, whoever made it.
+        events.retain(|e| a.alias.as_deref().is_none_or(|x| e.alias == x));
         let alias = a.alias.as_deref().ok_or_else(|| Failure { code: 2, message: "--at needs --alias".into() })?;
         let (start, end) = parse_period(at)?;
         // A date is the whole day: where the alias pointed when it began and every move during it.
@@ -340,6 +334,7 @@ pub fn history(g: &Global, a: HistoryArgs) -> Outcome {
         }
         return Ok(());
     }
+    events.retain(|e| filter.matches(e));
     if a.json {
         return print_json(&serde_json::json!({"registry": reg.describe(), "model": a.model, "events": events}));
     }
@@ -363,66 +358,4 @@ pub fn history(g: &Global, a: HistoryArgs) -> Outcome {
         );
     }
     Ok(())
-}
-
-pub fn audit(g: &Global, cmd: AuditCmd) -> Outcome {
-    match cmd {
-        AuditCmd::Verify { log } => {
-            let path = match log {
-                Some(p) => p,
-                None => crate::config::Home::resolve(g.home.as_deref())?.audit_log(),
-            };
-            match verify(&path) {
-                Ok(v) => {
-                    println!("OK: {} records, head {} ({})", v.count, v.head, path.display());
-                    Ok(())
-                }
-                Err(e) => Err(Failure { code: 1, message: format!("{}: {e}", path.display()) }),
-            }
-        }
-        AuditCmd::Repair { log } => {
-            let path = match log {
-                Some(p) => p,
-                None => crate::config::Home::resolve(g.home.as_deref())?.audit_log(),
-            };
-            let audit = AuditLog::new(path.clone());
-            match audit.repair_torn_tail(crate::audit::Actor { os_user: crate::audit::os_user(), registry_identity: None })? {
-                None => println!("nothing to repair: {} verifies", path.display()),
-                Some(r) => {
-                    println!(
-                        "moved a torn last record ({} bytes, SHA-256 {}) to {}",
-                        r.torn_bytes,
-                        r.torn_sha256,
-                        r.side_file.display()
-                    );
-                    println!("kept {} whole records; recorded the repair as audit record {}", r.kept, r.record.seq);
-                }
-            }
-            Ok(())
-        }
-        AuditCmd::Recover { yes, note } => {
-            let (_ctx, reg, audit) = setup(g)?;
-            let rt = runtime()?;
-            let found = rt.block_on(ops::find_interrupted(&audit, &reg))?;
-            if found.is_empty() {
-                println!("no interrupted operations for {}", reg.describe());
-                return Ok(());
-            }
-            for item in &found {
-                println!("{}", item.explain());
-                if !yes {
-                    print!("Record this resolution? [y/N] ");
-                    let _ = std::io::stdout().flush();
-                    let mut line = String::new();
-                    let _ = std::io::stdin().lock().read_line(&mut line);
-                    if !matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
-                        return Err(Failure { code: 3, message: "not resolved; pass --yes to record without asking".into() });
-                    }
-                }
-                let r = ops::resolve(&audit, &crate::audit::os_user(), item, &note)?;
-                println!("recorded the resolution as audit record {}", r.seq);
-            }
-            Ok(())
-        }
-    }
 }

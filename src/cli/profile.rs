@@ -29,6 +29,10 @@ pub enum ProfileCmd {
         /// system's (a private CA). Must exist and hold a certificate; kept as an absolute path.
         #[arg(long, value_name = "PEM")]
         ca_file: Option<PathBuf>,
+        /// The team's shared audit store, postgres://HOST[:PORT]/DB (no credentials in the URL: PGUSER
+        /// and PGPASSWORD, or `steward profile login NAME --audit --user U`).
+        #[arg(long, value_name = "URL")]
+        audit: Option<String>,
         /// Make it the default profile. (--read-only marks the profile read-only.)
         #[arg(long)]
         activate: bool,
@@ -85,9 +89,17 @@ pub enum ProfileCmd {
         /// when standard input is not a terminal).
         #[arg(long)]
         stdin: bool,
+        /// Store the login to the profile's team audit store (needs --user) instead of the registry's.
+        #[arg(long)]
+        audit: bool,
     },
     /// Remove profile NAME's credentials from the OS keyring.
-    Logout { name: String },
+    Logout {
+        name: String,
+        /// Remove the login to the team audit store instead of the registry's.
+        #[arg(long)]
+        audit: bool,
+    },
     /// Remove profile NAME (and its credentials in the OS keyring).
     Remove { name: String },
 }
@@ -123,7 +135,10 @@ pub fn run(g: &Global, cmd: ProfileCmd) -> Outcome {
             }
             Ok(())
         }
-        ProfileCmd::Add { name, endpoints, prometheus, ca_file, activate } => {
+        ProfileCmd::Add { name, endpoints, prometheus, ca_file, audit, activate } => {
+            if let Some(a) = &audit {
+                crate::config::check_audit_url(a).map_err(|e| Failure { message: e, code: exit::USAGE })?;
+            }
             let ca_file = match ca_file {
                 Some(p) => {
                     let p = std::path::absolute(&p).unwrap_or(p);
@@ -139,6 +154,7 @@ pub fn run(g: &Global, cmd: ProfileCmd) -> Outcome {
                 prometheus,
                 read_only: g.read_only,
                 ca_file,
+                audit,
                 ..Default::default()
             };
             all.upsert(profile)?;
@@ -206,9 +222,10 @@ pub fn run(g: &Global, cmd: ProfileCmd) -> Outcome {
             }
             Ok(())
         }
-        ProfileCmd::Login { name, user, stdin } => login(&all, &name, user, stdin),
-        ProfileCmd::Logout { name } => {
-            let removed = credentials::forget(&name).map_err(|e| Failure::from(format!("profile '{name}': {e}")))?;
+        ProfileCmd::Login { name, user, stdin, audit } => login(&all, &name, user, stdin, audit),
+        ProfileCmd::Logout { name, audit } => {
+            let entry = if audit { crate::ops::audit_keyring_entry(&name) } else { name.clone() };
+            let removed = credentials::forget(&entry).map_err(|e| Failure::from(format!("profile '{name}': {e}")))?;
             println!("{}", if removed { format!("removed the credentials of profile '{name}' from the OS keyring") } else { format!("the OS keyring held nothing for profile '{name}'") });
             Ok(())
         }
@@ -230,12 +247,19 @@ pub fn run(g: &Global, cmd: ProfileCmd) -> Outcome {
 
 /// `steward profile login`: asks for the secret (no echo) or reads one line of standard input, stores it,
 /// reads it back to confirm, and says when the environment would override it.
-fn login(all: &Profiles, name: &str, user: Option<String>, stdin: bool) -> Outcome {
+fn login(all: &Profiles, name: &str, user: Option<String>, stdin: bool, audit: bool) -> Outcome {
     let profile = all.get(name).ok_or_else(|| Failure::from(format!("no profile named '{name}' (see `steward profile list`)")))?;
-    match RegistrySpec::select(None, Some(profile), None)? {
-        (RegistrySpec::Mlflow(_), _) => {}
-        _ => return Err(Failure { message: format!("profile '{name}' uses a local registry, which needs no credentials"), code: exit::USAGE }),
+    if audit {
+        if profile.audit.is_none() || user.is_none() {
+            return Err(Failure { message: format!("--audit needs a profile with a team audit store (profile '{name}' has none) and --user"), code: exit::USAGE });
+        }
+    } else {
+        match RegistrySpec::select(None, Some(profile), None)? {
+            (RegistrySpec::Mlflow(_), _) => {}
+            _ => return Err(Failure { message: format!("profile '{name}' uses a local registry, which needs no credentials"), code: exit::USAGE }),
+        }
     }
+    let entry = if audit { crate::ops::audit_keyring_entry(name) } else { name.to_string() };
     let (what, prompt) = if user.is_some() { ("password", "Password") } else { ("token", "Token") };
     let secret = if stdin || !std::io::stdin().is_terminal() {
         let mut line = String::new();
@@ -254,10 +278,17 @@ fn login(all: &Profiles, name: &str, user: Option<String>, stdin: bool) -> Outco
         None => credentials::Credential::Token { token: secret },
     };
     let failed = |e: credentials::KeyringError| Failure::from(format!("profile '{name}': {e}; nothing stored (MLflow's variables can carry the credentials instead)"));
-    credentials::store(name, &credential).map_err(failed)?;
-    match credentials::load(name).map_err(failed)? {
+    credentials::store(&entry, &credential).map_err(failed)?;
+    match credentials::load(&entry).map_err(failed)? {
         Some(back) if back == credential => {}
         _ => return Err(Failure::from(format!("profile '{name}': the OS keyring did not give back what was stored"))),
+    }
+    if audit {
+        println!("stored the team audit store's login for profile '{name}' in the OS keyring");
+        if std::env::var_os("PGPASSWORD").is_some() {
+            eprintln!("steward: warning: the environment sets PGPASSWORD, which wins over the keyring");
+        }
+        return Ok(());
     }
     println!("stored {} for profile '{name}' in the OS keyring", credential.kind());
     if let Some(env) = credentials::from_env() {

@@ -7,7 +7,6 @@ use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 
 use crate::report::{Format, Options};
-use crate::audit::AuditLog;
 use crate::connect::Registry;
 use super::{Failure, Global, Outcome, context, runtime};
 
@@ -83,7 +82,7 @@ pub fn run(g: &Global, a: ReportArgs) -> Outcome {
             None => {}
         }
     }
-    let audit = AuditLog::new(ctx.home.audit_log());
+    let audit = crate::ops::open_audit(&ctx.home, &ctx.policy);
     let progress = crate::report::Progress::with_listener(|f, step| eprintln!("[{:>3.0}%] {step}", f * 100.0));
     let data = rt
         .block_on(crate::report::gather(&reg, &audit, ctx.profile.as_ref(), &opts, &progress))

@@ -14,7 +14,7 @@ pub use context::{Context, Selection};
 pub use gates::{Direction, FairnessMeasure, Gate, GateKind, GatePolicy, GateSource};
 pub use home::Home;
 pub use policy::Policy;
-pub use profile::{Binding, BindingMode, DEFAULT_READY_TIMEOUT, Profile, Profiles, check_no_secret};
+pub use profile::{Binding, BindingMode, DEFAULT_READY_TIMEOUT, Profile, Profiles, check_audit_url, check_no_secret};
 pub use registry::{MlflowTarget, Origin, RegistrySpec};
 
 use std::time::Duration;

@@ -22,6 +22,10 @@ pub struct Policy {
     /// alert fires for the model (the alerts gate).
     pub prometheus: Option<String>,
     pub alert_rules: Vec<String>,
+    /// The team's audit store (`postgres://HOST[:PORT]/DB`, the profile's `audit`); None: the home's file.
+    pub audit_store: Option<String>,
+    /// The profile these rules came from (its keyring entry `NAME/audit` may hold the store's login).
+    pub profile: Option<String>,
 }
 
 impl Default for Policy {
@@ -35,6 +39,8 @@ impl Default for Policy {
             gates: None,
             prometheus: None,
             alert_rules: Vec::new(),
+            audit_store: None,
+            profile: None,
         }
     }
 }
@@ -50,6 +56,8 @@ impl Policy {
             policy.bindings = p.bindings.clone();
             policy.prometheus = p.prometheus.clone();
             policy.alert_rules = p.alerts.clone();
+            policy.audit_store = p.audit.clone().filter(|a| !a.trim().is_empty());
+            policy.profile = Some(p.name.clone());
         }
         policy.read_only |= read_only;
         policy.forced_read_only = read_only;

@@ -40,6 +40,10 @@ pub struct Profile {
     /// store (a private CA). `MLFLOW_TRACKING_SERVER_CERT_PATH` applies when this is not set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<String>,
+    /// The team's shared audit store, `postgres://HOST[:PORT]/DB` (no credentials: PGUSER/PGPASSWORD, or
+    /// the keyring entry `NAME/audit`); absent: the home's own log file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit: Option<String>,
     /// Aliases whose serving endpoint moves with them (TOML: `[[profile.binding]]`).
     #[serde(default, rename = "binding", skip_serializing_if = "Vec::is_empty")]
     pub bindings: Vec<Binding>,
@@ -146,6 +150,7 @@ impl Default for Profile {
             read_only: false,
             protected_aliases: default_protected(),
             ca_file: None,
+            audit: None,
             bindings: Vec::new(),
         }
     }
@@ -158,6 +163,22 @@ pub struct Profiles {
     pub active: Option<String>,
     #[serde(default, rename = "profile")]
     pub profiles: Vec<Profile>,
+}
+
+/// Checks a team audit store URL: `postgres://` or `postgresql://`, with no user or password (profiles
+/// are plain files).
+pub fn check_audit_url(url: &str) -> Result<(), String> {
+    let u = url::Url::parse(url).map_err(|e| format!("audit store '{url}': {e}"))?;
+    if !matches!(u.scheme(), "postgres" | "postgresql") {
+        return Err(format!("audit store '{url}': expected postgres://HOST[:PORT]/DB"));
+    }
+    if u.password().is_some() || !u.username().is_empty() {
+        return Err(format!(
+            "audit store '{}' carries credentials; profiles never store secrets: remove them from the URL and set PGUSER / PGPASSWORD, or run `steward profile login NAME --audit --user U`",
+            crate::connect::http::redact_url(url)
+        ));
+    }
+    Ok(())
 }
 
 /// Refuses a URL that carries a password or token: profiles are plain files.

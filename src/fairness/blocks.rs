@@ -1,4 +1,4 @@
-//! The pipeline for line-oriented logs (CSV, JSON Lines): one thread reads 4 MB blocks and cuts them at
+//! The pipeline for line-oriented logs (CSV, JSON Lines): one thread reads blocks (256 KiB doubling to 4 MiB) and cuts them at
 //! a record boundary; two workers count whole blocks into their own sink (the fairness engine's `Tally`,
 //! the monitoring engines' counts); the sinks are merged at the end by the caller. Memory is bounded by a
 //! pool of four blocks. Line numbers are resolved after the fact from each block's line count, so workers
@@ -15,7 +15,10 @@ use super::plan::Plan;
 use super::tally::{Pos, Tally};
 use super::Progress;
 
-pub(crate) const BLOCK: usize = 4 << 20;
+/// The largest block. Blocks start at [`FIRST_BLOCK`] and double with each full block read, so a small
+/// input touches only as much memory as it holds (a 4 MiB buffer is zero-filled, hence resident, in full).
+const BLOCK: usize = 4 << 20;
+const FIRST_BLOCK: usize = 256 << 10;
 const BUFFERS: usize = 4;
 const WORKERS: usize = 2;
 
@@ -186,6 +189,7 @@ fn read_loop<S, R: Records<S>>(
     let mut spare: Option<Vec<u8>> = None;
     let mut major = 0u64;
     let mut total = 0u64;
+    let mut want = FIRST_BLOCK;
     loop {
         if progress.cancelled() {
             return Err(FairnessError::cancelled(file));
@@ -207,14 +211,14 @@ fn read_loop<S, R: Records<S>>(
             },
         };
         let start = carry.len();
-        if buf.len() < start + BLOCK {
-            buf.resize(start + BLOCK, 0);
+        if buf.len() < start + want {
+            buf.resize(start + want, 0);
         }
         buf[..start].copy_from_slice(&carry);
         carry.clear();
         let mut filled = start;
-        while filled < start + BLOCK {
-            match reader.read(&mut buf[filled..start + BLOCK]) {
+        while filled < start + want {
+            match reader.read(&mut buf[filled..start + want]) {
                 Ok(0) => break,
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -223,7 +227,7 @@ fn read_loop<S, R: Records<S>>(
         }
         let n = filled - start;
         total += n as u64;
-        if n < BLOCK {
+        if n < want {
             // The end of the input.
             if filled > 0 && work.send((major, buf, filled, false)).is_err() {
                 return Ok(());
@@ -249,6 +253,7 @@ fn read_loop<S, R: Records<S>>(
             continue;
         }
         carry.extend_from_slice(&buf[cut..filled]);
+        want = (want * 2).min(BLOCK);
         if work.send((major, buf, cut, plain)).is_err() {
             return Ok(());
         }

@@ -49,8 +49,8 @@ impl AliasEvent {
     /// not known (the OS user recorded is only who noticed it).
     pub fn who(&self) -> String {
         match self.kind {
-            EventKind::Observed => format!("unknown (outside Steward; noticed by {})", self.actor.os_user),
-            _ => self.actor.os_user.clone(),
+            EventKind::Observed => format!("unknown (outside Steward; noticed by {})", self.actor.who()),
+            _ => self.actor.who(),
         }
     }
 }
@@ -108,6 +108,57 @@ pub fn last_known_good(
         .rev()
         .find(|e| e.moved() && e.to == current && e.from.is_some() && e.from != current)
         .and_then(|e| e.from)
+}
+
+/// Which alias events the Audit view and `steward history` show. Empty fields match everything.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EventFilter {
+    /// A part of who acted, `user@host` (any case); "unknown" matches moves made outside Steward.
+    pub actor: String,
+    /// The alias, exactly.
+    pub alias: String,
+    /// From this day (its start) or time, UTC ([`parse_period`]).
+    pub since: String,
+    /// Until this day (its end) or time, UTC.
+    pub until: String,
+}
+
+impl EventFilter {
+    /// Errors: a `since` or `until` that is neither a day nor a time.
+    pub fn check(&self) -> Result<(), String> {
+        for (name, v) in [("since", &self.since), ("until", &self.until)] {
+            if !v.trim().is_empty() && parse_period(v).is_none() {
+                return Err(format!("{name} '{}': expected YYYY-MM-DD or an RFC 3339 time (UTC)", v.trim()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `e` passes (a bad date matches nothing; [`Self::check`] says why).
+    pub fn matches(&self, e: &AliasEvent) -> bool {
+        let actor = self.actor.trim().to_lowercase();
+        if !actor.is_empty() && !e.who().to_lowercase().contains(&actor) {
+            return false;
+        }
+        if !self.alias.trim().is_empty() && e.alias != self.alias.trim() {
+            return false;
+        }
+        let t = DateTime::parse_from_rfc3339(&e.time).ok().map(|t| t.with_timezone(&Utc));
+        // (start, end, end is exclusive): a day ends where the next begins; a time is an instant.
+        let bound = |s: &str| -> Option<Option<(DateTime<Utc>, DateTime<Utc>, bool)>> {
+            if s.trim().is_empty() {
+                return Some(None);
+            }
+            parse_period(s).map(|(a, b)| Some(if a == b { (a, b, false) } else { (a, a + chrono::Duration::days(1), true) }))
+        };
+        match (bound(&self.since), bound(&self.until), t) {
+            (Some(since), Some(until), Some(t)) => {
+                since.is_none_or(|(s, _, _)| t >= s) && until.is_none_or(|(_, u, exclusive)| if exclusive { t < u } else { t <= u })
+            }
+            (Some(None), Some(None), _) => true,
+            _ => false,
+        }
+    }
 }
 
 /// An "as of" time typed by an operator: RFC 3339, or a date meaning the end of that day (UTC).
@@ -185,8 +236,13 @@ pub fn observe(
     model: &str,
     now: &BTreeMap<String, VersionNumber>,
 ) -> Result<(Vec<AliasEvent>, Vec<Record>), AuditError> {
+    // A colleague's move running now (team store) is not "outside Steward": its outcome comes later.
+    let running = audit.running_aliases(registry, model, now.keys())?;
     let mut events = history(&audit.read_all()?, registry, model, None);
-    let out = append_observations(audit, os_user, registry, model, now, &last_known(&events), false)?;
+    let now: BTreeMap<String, VersionNumber> = now.iter().filter(|(a, _)| !running.contains(*a)).map(|(a, v)| (a.clone(), *v)).collect();
+    let mut known = last_known(&events);
+    known.retain(|a, _| !running.contains(a));
+    let out = append_observations(audit, os_user, registry, model, &now, &known, false)?;
     events.extend(history(&out, registry, model, None));
     Ok((events, out))
 }
@@ -232,7 +288,7 @@ fn append_observations(
         out.push(audit.append(Entry {
             phase: Phase::Observed,
             op: None,
-            actor: Actor { os_user: os_user.to_string(), registry_identity: None },
+            actor: Actor::new(os_user.to_string(), None),
             action: if was.is_none() { "alias_seen".into() } else { "alias_moved".into() },
             registry: registry.to_string(),
             model: model.to_string(),
@@ -244,7 +300,51 @@ fn append_observations(
             error: None,
             endpoint: None,
             gates: None,
+            segment: None,
         })?);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod filter_tests {
+    use super::*;
+
+    fn event(time: &str, alias: &str, user: &str, host: Option<&str>, kind: EventKind) -> AliasEvent {
+        AliasEvent {
+            seq: 1,
+            time: time.into(),
+            kind,
+            action: "promote".into(),
+            actor: Actor { os_user: user.into(), registry_identity: None, host: host.map(str::to_string) },
+            model: "m".into(),
+            alias: alias.into(),
+            from: None,
+            to: Some(2),
+            reason: "r".into(),
+            outcome: Some(Outcome::Succeeded),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn the_filter_matches_actor_and_host_alias_and_a_period_of_whole_days() {
+        let a = event("2026-11-20T23:59:59.500Z", "champion", "alice", Some("ops-laptop"), EventKind::Action);
+        let b = event("2026-11-21T00:00:00.000Z", "challenger", "bob", None, EventKind::Action);
+        let c = event("2026-11-22T10:00:00.000Z", "champion", "carol", Some("ci"), EventKind::Observed);
+        let f = |actor: &str, alias: &str, since: &str, until: &str| EventFilter { actor: actor.into(), alias: alias.into(), since: since.into(), until: until.into() };
+        let pick = |flt: EventFilter| [&a, &b, &c].iter().filter(|e| flt.matches(e)).map(|e| e.actor.os_user.clone()).collect::<Vec<_>>();
+        assert_eq!(pick(f("", "", "", "")), ["alice", "bob", "carol"]);
+        assert_eq!(pick(f("LAPTOP", "", "", "")), ["alice"]);
+        assert_eq!(pick(f("unknown", "", "", "")), ["carol"], "moves outside Steward");
+        assert_eq!(pick(f("", "champion", "", "")), ["alice", "carol"]);
+        // A day is the whole day, from its start to the start of the next.
+        assert_eq!(pick(f("", "", "2026-11-21", "")), ["bob", "carol"]);
+        assert_eq!(pick(f("", "", "", "2026-11-21")), ["alice", "bob"]);
+        // Until a day includes its last half second.
+        assert_eq!(pick(f("", "", "", "2026-11-20")), ["alice"]);
+        assert_eq!(pick(f("", "", "2026-11-20T23:59:59Z", "2026-11-21T00:00:00Z")), ["alice", "bob"]);
+        assert!(f("", "", "yesterday", "").check().is_err());
+        assert!(pick(f("", "", "yesterday", "")).is_empty());
+    }
 }

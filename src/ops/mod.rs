@@ -9,14 +9,17 @@ pub mod gates;
 mod history;
 pub mod monitoring_alerts;
 mod recover;
+mod store;
 
 pub use endpoint::{Progress, Step, StepEvent, StepState};
 pub use gates::{Estimate, GateReport, GateResult, Verdict};
 
 pub use history::{
+    EventFilter,
     AliasEvent, EventKind, alias_at, alias_during, history, last_known_good, observe, parse_as_of, parse_period, reconcile,
 };
 pub use recover::{Interrupted, find_interrupted, resolve};
+pub use store::{audit_keyring_entry, open_audit};
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -143,7 +146,7 @@ const PAUSE_ENV: &str = "STEWARD_TEST_PAUSE_AFTER_INTENT_MS";
 
 impl<'a, R: Registry> Ops<'a, R> {
     pub fn actor(&self) -> Actor {
-        Actor { os_user: self.os_user.clone(), registry_identity: self.registry.identity() }
+        Actor::new(self.os_user.clone(), self.registry.identity())
     }
 
     fn refuse_if_read_only(&self) -> Result<(), OpError> {
@@ -266,6 +269,7 @@ impl<'a, R: Registry> Ops<'a, R> {
             error: None,
             endpoint: None,
             gates: judged.then(|| serde_json::json!({"report": plan.gates, "override_reason": plan.override_gates})),
+            segment: None,
         }
     }
 
@@ -286,8 +290,8 @@ impl<'a, R: Registry> Ops<'a, R> {
         progress: Progress<'_>,
     ) -> Result<Record, OpError> {
         let reason = reason.trim();
-        let _lock = self.audit.lock_operations()?;
-        let precheck = self.precheck(plan, reason, confirmation).or(self.unsettled(&plan.registry)?);
+        let _lock = self.audit.lock_move(&plan.registry, &plan.model, &plan.alias)?;
+        let precheck = self.precheck(plan, reason, confirmation).or(self.unsettled(plan)?);
         history::record_first_seen(&self.audit, &self.os_user, &plan.registry, &plan.model, &plan.aliases)?;
         let intent = self.audit.append(self.entry(plan, Phase::Intent, reason))?;
         let mut rep = endpoint::Reporter::new(progress);
@@ -316,11 +320,13 @@ impl<'a, R: Registry> Ops<'a, R> {
         }
     }
 
-    /// Why no move may run on `registry` now: an earlier operation on it is not settled (interrupted, or
-    /// its outcome unknown). Checked under the operation lock.
-    fn unsettled(&self, registry: &str) -> Result<Option<String>, OpError> {
+    /// Why no move may run on the plan's registry now: an earlier operation on it is not settled
+    /// (interrupted, or its outcome unknown; with a team store, moves still running on other machines do
+    /// not count). Checked under the operation lock.
+    fn unsettled(&self, plan: &MovePlan) -> Result<Option<String>, OpError> {
         let records = self.audit.read_all()?;
-        let open = crate::audit::open_intents(&records).into_iter().find(|(i, _)| i.entry.registry == registry);
+        let open = crate::audit::open_intents(&records).into_iter().filter(|(i, _)| i.entry.registry == plan.registry).collect();
+        let open = self.audit.without_running(open, Some((&plan.model, &plan.alias)))?.into_iter().next();
         Ok(open.map(|(intent, unknown)| {
             let e = &intent.entry;
             let state = if unknown.is_some() { "ended with its outcome unknown" } else { "was interrupted" };

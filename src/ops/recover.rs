@@ -36,7 +36,7 @@ impl Interrupted {
             e.alias,
             show_version(e.from),
             show_version(e.to),
-            e.actor.os_user,
+            e.actor.who(),
             self.intent.time,
             self.intent.seq
         );
@@ -55,7 +55,9 @@ impl Interrupted {
 pub async fn find_interrupted<R: Registry>(audit: &AuditLog, registry: &R) -> Result<Vec<Interrupted>, OpError> {
     let me = registry.describe();
     let mut out = Vec::new();
-    for (intent, unknown) in crate::audit::open_intents(&audit.read_all()?) {
+    // With a team store, a colleague's move still running (its alias lock held) is not interrupted.
+    let open = audit.without_running(crate::audit::open_intents(&audit.read_all()?), None)?;
+    for (intent, unknown) in open {
         if intent.entry.registry != me {
             continue;
         }
@@ -72,7 +74,7 @@ pub fn resolve(audit: &AuditLog, os_user: &str, item: &Interrupted, note: &str) 
     Ok(audit.append(Entry {
         phase: Phase::Resolution,
         op: Some(item.intent.seq),
-        actor: crate::audit::Actor { os_user: os_user.to_string(), registry_identity: e.actor.registry_identity.clone() },
+        actor: crate::audit::Actor::new(os_user.to_string(), e.actor.registry_identity.clone()),
         action: "recover".into(),
         registry: e.registry.clone(),
         model: e.model.clone(),
@@ -84,5 +86,6 @@ pub fn resolve(audit: &AuditLog, os_user: &str, item: &Interrupted, note: &str) 
         error: if item.took_effect() { None } else { Some("the interrupted move did not take effect".into()) },
         endpoint: None,
         gates: None,
+        segment: None,
     })?)
 }

@@ -315,8 +315,14 @@ async fn a_day_answers_with_every_version_the_alias_held_that_day() {
     assert_eq!(versions, [Some(2), Some(3), Some(1)]);
     assert_eq!(alias_at(&events, "champion", end), Some(1));
     // Who: the operator for Steward's moves; unknown for what was observed.
-    assert_eq!(events[1].who(), "alice");
+    // user@host: the machine is recorded too.
+    let host = steward_host();
+    assert_eq!(events[1].who(), format!("alice@{host}"));
     assert!(events[0].who().starts_with("unknown (outside Steward; noticed by alice"), "{}", events[0].who());
+}
+
+fn steward_host() -> String {
+    crate::audit::Actor::new("x", None).host.expect("this machine has a host name")
 }
 
 #[test]

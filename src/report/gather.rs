@@ -45,8 +45,8 @@ pub async fn gather(
     let versions = registry.list_versions(&opts.model).await?;
     progress.step(0.35, "reading and verifying the audit log");
     let (lines, records) = read_lines(audit)?;
-    let verification = check_chain(audit.path());
-    let mut sources = vec![describe.clone(), format!("audit log {}", audit.path().display())];
+    let verification = check_chain(audit);
+    let mut sources = vec![describe.clone(), audit.describe()];
     progress.step(0.45, "reading the prediction log");
     let (fairness, monitoring) = match &opts.fairness_log {
         Some(p) => {
@@ -82,7 +82,7 @@ pub async fn gather(
         health,
         alerts: alerts(&records, &opts.model, opts, until),
         audit: AuditPart {
-            log: audit.path().display().to_string(),
+            log: audit.store().map(|s| s.display().to_string()).unwrap_or_else(|| audit.path().display().to_string()),
             excerpt: excerpt(&lines, &records, &opts.model, opts, until),
             verification,
         },
@@ -99,11 +99,8 @@ pub async fn gather(
 /// The log's lines and their parsed records (same order). Lines that do not parse end the read; the
 /// chain check reports them.
 fn read_lines(audit: &AuditLog) -> Result<(Vec<String>, Vec<Record>), ReportError> {
-    let text = match std::fs::read_to_string(audit.path()) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(ReportError::io(audit.path(), e)),
-    };
+    let (bytes, _) = audit.snapshot().map_err(|e| ReportError::io(audit.path(), e))?;
+    let text = String::from_utf8_lossy(&bytes);
     let mut lines = Vec::new();
     let mut records = Vec::new();
     for line in text.split('\n').filter(|l| !l.is_empty()) {
@@ -114,13 +111,13 @@ fn read_lines(audit: &AuditLog) -> Result<(Vec<String>, Vec<Record>), ReportErro
     Ok((lines, records))
 }
 
-fn check_chain(path: &Path) -> ChainCheck {
-    if !path.exists() {
+fn check_chain(audit: &AuditLog) -> ChainCheck {
+    if audit.store().is_none() && !audit.path().exists() {
         return ChainCheck { ok: true, records: 0, head: None, error: None };
     }
-    match crate::audit::verify(path) {
-        Ok(v) => ChainCheck { ok: true, records: v.count, head: Some(v.head), error: None },
-        Err(e) => ChainCheck { ok: false, records: 0, head: None, error: Some(e.to_string()) },
+    match audit.verify() {
+        Ok(v) => ChainCheck { ok: true, records: v.count, head: (v.count > 0).then_some(v.head), error: None },
+        Err(e) => ChainCheck { ok: false, records: 0, head: None, error: Some(e) },
     }
 }
 

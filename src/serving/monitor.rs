@@ -277,7 +277,7 @@ pub fn record_alert(audit: &crate::audit::AuditLog, os_user: &str, tr: &Transiti
         .append(crate::audit::Entry {
             phase: crate::audit::Phase::Observed,
             op: None,
-            actor: crate::audit::Actor { os_user: os_user.to_string(), registry_identity: None },
+            actor: crate::audit::Actor::new(os_user.to_string(), None),
             action: action.into(),
             registry: String::new(),
             model: series.split(' ').next().unwrap_or_default().to_string(),
@@ -289,6 +289,7 @@ pub fn record_alert(audit: &crate::audit::AuditLog, os_user: &str, tr: &Transiti
             error: None,
             endpoint: None,
             gates: None,
+            segment: None,
         })
         .map_err(|e| e.to_string())
 }

@@ -217,6 +217,7 @@ impl MonitoringState {
                 Some(qs) if !p.cancelled() => Some(quality(&current, &qs, &p).map_err(|e| e.to_string())),
                 _ => None,
             };
+            crate::diag::memory::release();
             if let Ok(mut g) = s.lock() {
                 *g = Some((r, q));
             }

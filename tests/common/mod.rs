@@ -5,6 +5,7 @@ pub mod faults;
 pub mod fuzz;
 pub mod mlflow;
 pub mod mlflow_auth;
+pub mod pg;
 pub mod read_faults;
 pub mod report;
 pub mod tls;

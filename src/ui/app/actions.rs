@@ -16,6 +16,8 @@ pub enum Action {
     UseProfile(String),
     UseHomeRegistry,
     SelectModel(String),
+    /// The Audit view's model filter: selects the model without leaving the view.
+    AuditModel(String),
     SelectVersion(Option<u64>),
     /// Open the promote dialog for a version.
     Promote { model: String, version: VersionNumber },
@@ -47,6 +49,7 @@ impl Action {
             Action::UseProfile(p) => format!("Connect to profile: {p}"),
             Action::UseHomeRegistry => "Connect to the local registry in the home".into(),
             Action::SelectModel(m) => format!("Open model: {m}"),
+            Action::AuditModel(m) => format!("Audit history of {m}"),
             Action::SelectVersion(_) => "Select version".into(),
             Action::Promote { model, version } => format!("Promote {model} v{version}..."),
             Action::Rollback { model, alias } => format!("Roll back {model}@{alias}..."),
@@ -193,6 +196,7 @@ impl StewardApp {
                 self.persisted.view = View::Models;
                 self.select_model(m);
             }
+            Action::AuditModel(m) => self.select_model(m),
             Action::SelectVersion(v) => self.selected_version = v,
             Action::Promote { model, version } => {
                 if self.read_only() {

@@ -61,6 +61,8 @@ pub struct StewardApp {
     pub(crate) audit_status: Option<(Result<String, String>, Option<u64>)>,
     /// "What did ALIAS point to at TIME": the Audit view's question.
     pub(crate) history_question: (String, String),
+    /// The Audit view's filters (actor, alias, period), as `steward history` takes them.
+    pub(crate) audit_filter: crate::ops::EventFilter,
     pub(crate) fairness: FairnessState,
     pub(crate) endpoints: super::endpoints::EndpointsState,
     /// Whether the sample log is played back as traffic (None: not decided; the Endpoints view starts it
@@ -125,6 +127,7 @@ impl StewardApp {
             history: BTreeMap::new(),
             audit_status: None,
             history_question: ("champion".into(), chrono::Utc::now().format("%Y-%m-%d").to_string()),
+            audit_filter: Default::default(),
             fairness: FairnessState::default(),
             endpoints: Default::default(),
             endpoints_replay: None,

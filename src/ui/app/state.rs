@@ -65,6 +65,8 @@ pub struct AddRegistryForm {
     /// One Open Inference Protocol endpoint URL per line.
     pub endpoints: String,
     pub prometheus: String,
+    /// The team's audit store, postgres://HOST[:PORT]/DB (empty: the home's own log).
+    pub audit: String,
     pub read_only: bool,
     /// Comma-separated.
     pub protected: String,
@@ -92,6 +94,7 @@ impl AddRegistryForm {
             ca_file: p.ca_file.clone().unwrap_or_default(),
             endpoints: p.endpoints.join("\n"),
             prometheus: p.prometheus.clone().unwrap_or_default(),
+            audit: p.audit.clone().unwrap_or_default(),
             read_only: p.read_only,
             protected: p.protected_aliases.join(", "),
             error: None,

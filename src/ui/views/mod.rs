@@ -81,6 +81,14 @@ pub fn audit(app: &mut StewardApp, ui: &mut Ui, actions: &mut Vec<super::app::Ac
         ui.label(RichText::new("No alias moves recorded yet.").weak());
         return;
     }
+    audit_filters(app, ui, &model, actions);
+    let total = events.len();
+    let events: Vec<_> = events.into_iter().filter(|e| app.audit_filter.matches(e)).collect();
+    match app.audit_filter.check() {
+        Err(e) => ui.colored_label(widgets::RED, e),
+        Ok(()) if events.len() < total => ui.label(RichText::new(format!("{} of {total} events shown", events.len())).weak()),
+        Ok(()) => ui.label(RichText::new(format!("{total} events")).weak()),
+    };
     let v = |x: Option<u64>| x.map(|v| format!("v{v}")).unwrap_or_else(|| "-".into());
     egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
         egui::Grid::new("history_grid").num_columns(7).striped(true).spacing([12.0, 4.0]).show(ui, |ui| {
@@ -107,7 +115,10 @@ pub fn audit(app: &mut StewardApp, ui: &mut Ui, actions: &mut Vec<super::app::Ac
                 if e.kind == crate::ops::EventKind::Observed {
                     ui.label(RichText::new("unknown (outside Steward)").weak()).on_hover_text(e.who());
                 } else {
-                    ui.label(&e.actor.os_user);
+                    ui.label(e.actor.who()).on_hover_text(match &e.actor.registry_identity {
+                        Some(id) => format!("operating-system user {} on {}; the registry saw {id}", e.actor.os_user, e.actor.host.as_deref().unwrap_or("an unrecorded machine")),
+                        None => format!("operating-system user {} on {}", e.actor.os_user, e.actor.host.as_deref().unwrap_or("an unrecorded machine")),
+                    });
                 }
                 let why = match &e.error {
                     Some(err) => format!("{} [{err}]", e.reason),
@@ -117,6 +128,38 @@ pub fn audit(app: &mut StewardApp, ui: &mut Ui, actions: &mut Vec<super::app::Ac
                 ui.end_row();
             }
         });
+    });
+}
+
+/// The Audit view's filter row: model (switches the selected model), actor, alias, period.
+fn audit_filters(app: &mut StewardApp, ui: &mut Ui, model: &str, actions: &mut Vec<super::app::Action>) {
+    use super::app::Loadable;
+    let names: Vec<String> = match &app.models {
+        Loadable::Ready(m) => m.iter().map(|m| m.name.clone()).collect(),
+        _ => Vec::new(),
+    };
+    ui.horizontal_wrapped(|ui| {
+        ui.label("Model:");
+        egui::ComboBox::from_id_salt("audit_model").selected_text(model).width(160.0).show_ui(ui, |ui| {
+            for n in &names {
+                if ui.selectable_label(n == model, n).clicked() && n != model {
+                    actions.push(super::app::Action::AuditModel(n.clone()));
+                }
+            }
+        });
+        let f = &mut app.audit_filter;
+        for (label, value, width, hint) in [
+            ("Actor:", &mut f.actor, 110.0, "user@host"),
+            ("Alias:", &mut f.alias, 90.0, "any"),
+            ("From:", &mut f.since, 90.0, "YYYY-MM-DD"),
+            ("To:", &mut f.until, 90.0, "YYYY-MM-DD"),
+        ] {
+            let l = ui.label(label);
+            ui.add(egui::TextEdit::singleline(value).desired_width(width).hint_text(hint)).labelled_by(l.id);
+        }
+        if *f != crate::ops::EventFilter::default() && ui.button("Clear filters").clicked() {
+            *f = Default::default();
+        }
     });
 }
 
@@ -156,6 +199,10 @@ pub fn add_registry_dialog(app: &mut StewardApp, ui: &mut Ui) {
             ui.end_row();
             let l = ui.label("Prometheus URL");
             ui.add(egui::TextEdit::singleline(&mut form.prometheus).desired_width(f32::INFINITY).hint_text("http://prometheus:9090")).labelled_by(l.id);
+            ui.end_row();
+            let l = ui.label("Team audit store");
+            ui.add(egui::TextEdit::singleline(&mut form.audit).desired_width(f32::INFINITY).hint_text("postgres://host/db (optional; login: PGUSER/PGPASSWORD or keyring)"))
+                .labelled_by(l.id);
             ui.end_row();
             let l = ui.label("Protected aliases");
             ui.add(egui::TextEdit::singleline(&mut form.protected).hint_text("champion, production")).labelled_by(l.id);
@@ -297,6 +344,7 @@ fn validate(form: &AddRegistryForm) -> Result<Profile, String> {
     };
     let endpoints = form.endpoints.lines().map(str::trim).filter(|l| !l.is_empty()).map(|e| web(e, "Endpoint")).collect::<Result<Vec<_>, _>>()?;
     let prometheus = Some(form.prometheus.trim()).filter(|p| !p.is_empty()).map(|p| web(p, "Prometheus URL")).transpose()?;
+    let audit = Some(form.audit.trim()).filter(|a| !a.is_empty()).map(|a| crate::config::check_audit_url(a).map(|_| a.to_string())).transpose()?;
     let protected_aliases: Vec<String> = form.protected.split(',').map(str::trim).filter(|a| !a.is_empty()).map(String::from).collect();
     let ca_file = match form.ca_file.trim() {
         "" => None,
@@ -313,6 +361,7 @@ fn validate(form: &AddRegistryForm) -> Result<Profile, String> {
         ca_file,
         endpoints,
         prometheus,
+        audit,
         read_only: form.read_only,
         protected_aliases,
         ..base

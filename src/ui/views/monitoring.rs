@@ -20,7 +20,7 @@ fn body(app: &mut StewardApp, ui: &mut Ui) {
     let transitions = app.monitoring.poll(subject.as_deref());
     if !transitions.is_empty() {
         // The same notifications and audit records as the serving alerts.
-        let audit = crate::audit::AuditLog::new(app.home.audit_log());
+        let audit = crate::ops::open_audit(&app.home, app.policy());
         let recorded = transitions.clone();
         std::thread::spawn(move || {
             let _ = crate::ops::monitoring_alerts::record(&audit, &recorded);
