@@ -9,8 +9,12 @@
 pub const MMAP_THRESHOLD: usize = 256 << 10;
 
 /// Sets glibc's mmap threshold to [`MMAP_THRESHOLD`] (which also stops its dynamic adjustment) and its
-/// trim threshold to 1 MiB. Call once, first thing in `main`.
+/// trim threshold to 1 MiB. Call once, first thing in `main`. `STEWARD_SYSTEM_MALLOC=1` leaves glibc's
+/// defaults (for comparing the two, as BENCHMARKS.md does).
 pub fn tune() {
+    if std::env::var_os("STEWARD_SYSTEM_MALLOC").is_some_and(|v| v == "1") {
+        return;
+    }
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets allocator parameters; called before any other thread exists.
     unsafe {

@@ -41,7 +41,14 @@ pub fn audit(app: &mut StewardApp, ui: &mut Ui, actions: &mut Vec<super::app::Ac
         widgets::empty_state(ui, "No model selected", "Pick a model in the Models view to see its alias history.", &[]);
         return;
     };
-    ui.label(RichText::new(format!("Alias history of {model}")).strong());
+    ui.horizontal_wrapped(|ui| {
+        ui.label(RichText::new(format!("Alias history of {model}")).strong());
+        // Where the history comes from: the team's store or this home's file.
+        match &app.policy().audit_store {
+            Some(url) => ui.label(RichText::new(format!("from the team audit store {url}")).weak()),
+            None => ui.label(RichText::new("from this computer's audit log").weak()),
+        };
+    });
     let events = match app.history.get(&model) {
         Some(Loadable::Ready(e)) => e.clone(),
         Some(Loadable::Failed(e)) => {
@@ -86,9 +93,13 @@ pub fn audit(app: &mut StewardApp, ui: &mut Ui, actions: &mut Vec<super::app::Ac
     let events: Vec<_> = events.into_iter().filter(|e| app.audit_filter.matches(e)).collect();
     match app.audit_filter.check() {
         Err(e) => ui.colored_label(widgets::RED, e),
+        Ok(()) if events.is_empty() => ui.label(RichText::new(format!("0 of {total} events shown: none matches these filters")).weak()),
         Ok(()) if events.len() < total => ui.label(RichText::new(format!("{} of {total} events shown", events.len())).weak()),
-        Ok(()) => ui.label(RichText::new(format!("{total} events")).weak()),
+        Ok(()) => ui.label(RichText::new(if total == 1 { "1 event".to_string() } else { format!("{total} events") }).weak()),
     };
+    if events.is_empty() {
+        return;
+    }
     let v = |x: Option<u64>| x.map(|v| format!("v{v}")).unwrap_or_else(|| "-".into());
     egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
         egui::Grid::new("history_grid").num_columns(7).striped(true).spacing([12.0, 4.0]).show(ui, |ui| {
@@ -151,8 +162,8 @@ fn audit_filters(app: &mut StewardApp, ui: &mut Ui, model: &str, actions: &mut V
         for (label, value, width, hint) in [
             ("Actor:", &mut f.actor, 110.0, "user@host"),
             ("Alias:", &mut f.alias, 90.0, "any"),
-            ("From:", &mut f.since, 90.0, "YYYY-MM-DD"),
-            ("To:", &mut f.until, 90.0, "YYYY-MM-DD"),
+            ("From:", &mut f.since, 100.0, "YYYY-MM-DD"),
+            ("To:", &mut f.until, 100.0, "YYYY-MM-DD"),
         ] {
             let l = ui.label(label);
             ui.add(egui::TextEdit::singleline(value).desired_width(width).hint_text(hint)).labelled_by(l.id);
