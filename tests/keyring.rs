@@ -243,3 +243,35 @@ fn the_profile_dialog_keeps_and_removes_credentials_in_the_keyring() {
     ui.wait_for("The OS keyring holds nothing for profile default");
     assert_eq!(keyring.lookup("default"), None);
 }
+
+#[test]
+fn the_team_audit_stores_login_is_taken_from_the_keyring_when_the_environment_has_none() {
+    let stack = common::stack();
+    let db = common::pg::TeamDb::new("keyring");
+    let keyring = Keyring::start();
+    let bus = [keyring.env()];
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let out = steward(h, &["--registry", &stack.mlflow, "profile", "add", "team", "--audit", &db.url, "--activate"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // No login anywhere: the store refuses, and Steward says the store cannot be used.
+    let out = steward_env(h, &["audit", "verify"], &bus);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stderr(&out).contains("cannot be used"), "{}", stderr(&out));
+    // The login kept in the keyring (read back by libsecret) reaches PostgreSQL.
+    let user = common::stack_var("STEWARD_TEST_PG_USER");
+    let password = common::stack_var("STEWARD_TEST_PG_PASSWORD");
+    let out = steward_stdin(h, &["profile", "login", "team", "--audit", "--user", &user, "--stdin"], &bus, &format!("{password}\n"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let kept: serde_json::Value = serde_json::from_str(&keyring.lookup("team/audit").expect("an entry team/audit")).unwrap();
+    assert_eq!(kept, serde_json::json!({"user": user, "password": password}));
+    let out = steward_env(h, &["audit", "verify"], &bus);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("OK: 0 records"), "{}", stdout(&out));
+    assert!(!all_text(h).contains(&password), "the password is in a file of the home");
+    // Removed from the keyring: refused again.
+    let out = steward_env(h, &["profile", "logout", "team", "--audit"], &bus);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(keyring.lookup("team/audit"), None);
+    assert_eq!(steward_env(h, &["audit", "verify"], &bus).status.code(), Some(1));
+}

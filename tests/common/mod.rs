@@ -39,7 +39,10 @@ pub fn steward_command(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Comm
         .env_remove("MLFLOW_TRACKING_PASSWORD")
         .env_remove("MLFLOW_TRACKING_SERVER_CERT_PATH")
         .env_remove("MLFLOW_TRACKING_CLIENT_CERT_PATH")
-        .env_remove("MLFLOW_TRACKING_INSECURE_TLS");
+        .env_remove("MLFLOW_TRACKING_INSECURE_TLS")
+        // libpq's login variables (the team audit store): only what a test passes.
+        .env_remove("PGUSER")
+        .env_remove("PGPASSWORD");
     for (k, v) in env {
         cmd.env(k, v);
     }
