@@ -5,7 +5,7 @@
 //! neither. Core rooms: `domain` (plain data), `config` (homes, profiles, registry selection, policy, the
 //! sample workspace), `connect` (registries and the one HTTP client), `audit` (the hash-chained log and
 //! the actor), `ops` (alias moves), `fairness` (the engine), `serving` (endpoints, metrics, the monitor,
-//! alerts, series), `report` (audit reports), `backend` (the window's async worker, in core types).
+//! alerts, series), `report` (audit reports), `sources` (logs in SQL engines: the pushdown), `backend` (the window's async worker, in core types).
 
 pub mod audit;
 pub mod backend;
@@ -19,6 +19,7 @@ pub mod monitoring;
 pub mod ops;
 pub mod report;
 pub mod serving;
+pub mod sources;
 pub mod ui;
 
 pub fn version() -> &'static str {

@@ -19,11 +19,12 @@ const RULES: &[(&str, &[&str])] = &[
     ("config", &["connect", "domain"]),
     ("diag", &["connect"]),
     ("serving", &["audit", "config", "connect", "domain"]),
+    ("sources", &["connect", "domain", "fairness"]),
     ("ops", &["audit", "config", "connect", "domain", "fairness", "monitoring", "serving"]),
-    ("report", &["audit", "config", "connect", "domain", "fairness", "monitoring", "ops", "serving"]),
-    ("backend", &["audit", "config", "connect", "diag", "domain", "fairness", "monitoring", "ops", "report", "serving"]),
-    ("cli", &["audit", "config", "connect", "diag", "domain", "fairness", "monitoring", "ops", "report", "serving"]),
-    ("ui", &["audit", "backend", "config", "connect", "diag", "domain", "fairness", "monitoring", "ops", "report", "serving"]),
+    ("report", &["audit", "config", "connect", "domain", "fairness", "monitoring", "ops", "serving", "sources"]),
+    ("backend", &["audit", "config", "connect", "diag", "domain", "fairness", "monitoring", "ops", "report", "serving", "sources"]),
+    ("cli", &["audit", "config", "connect", "diag", "domain", "fairness", "monitoring", "ops", "report", "serving", "sources"]),
+    ("ui", &["audit", "backend", "config", "connect", "diag", "domain", "fairness", "monitoring", "ops", "report", "serving", "sources"]),
 ];
 
 /// Lines a source file may have.

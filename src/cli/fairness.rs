@@ -2,11 +2,14 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
+use crate::fairness::pushdown::SqlSource;
 use crate::fairness::{Decision, Encoding, ErrorKind, FairnessError, Progress, SmallGroupRule, Spec, Window};
-use super::{Failure, exit};
+use crate::sources::SqlLog;
+use super::{Failure, Global, exit};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum OutputFormat {
@@ -18,7 +21,21 @@ pub enum OutputFormat {
 #[derive(Args, Debug)]
 pub struct FairnessArgs {
     /// Prediction log: CSV (optionally .gz / .zst), JSON Lines (.jsonl/.ndjson) or Parquet.
-    pub file: PathBuf,
+    #[arg(required_unless_present = "source", conflicts_with = "source")]
+    pub file: Option<PathBuf>,
+    /// A log in a SQL engine, `postgres://HOST[:PORT]/DB` with --table or --query: the engine computes
+    /// the counts (one query; login from PGUSER / PGPASSWORD) and Steward the rest.
+    #[arg(long, value_name = "URL")]
+    pub source: Option<String>,
+    /// The source's table (`NAME` or `SCHEMA.NAME`; quoted, so any characters are safe).
+    #[arg(long, value_name = "NAME", requires = "source", conflicts_with = "query")]
+    pub table: Option<String>,
+    /// The source's rows as the operator's own SELECT (used as a sub-query).
+    #[arg(long, value_name = "SQL", requires = "source")]
+    pub query: Option<String>,
+    /// Print the query the engine would run (with its parameters) and stop.
+    #[arg(long, requires = "source")]
+    pub show_sql: bool,
     /// Group column(s); several give intersectional groups (key 'a|b').
     #[arg(long, value_delimiter = ',', required = true, value_name = "COL[,COL]")]
     pub group: Vec<String>,
@@ -125,10 +142,34 @@ impl From<FairnessError> for Failure {
     }
 }
 
-pub fn run(args: &FairnessArgs) -> Result<(), Failure> {
+/// The SQL log named by --source with --table or --query.
+fn sql_log(args: &FairnessArgs, url: &str) -> Result<SqlLog, Failure> {
+    let source = match (&args.table, &args.query) {
+        (Some(t), None) => SqlSource::Table(t.clone()),
+        (None, Some(q)) => SqlSource::Query(q.clone()),
+        _ => return Err(usage("--source needs --table NAME or --query SQL".into())),
+    };
+    SqlLog::from_url(url, source).map_err(usage)
+}
+
+pub fn run(g: &Global, args: &FairnessArgs) -> Result<(), Failure> {
     let spec = args.spec()?;
     let progress = Progress::new();
-    let report = crate::fairness::analyze(&args.file, &spec, &progress)?;
+    let timeout = Duration::from_secs_f64(g.timeout.clamp(0.001, 1e6));
+    let report = match (&args.file, &args.source) {
+        (Some(file), _) => crate::fairness::analyze(file, &spec, &progress)?,
+        (None, Some(url)) => {
+            let log = sql_log(args, url)?;
+            if args.show_sql {
+                let q = crate::sources::fairness_query(&log, &spec, timeout)?;
+                let params: Vec<String> = q.params.iter().map(|p| p.to_string()).collect();
+                println!("-- {} ({:?}); parameters: [{}]\n{};", log.name, q.dialect, params.join(", "), q.sql);
+                return Ok(());
+            }
+            crate::sources::fairness(&log, &spec, timeout, &progress)?.0
+        }
+        (None, None) => return Err(usage("give a log FILE or --source URL".into())),
+    };
     let text = match args.format {
         OutputFormat::Json => {
             let mut s = serde_json::to_string_pretty(&report).map_err(|e| Failure::from(e.to_string()))?;

@@ -248,7 +248,7 @@ pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> Outcome {
 
 pub fn run_command(g: &Global, cmd: Cmd) -> Outcome {
     match cmd {
-        Cmd::Fairness(args) => fairness::run(&args),
+        Cmd::Fairness(args) => fairness::run(g, &args),
         Cmd::Drift(a) => monitoring::drift_command(g, &a),
         Cmd::Quality(a) => monitoring::quality_command(g, &a),
         Cmd::Endpoints(a) => serving::endpoints(g, &a),

@@ -69,7 +69,7 @@ pub(crate) fn run_from<'p, R: Records<Tally<'p>>>(
 ) -> Result<Counts, FairnessError> {
     let mut done = pipeline(reader, carry, first_line, &plan.file, progress, rec, &|| Tally::new(plan))?;
     let partials = std::mem::take(&mut done.sinks).into_iter().map(Tally::finish).collect();
-    merge(plan, partials, &|p| done.locate(p))
+    merge(plan, partials, &|p| Some(done.locate(p)))
 }
 
 /// What the workers counted, and where each block starts.

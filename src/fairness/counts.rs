@@ -85,7 +85,7 @@ pub struct LabelValues {
 pub(crate) fn merge(
     plan: &Plan,
     partials: Vec<Partial>,
-    locate: &dyn Fn(Pos) -> Location,
+    locate: &dyn Fn(Pos) -> Option<Location>,
 ) -> Result<Counts, FairnessError> {
     // Label values: the first non-positive value in file order is the negative one; others are bad.
     let mut negative: Option<(Pos, Vec<u8>, String)> = None;
@@ -130,7 +130,7 @@ pub(crate) fn merge(
         }
     }
     if let Some((pos, column, message)) = errors.into_iter().min_by_key(|e| e.0) {
-        return Err(FairnessError::input(&plan.file, Some(locate(pos)), column.as_deref(), message));
+        return Err(FairnessError::input(&plan.file, locate(pos), column.as_deref(), message));
     }
 
     let mut counts = Counts {
@@ -190,7 +190,7 @@ pub(crate) fn merge(
         .into_iter()
         .take(super::tally::EXAMPLES)
         .map(|(pos, column, message)| {
-            FairnessError::input(&plan.file, Some(locate(pos)), column.as_deref(), message).to_string()
+            FairnessError::input(&plan.file, locate(pos), column.as_deref(), message).to_string()
         })
         .collect();
     Ok(counts)

@@ -20,6 +20,7 @@ pub mod output;
 mod parquet;
 pub mod parquet_rows;
 mod plan;
+pub mod pushdown;
 pub mod rates;
 pub mod report;
 mod source;

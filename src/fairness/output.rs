@@ -84,6 +84,10 @@ fn disparity_lines(out: &mut String, s: &Section) {
 pub fn table(r: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{} ({}): {} rows counted, {} skipped", r.file, r.format, r.rows, r.skipped_rows);
+    if let Some(q) = &r.query {
+        let params: Vec<String> = q.params.iter().map(|p| p.to_string()).collect();
+        let _ = writeln!(out, "query ({:?}; parameters [{}]):\n{}\n", q.dialect, params.join(", "), q.sql);
+    }
     for e in &r.skipped_examples {
         let _ = writeln!(out, "  skipped: {e}");
     }

@@ -281,5 +281,5 @@ pub(crate) fn count(path: &Path, f: File, plan: &Plan, progress: &Progress) -> R
         }
     }
     progress.bytes_read.store(progress.total_bytes.load(Ordering::Relaxed), Ordering::Relaxed);
-    merge(plan, partials, &locate)
+    merge(plan, partials, &|p| Some(locate(p)))
 }

@@ -225,6 +225,9 @@ pub struct DecisionInfo {
 pub struct Report {
     pub file: String,
     pub format: String,
+    /// The query a SQL engine ran for these counts (pushdown), to be re-run by a reviewer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query: Option<super::pushdown::Pushdown>,
     pub rows: u64,
     pub skipped_rows: u64,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -380,6 +383,7 @@ pub fn build(counts: &Counts, spec: &Spec, file: &str, format: &str) -> Result<R
     Ok(Report {
         file: file.to_string(),
         format: format.to_string(),
+        query: None,
         rows: counts.rows,
         skipped_rows: counts.skipped,
         skipped_examples: counts.skipped_examples.clone(),

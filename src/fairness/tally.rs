@@ -103,16 +103,30 @@ impl<'p> Tally<'p> {
     /// (a bad row without --skip-bad-rows).
     #[inline]
     pub fn push(&mut self, row: &Row<'_>, pos: Pos) -> bool {
-        match self.count(row, pos) {
+        match self.count(row, pos, 1, None) {
             Ok(()) => true,
-            Err(e) => self.bad_row(pos, e),
+            Err(e) => self.bad_rows(pos, e, 1),
+        }
+    }
+
+    /// Counts `n` identical rows at once (an aggregate row from a SQL engine, see `pushdown`).
+    /// `scored`: for a score log whose engine already placed the score, its (bin, positive decision);
+    /// the decision cell is then not read.
+    pub fn push_many(&mut self, row: &Row<'_>, pos: Pos, n: u64, scored: Option<(usize, bool)>) -> bool {
+        match self.count(row, pos, n, scored) {
+            Ok(()) => true,
+            Err(e) => self.bad_rows(pos, e, n),
         }
     }
 
     /// Records a bad row (also for readers that find a problem before building a `Row`).
     pub fn bad_row(&mut self, pos: Pos, e: RowError) -> bool {
+        self.bad_rows(pos, e, 1)
+    }
+
+    fn bad_rows(&mut self, pos: Pos, e: RowError, n: u64) -> bool {
         if self.plan.skip_bad_rows {
-            self.skipped += 1;
+            self.skipped += n;
             if self.examples.len() < EXAMPLES {
                 self.examples.push((pos, e));
             }
@@ -129,7 +143,8 @@ impl<'p> Tally<'p> {
         self.plan.columns.get(i).map(String::as_str)
     }
 
-    fn count(&mut self, row: &Row<'_>, pos: Pos) -> Result<(), RowError> {
+    #[inline(always)]
+    fn count(&mut self, row: &Row<'_>, pos: Pos, n: u64, scored: Option<(usize, bool)>) -> Result<(), RowError> {
         let plan = self.plan;
         let mut combo: u64 = 0;
         let mut buf = [0u8; 48];
@@ -150,6 +165,11 @@ impl<'p> Tally<'p> {
         let mut bin = 0usize;
         let predicted = match &plan.decision {
             _ if dec.is_missing() => return Err(RowError::new(self.col(di), "missing value")),
+            DecisionRule::Score(..) if scored.is_some() => {
+                let (b, p) = scored.unwrap_or_default();
+                bin = b.min(BINS - 1);
+                p
+            }
             DecisionRule::Binary => binary(dec).ok_or_else(|| {
                 RowError::new(
                     self.col(di),
@@ -215,10 +235,10 @@ impl<'p> Tally<'p> {
             Some(&c) => c as usize,
             None => self.new_cell(key, combo, version, window),
         };
-        self.counts[cell][slot * 2 + predicted as usize] += 1;
+        self.counts[cell][slot * 2 + predicted as usize] += n;
         if plan.is_score() {
             let c = self.cell_keys[cell].0 as usize;
-            self.hist[c][slot][bin] += 1;
+            self.hist[c][slot][bin] += n;
         }
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod adult;
 pub mod faults;
 pub mod fuzz;
 pub mod mlflow;

@@ -1,0 +1,158 @@
+//! PostgreSQL as a log's engine, through the `postgres` client (no libpq, no Python): the columns'
+//! types from a query that reads no row, then the pushdown query with its parameters bound.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::types::{ToSql, Type};
+
+use super::{Moved, SqlLog};
+use crate::fairness::pushdown::{Dialect, Pushdown, SqlType, SqlValue, probe};
+use crate::fairness::{FairnessError, Progress, Spec};
+
+/// Most aggregate rows a pushdown query may return (each is a group x label x decision x bin x day x
+/// version cell): more means a group column with a value per row, which is refused rather than read.
+pub const MAX_RESULT_ROWS: u64 = 2_000_000;
+
+/// A connection to the log's database, with the session in UTC (days are UTC days, as for files).
+pub struct Postgres<'l> {
+    log: &'l SqlLog,
+    client: postgres::Client,
+}
+
+fn db_error(name: &str, e: &postgres::Error) -> FairnessError {
+    // The server's own message (and its detail) when there is one: it names the column or table.
+    let text = match e.as_db_error() {
+        Some(db) => match db.detail() {
+            Some(d) => format!("{}: {} ({d})", db.severity(), db.message()),
+            None => format!("{}: {}", db.severity(), db.message()),
+        },
+        None => e.to_string(),
+    };
+    FairnessError::io(name, format!("PostgreSQL: {text}"))
+}
+
+fn sql_type(t: &Type) -> SqlType {
+    match *t {
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => SqlType::Text,
+        Type::INT2 | Type::INT4 | Type::INT8 => SqlType::Int,
+        Type::FLOAT4 | Type::FLOAT8 => SqlType::Float,
+        Type::BOOL => SqlType::Bool,
+        Type::TIMESTAMP | Type::TIMESTAMPTZ => SqlType::Timestamp,
+        Type::DATE => SqlType::Date,
+        _ => SqlType::Other,
+    }
+}
+
+impl<'l> Postgres<'l> {
+    /// Connects within `timeout`; the login comes from the URL or libpq's PGUSER / PGPASSWORD.
+    pub fn connect(log: &'l SqlLog, timeout: Duration) -> Result<Postgres<'l>, FairnessError> {
+        let mut config = log
+            .url
+            .parse::<postgres::Config>()
+            .map_err(|e| FairnessError::usage(format!("'{}' is not a PostgreSQL URL ({e})", log.name)))?;
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        if config.get_user().is_none() {
+            if let Some(u) = env("PGUSER") {
+                config.user(&u);
+            }
+        }
+        if config.get_password().is_none() {
+            if let Some(p) = env("PGPASSWORD") {
+                config.password(p);
+            }
+        }
+        config.connect_timeout(timeout).application_name("steward").keepalives(true);
+        let mut client = config.connect(postgres::NoTls).map_err(|e| db_error(&log.name, &e))?;
+        client.batch_execute("SET TIME ZONE 'UTC'").map_err(|e| db_error(&log.name, &e))?;
+        Ok(Postgres { log, client })
+    }
+
+    /// The pushdown query for `spec`, after asking the server for the mapped columns' types.
+    pub fn plan(&mut self, spec: &Spec) -> Result<Pushdown, FairnessError> {
+        let (sql, columns) = probe(Dialect::Postgres, spec, &self.log.source)?;
+        let stmt = self.client.prepare(&sql).map_err(|e| db_error(&self.log.name, &e))?;
+        let types: Vec<SqlType> = stmt.columns().iter().map(|c| sql_type(c.type_())).collect();
+        debug_assert_eq!(types.len(), columns.len());
+        Pushdown::new(Dialect::Postgres, spec, &self.log.source, &types)
+    }
+
+    /// Runs the query; cancelling `progress` cancels it on the server (PostgreSQL's cancel request).
+    pub fn run(&mut self, pushdown: &Pushdown, progress: &Progress) -> Result<(Vec<Vec<SqlValue>>, Moved), FairnessError> {
+        let name = self.log.name.clone();
+        progress.total_bytes.store(0, Ordering::Relaxed);
+        let token = self.client.cancel_token();
+        let done = Arc::new(AtomicBool::new(false));
+        let cancelled = Arc::new(AtomicBool::new(false));
+        std::thread::scope(|scope| {
+            let (done2, cancelled2) = (done.clone(), cancelled.clone());
+            scope.spawn(move || {
+                while !done2.load(Ordering::Relaxed) {
+                    if progress.cancelled() {
+                        cancelled2.store(true, Ordering::Relaxed);
+                        let _ = token.cancel_query(postgres::NoTls);
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            });
+            let result = self.fetch(pushdown, progress);
+            done.store(true, Ordering::Relaxed);
+            match result {
+                Err(_) if cancelled.load(Ordering::Relaxed) => Err(FairnessError::cancelled(&name)),
+                r => r,
+            }
+        })
+    }
+
+    fn fetch(&mut self, pushdown: &Pushdown, progress: &Progress) -> Result<(Vec<Vec<SqlValue>>, Moved), FairnessError> {
+        let name = &self.log.name;
+        let params: Vec<&(dyn ToSql + Sync)> = pushdown.params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let stmt = self.client.prepare(&pushdown.sql).map_err(|e| db_error(name, &e))?;
+        let mut it = self.client.query_raw(&stmt, params).map_err(|e| db_error(name, &e))?;
+        let mut rows = Vec::new();
+        let mut moved = Moved::default();
+        while let Some(row) = it.next().map_err(|e| db_error(name, &e))? {
+            if moved.rows >= MAX_RESULT_ROWS {
+                return Err(FairnessError::input(
+                    name,
+                    None,
+                    None,
+                    format!("the query returned more than {MAX_RESULT_ROWS} groups; is every group column really a group?"),
+                ));
+            }
+            // A DataRow message: type, length and column count, then each value's length and bytes
+            // (the client reads results in PostgreSQL's binary format).
+            moved.bytes += 7;
+            let mut values = Vec::with_capacity(row.len());
+            for (i, col) in row.columns().iter().enumerate() {
+                let v = value(&row, i, col.type_()).map_err(|e| FairnessError::io(name, format!("result column {}: {e}", col.name())))?;
+                moved.bytes += 4 + match &v {
+                    SqlValue::Null => 0,
+                    SqlValue::Bool(_) => 1,
+                    SqlValue::Int(_) | SqlValue::Float(_) => 8,
+                    SqlValue::Text(t) => t.len() as u64,
+                };
+                values.push(v);
+            }
+            moved.rows += 1;
+            progress.bytes_read.store(moved.bytes, Ordering::Relaxed);
+            rows.push(values);
+        }
+        Ok((rows, moved))
+    }
+}
+
+fn value(row: &postgres::Row, i: usize, t: &Type) -> Result<SqlValue, postgres::Error> {
+    Ok(match *t {
+        Type::BOOL => row.try_get::<_, Option<bool>>(i)?.map_or(SqlValue::Null, SqlValue::Bool),
+        Type::INT8 => row.try_get::<_, Option<i64>>(i)?.map_or(SqlValue::Null, SqlValue::Int),
+        Type::INT4 => row.try_get::<_, Option<i32>>(i)?.map_or(SqlValue::Null, |v| SqlValue::Int(v.into())),
+        Type::INT2 => row.try_get::<_, Option<i16>>(i)?.map_or(SqlValue::Null, |v| SqlValue::Int(v.into())),
+        Type::FLOAT8 => row.try_get::<_, Option<f64>>(i)?.map_or(SqlValue::Null, SqlValue::Float),
+        Type::FLOAT4 => row.try_get::<_, Option<f32>>(i)?.map_or(SqlValue::Null, |v| SqlValue::Float(v.into())),
+        _ => row.try_get::<_, Option<String>>(i)?.map_or(SqlValue::Null, SqlValue::Text),
+    })
+}
