@@ -73,7 +73,7 @@ fn adult_from_a_table_equals_the_file_and_fairlearn_by_sex_race_and_intersection
         let table = by_table(&args);
         check_report(&table, by, disp);
         assert_eq!(numbers(table.clone()), numbers(by_file(&args)), "{group}: table and file differ");
-        assert_eq!(table["format"], "postgresql (pushdown)");
+        assert_eq!(table["format"], "postgresql, pushdown");
         let sql = table["query"]["sql"].as_str().unwrap();
         assert!(sql.contains("FROM \"public\".\"adult\"") && sql.contains("GROUP BY"), "{sql}");
         assert!(table["file"].as_str().unwrap().contains("table public.adult"), "{}", table["file"]);
@@ -88,7 +88,13 @@ fn adult_from_a_table_equals_the_file_and_fairlearn_by_sex_race_and_intersection
         assert_eq!(table["query"]["params"], serde_json::json!([0.5]));
         assert!(!table["query"]["sql"].as_str().unwrap().contains("0.5"), "the threshold is bound, not spliced");
         assert!(table["threshold_sweep"].is_object());
-        assert_eq!(numbers(table), numbers(by_file(&args)), "scores (strict {strict})");
+        assert_eq!(numbers(table.clone()), numbers(by_file(&args)), "scores (strict {strict})");
+        // Without pushdown (every row over the wire, counted here): the same numbers.
+        let mut fetched = args.clone();
+        fetched.push("--fetch");
+        let fetched = by_table(&fetched);
+        assert!(fetched["query"]["sql"].as_str().unwrap().starts_with("COPY (SELECT"), "{}", fetched["query"]);
+        assert_eq!(numbers(fetched), numbers(table), "fetched vs pushdown (strict {strict})");
     }
     // The operator's own query as the source.
     let args = ["--group", "sex", "--label", "label", "--prediction", "prediction"];
@@ -200,7 +206,9 @@ fn days_weeks_and_versions_from_timestamps_and_epochs_match_the_file() {
             t.extend_from_slice(&args);
             let (from_file, from_table) = (ok_json(steward(home.path(), &f)), ok_json(run(home.path(), &db, &t)));
             assert!(from_table["windows"].as_array().unwrap().len() >= 3, "{time} {window}");
-            assert_eq!(numbers(from_table), numbers(from_file), "time {time} window {window}");
+            assert_eq!(numbers(from_table), numbers(from_file.clone()), "time {time} window {window}");
+            t.push("--fetch");
+            assert_eq!(numbers(ok_json(run(home.path(), &db, &t))), numbers(from_file), "fetched: time {time} window {window}");
         }
     }
 }

@@ -36,6 +36,9 @@ pub struct FairnessArgs {
     /// Print the query the engine would run (with its parameters) and stop.
     #[arg(long, requires = "source")]
     pub show_sql: bool,
+    /// Do not push the group-by down: fetch every row (COPY ... TO STDOUT as CSV) and count here.
+    #[arg(long, requires = "source", conflicts_with = "show_sql")]
+    pub fetch: bool,
     /// Group column(s); several give intersectional groups (key 'a|b').
     #[arg(long, value_delimiter = ',', required = true, value_name = "COL[,COL]")]
     pub group: Vec<String>,
@@ -166,7 +169,14 @@ pub fn run(g: &Global, args: &FairnessArgs) -> Result<(), Failure> {
                 println!("-- {} ({:?}); parameters: [{}]\n{};", log.name, q.dialect, params.join(", "), q.sql);
                 return Ok(());
             }
-            crate::sources::fairness(&log, &spec, timeout, &progress)?.0
+            let (report, moved) = if args.fetch {
+                crate::sources::fairness_fetched(&log, &spec, timeout, &progress)?
+            } else {
+                crate::sources::fairness(&log, &spec, timeout, &progress)?
+            };
+            let what = if args.fetch { "rows" } else { "result rows (counts)" };
+            eprintln!("steward: {}: {} {what}, {} bytes received", log.name, moved.rows, moved.bytes);
+            report
         }
         (None, None) => return Err(usage("give a log FILE or --source URL".into())),
     };

@@ -196,15 +196,26 @@ pub fn count(path: &Path, spec: &Spec, progress: &Progress) -> Result<(Counts, F
             _ => csv::count(reader, &plan, progress)?,
         },
     };
+    Ok((some_rows(counts, &file)?, format))
+}
+
+/// Counts a CSV stream that is not a file (a database's `COPY ... TO STDOUT` output), with the same
+/// engine and rules as a CSV file. `name` names it in messages; line numbers count from its header.
+pub fn count_csv_stream(reader: Box<dyn std::io::Read + Send + '_>, spec: &Spec, name: &str, progress: &Progress) -> Result<Counts, FairnessError> {
+    let plan = plan::Plan::new(spec, name)?;
+    some_rows(csv::count(reader, &plan, progress)?, name)
+}
+
+fn some_rows(counts: Counts, file: &str) -> Result<Counts, FairnessError> {
     if counts.rows == 0 {
         let why = if counts.skipped > 0 {
             format!("no usable rows ({} skipped as bad)", counts.skipped)
         } else {
             "no data rows".to_string()
         };
-        return Err(FairnessError::input(&file, None, None, why));
+        return Err(FairnessError::input(file, None, None, why));
     }
-    Ok((counts, format))
+    Ok(counts)
 }
 
 /// Reads the log and computes the full report.

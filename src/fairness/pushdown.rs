@@ -113,6 +113,34 @@ pub fn probe(dialect: Dialect, spec: &Spec, source: &SqlSource) -> Result<(Strin
     Ok((format!("SELECT {} FROM {} WHERE 1 = 0", cols.join(", "), from_clause(dialect, source)?), plan.columns))
 }
 
+/// The rows themselves, for counting here instead of in the engine (PostgreSQL's `COPY ... TO STDOUT`
+/// as CSV with a header): each mapped column under its own name, booleans as `true`/`false`, timestamps
+/// and dates as epoch seconds. No parameters (none are needed).
+pub fn copy_rows(spec: &Spec, source: &SqlSource, types: &[SqlType]) -> Result<String, FairnessError> {
+    let plan = Plan::new(spec, "")?;
+    if types.len() != plan.columns.len() {
+        return Err(FairnessError::usage("the engine described a different number of columns than asked for"));
+    }
+    let cols: Vec<String> = plan
+        .columns
+        .iter()
+        .zip(types)
+        .map(|(c, t)| {
+            let q = quote(Dialect::Postgres, c);
+            match t {
+                SqlType::Bool => format!("CAST({q} AS TEXT) AS {q}"),
+                SqlType::Timestamp | SqlType::Date => format!("EXTRACT(EPOCH FROM {q}) AS {q}"),
+                _ => q,
+            }
+        })
+        .collect();
+    Ok(format!(
+        "COPY (SELECT {} FROM {}) TO STDOUT WITH (FORMAT csv, HEADER true)",
+        cols.join(", "),
+        from_clause(Dialect::Postgres, source)?
+    ))
+}
+
 impl Pushdown {
     /// Builds the aggregate query. `types` are the plan's columns' types, in the order [`probe`] names them.
     pub fn new(dialect: Dialect, spec: &Spec, source: &SqlSource, types: &[SqlType]) -> Result<Pushdown, FairnessError> {
@@ -193,6 +221,11 @@ impl Pushdown {
             from_clause(dialect, source)?
         );
         Ok(Pushdown { dialect, sql, params, score, time: plan.time.is_some() })
+    }
+
+    /// A query that returns rows, not counts (see [`copy_rows`]), for the report to name.
+    pub fn fetched(sql: String) -> Pushdown {
+        Pushdown { dialect: Dialect::Postgres, sql, params: Vec::new(), score: false, time: false }
     }
 
     /// Turns the query's rows into counts, with the file readers' rules for every value (binary

@@ -60,7 +60,18 @@ pub fn fairness(log: &SqlLog, spec: &Spec, timeout: Duration, progress: &Progres
     let pushdown = pg.plan(spec)?;
     let (rows, moved) = pg.run(&pushdown, progress)?;
     let counts = pushdown.counts(spec, &log.name, &rows)?;
-    let mut report = crate::fairness::report::build(&counts, spec, &log.name, "postgresql (pushdown)")?;
+    let mut report = crate::fairness::report::build(&counts, spec, &log.name, "postgresql, pushdown")?;
     report.query = Some(pushdown);
+    Ok((report, moved))
+}
+
+/// The same analysis without pushdown: every row comes over the wire (`COPY ... TO STDOUT` as CSV) and
+/// is counted here by the file engine. For comparison (the benchmark) and for engines or views where the
+/// group-by should not run on the server. The report's query is the COPY statement.
+pub fn fairness_fetched(log: &SqlLog, spec: &Spec, timeout: Duration, progress: &Progress) -> Result<(Report, Moved), FairnessError> {
+    let mut pg = Postgres::connect(log, timeout)?;
+    let (counts, sql, moved) = pg.fetch_counts(spec, progress)?;
+    let mut report = crate::fairness::report::build(&counts, spec, &log.name, "postgresql, rows fetched and counted here")?;
+    report.query = Some(Pushdown::fetched(sql));
     Ok((report, moved))
 }

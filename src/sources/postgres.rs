@@ -9,7 +9,7 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::{ToSql, Type};
 
 use super::{Moved, SqlLog};
-use crate::fairness::pushdown::{Dialect, Pushdown, SqlType, SqlValue, probe};
+use crate::fairness::pushdown::{Dialect, Pushdown, SqlType, SqlValue, copy_rows, probe};
 use crate::fairness::{FairnessError, Progress, Spec};
 
 /// Most aggregate rows a pushdown query may return (each is a group x label x decision x bin x day x
@@ -72,11 +72,29 @@ impl<'l> Postgres<'l> {
 
     /// The pushdown query for `spec`, after asking the server for the mapped columns' types.
     pub fn plan(&mut self, spec: &Spec) -> Result<Pushdown, FairnessError> {
-        let (sql, columns) = probe(Dialect::Postgres, spec, &self.log.source)?;
-        let stmt = self.client.prepare(&sql).map_err(|e| db_error(&self.log.name, &e))?;
-        let types: Vec<SqlType> = stmt.columns().iter().map(|c| sql_type(c.type_())).collect();
-        debug_assert_eq!(types.len(), columns.len());
+        let types = self.types(spec)?;
         Pushdown::new(Dialect::Postgres, spec, &self.log.source, &types)
+    }
+
+    /// The mapped columns' types, from a query that reads no row.
+    fn types(&mut self, spec: &Spec) -> Result<Vec<SqlType>, FairnessError> {
+        let (sql, _) = probe(Dialect::Postgres, spec, &self.log.source)?;
+        let stmt = self.client.prepare(&sql).map_err(|e| db_error(&self.log.name, &e))?;
+        Ok(stmt.columns().iter().map(|c| sql_type(c.type_())).collect())
+    }
+
+    /// Counts here instead of in the engine: the rows stream in as CSV (`COPY ... TO STDOUT`) through
+    /// the file engine. Returns the counts, the COPY statement and the bytes received.
+    pub fn fetch_counts(&mut self, spec: &Spec, progress: &Progress) -> Result<(crate::fairness::Counts, String, Moved), FairnessError> {
+        let types = self.types(spec)?;
+        let sql = copy_rows(spec, &self.log.source, &types)?;
+        let name = self.log.name.clone();
+        let reader = self.client.copy_out(sql.as_str()).map_err(|e| db_error(&name, &e))?;
+        let bytes = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counting = Counting { inner: reader, bytes: bytes.clone(), ended: false };
+        let counts = crate::fairness::count_csv_stream(Box::new(counting), spec, &name, progress)?;
+        let moved = Moved { rows: counts.rows + counts.skipped, bytes: bytes.load(Ordering::Relaxed) };
+        Ok((counts, sql, moved))
     }
 
     /// Runs the query; cancelling `progress` cancels it on the server (PostgreSQL's cancel request).
@@ -155,4 +173,25 @@ fn value(row: &postgres::Row, i: usize, t: &Type) -> Result<SqlValue, postgres::
         Type::FLOAT4 => row.try_get::<_, Option<f32>>(i)?.map_or(SqlValue::Null, |v| SqlValue::Float(v.into())),
         _ => row.try_get::<_, Option<String>>(i)?.map_or(SqlValue::Null, SqlValue::Text),
     })
+}
+
+/// Counts the bytes read through it (what the engine sent), and stays at its end once there: the
+/// client's COPY reader must not be read past it (it would take the next protocol message for data and
+/// fail with "unexpected message from server").
+struct Counting<R> {
+    inner: R,
+    bytes: Arc<std::sync::atomic::AtomicU64>,
+    ended: bool,
+}
+
+impl<R: std::io::Read> std::io::Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.ended || buf.is_empty() {
+            return Ok(0);
+        }
+        let n = self.inner.read(buf)?;
+        self.ended = n == 0;
+        self.bytes.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
 }
