@@ -19,7 +19,7 @@ const RULES: &[(&str, &[&str])] = &[
     ("config", &["connect", "domain"]),
     ("diag", &["connect"]),
     ("serving", &["audit", "config", "connect", "domain"]),
-    ("sources", &["connect", "domain", "fairness"]),
+    ("sources", &["config", "connect", "domain", "fairness"]),
     ("ops", &["audit", "config", "connect", "domain", "fairness", "monitoring", "serving"]),
     ("report", &["audit", "config", "connect", "domain", "fairness", "monitoring", "ops", "serving", "sources"]),
     ("backend", &["audit", "config", "connect", "diag", "domain", "fairness", "monitoring", "ops", "report", "serving", "sources"]),

@@ -325,3 +325,35 @@ fn cancelling_stops_the_query_on_the_server() {
     let busy: i64 = db.client().query_one("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND state = 'active' AND pid <> pg_backend_pid()", &[]).unwrap().get(0);
     assert_eq!(busy, 0);
 }
+
+#[test]
+fn a_profiles_named_log_carries_its_source_and_mapping() {
+    let _stack = stack();
+    let db = TeamDb::new("named");
+    load_adult(&db);
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    let profiles = format!(
+        "active = \"prod\"\n[[profile]]\nname = \"prod\"\n[[profile.log]]\nname = \"adult-log\"\nurl = \"{}\"\ntable = \"adult\"\n\
+         group = [\"sex\"]\nlabel = \"label\"\nprediction = \"prediction\"\n\n[[profile]]\nname = \"leaky\"\n[[profile.log]]\n\
+         name = \"x\"\nurl = \"postgres://someone:hunter2@127.0.0.1/db\"\ntable = \"t\"\n",
+        db.url
+    );
+    std::fs::write(config.join("profiles.toml"), profiles).unwrap();
+    // The entry's mapping alone, then with the group changed by a flag.
+    let by_sex = ok_json(run(home.path(), &db, &["fairness", "--source", "adult-log", "--fairlearn-compat", "--format", "json"]));
+    check_report(&by_sex, "by_sex", "disparities_sex");
+    assert_eq!(by_sex["file"], "adult-log");
+    let by_race = ok_json(run(home.path(), &db, &["fairness", "--source", "adult-log", "--group", "race", "--fairlearn-compat", "--format", "json"]));
+    check_report(&by_race, "by_race", "disparities_race");
+    // The same table by URL with ?table=.
+    let url = format!("{}?table=adult", db.url);
+    let by_url = ok_json(run(home.path(), &db, &["fairness", "--source", &url, "--group", "sex", "--label", "label", "--prediction", "prediction", "--fairlearn-compat", "--format", "json"]));
+    assert_eq!(numbers(by_url), numbers(by_sex));
+    // An unknown name lists the entries; an entry with a password in its URL is refused, unshown.
+    let out = run(home.path(), &db, &["fairness", "--source", "nope", "--group", "sex", "--label", "label", "--prediction", "prediction"]);
+    assert!(!out.status.success() && stderr(&out).contains("no log named 'nope'") && stderr(&out).contains("adult-log"), "{}", stderr(&out));
+    let out = run(home.path(), &db, &["--profile", "leaky", "fairness", "--source", "x"]);
+    assert!(!out.status.success() && stderr(&out).contains("carries credentials") && !stderr(&out).contains("hunter2"), "{}", stderr(&out));
+}

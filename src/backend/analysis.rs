@@ -11,15 +11,16 @@ impl Backend {
     /// Reads and counts logs on the blocking pool (the engine uses both cores itself).
     pub(super) fn fairness(&self, cmd: Command) {
         let (out, repaint) = (self.out.clone(), self.repaint.clone());
+        let timeout = self.policy.endpoint_timeout;
         tokio::task::spawn_blocking(move || {
             let ev = match cmd {
-                Command::FairnessColumns { path } => {
-                    let result = crate::fairness::columns(&path).map(|(c, _)| c).map_err(|e| e.to_string());
-                    Event::FairnessColumns { path, result }
+                Command::FairnessColumns { log } => {
+                    let result = log.columns(timeout).map_err(|e| e.to_string());
+                    Event::FairnessColumns { log, result }
                 }
-                Command::Fairness { run, path, spec, progress } => {
+                Command::Fairness { run, log, spec, progress } => {
                     let started = std::time::Instant::now();
-                    let result = crate::fairness::analyze(&path, &spec, &progress).map(Arc::new).map_err(|e| e.to_string());
+                    let result = log.analyze(&spec, timeout, &progress).map(Arc::new).map_err(|e| e.to_string());
                     crate::diag::memory::release();
                     Event::Fairness { run, result, elapsed: started.elapsed() }
                 }

@@ -18,6 +18,7 @@ use crate::audit::{AuditLog, Record};
 use crate::config::{Home, Profile, Profiles, RegistrySpec};
 use crate::connect::AnyRegistry;
 use crate::fairness::{Progress, Report, Spec};
+use crate::sources::LogRef;
 use crate::serving::monitor::{MonitorConfig, MonitorEvent};
 use crate::domain::{ModelVersion, RegisteredModel, SourceState, VersionNumber};
 use crate::config::Policy;
@@ -56,9 +57,9 @@ pub enum Command {
     /// Record the registry's state for an interrupted operation (by its intent's seq).
     Resolve { intent_seq: u64 },
     /// Read a prediction log's column names.
-    FairnessColumns { path: PathBuf },
+    FairnessColumns { log: LogRef },
     /// Analyze a prediction log; `run` tags the answer; `progress` is shared with the window (and cancels).
-    Fairness { run: u64, path: PathBuf, spec: Box<Spec>, progress: Arc<Progress> },
+    Fairness { run: u64, log: LogRef, spec: Box<Spec>, progress: Arc<Progress> },
     /// (Re)start watching endpoints and metrics with this configuration (replaces the previous watch).
     Monitor(MonitorConfig),
     /// Per-version series over [end - range, end] (end: Unix seconds; None = now).
@@ -109,7 +110,7 @@ pub enum Event {
     History { generation: u64, model: String, result: Result<Vec<AliasEvent>, String>, notice: Option<String> },
     AuditVerified(Result<String, String>),
     Interrupted(Vec<Interrupted>),
-    FairnessColumns { path: PathBuf, result: Result<Vec<String>, String> },
+    FairnessColumns { log: LogRef, result: Result<Vec<String>, String> },
     Fairness { run: u64, result: Result<Arc<Report>, String>, elapsed: Duration },
     Monitor(MonitorEvent),
     MetricsHistory { range: f64, end: Option<f64>, result: Result<Arc<crate::serving::monitor::History>, String> },

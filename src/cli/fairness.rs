@@ -8,6 +8,7 @@ use clap::{Args, ValueEnum};
 
 use crate::fairness::pushdown::SqlSource;
 use crate::fairness::{Decision, Encoding, ErrorKind, FairnessError, Progress, SmallGroupRule, Spec, Window};
+use crate::config::LogSource;
 use crate::sources::SqlLog;
 use super::{Failure, Global, exit};
 
@@ -23,9 +24,11 @@ pub struct FairnessArgs {
     /// Prediction log: CSV (optionally .gz / .zst), JSON Lines (.jsonl/.ndjson) or Parquet.
     #[arg(required_unless_present = "source", conflicts_with = "source")]
     pub file: Option<PathBuf>,
-    /// A log in a SQL engine, `postgres://HOST[:PORT]/DB` with --table or --query: the engine computes
-    /// the counts (one query; login from PGUSER / PGPASSWORD) and Steward the rest.
-    #[arg(long, value_name = "URL")]
+    /// A log in a SQL engine: the name of a `[[profile.log]]` entry of the profile, or
+    /// `postgres://HOST[:PORT]/DB` with --table or --query (or `?table=NAME`). The engine computes the
+    /// counts (one query; login from PGUSER / PGPASSWORD) and Steward the rest. An entry's column
+    /// mapping fills the flags not given.
+    #[arg(long, value_name = "NAME|URL")]
     pub source: Option<String>,
     /// The source's table (`NAME` or `SCHEMA.NAME`; quoted, so any characters are safe).
     #[arg(long, value_name = "NAME", requires = "source", conflicts_with = "query")]
@@ -40,17 +43,17 @@ pub struct FairnessArgs {
     #[arg(long, requires = "source", conflicts_with = "show_sql")]
     pub fetch: bool,
     /// Group column(s); several give intersectional groups (key 'a|b').
-    #[arg(long, value_delimiter = ',', required = true, value_name = "COL[,COL]")]
+    #[arg(long, value_delimiter = ',', required_unless_present = "source", value_name = "COL[,COL]")]
     pub group: Vec<String>,
     /// Label (actual outcome) column.
-    #[arg(long, value_name = "COL")]
-    pub label: String,
+    #[arg(long, value_name = "COL", required_unless_present = "source")]
+    pub label: Option<String>,
     /// Label value meaning the positive outcome (default: 1/true, labels must then be 0/1). Negative
     /// values are fine as typed (`--positive-label -1`).
     #[arg(long, value_name = "V", allow_hyphen_values = true)]
     pub positive_label: Option<String>,
     /// Prediction (decision) column.
-    #[arg(long, value_name = "COL", required_unless_present = "score", conflicts_with = "score")]
+    #[arg(long, value_name = "COL", conflicts_with = "score")]
     pub prediction: Option<String>,
     /// Prediction value(s) meaning a positive decision (default: 1/true).
     #[arg(long, value_delimiter = ',', value_name = "V[,V]", requires = "prediction", allow_hyphen_values = true)]
@@ -103,12 +106,27 @@ fn usage(message: String) -> Failure {
 }
 
 impl FairnessArgs {
-    pub fn spec(&self) -> Result<Spec, Failure> {
-        let decision = match (&self.prediction, &self.score, self.threshold) {
-            (Some(p), None, _) => Decision::Prediction { column: p.clone(), positive: self.positive_prediction.clone() },
-            (None, Some(s), Some(t)) => Decision::Score { column: s.clone(), threshold: t },
+    /// The request; a profile's log entry fills what the flags leave out.
+    pub fn spec(&self, entry: Option<&LogSource>) -> Result<Spec, Failure> {
+        let e = entry.cloned().unwrap_or_default();
+        let flags_decide = self.prediction.is_some() || self.score.is_some();
+        let (prediction, score, threshold, positive) = if flags_decide {
+            (self.prediction.clone(), self.score.clone(), self.threshold, self.positive_prediction.clone())
+        } else if e.prediction.is_some() {
+            (e.prediction.clone(), None, None, e.positive_prediction.clone())
+        } else {
+            (None, e.score.clone(), self.threshold.or(e.threshold), Vec::new())
+        };
+        let decision = match (prediction, score, threshold) {
+            (Some(p), None, _) => Decision::Prediction { column: p, positive },
+            (None, Some(s), Some(t)) => Decision::Score { column: s, threshold: t },
             _ => return Err(usage("give --prediction COL, or --score COL with --threshold T".into())),
         };
+        let group: Vec<String> = if self.group.is_empty() { e.group.clone() } else { self.group.clone() };
+        if group.is_empty() {
+            return Err(usage("give --group COL[,COL]".into()));
+        }
+        let label = self.label.clone().or(e.label.clone()).ok_or_else(|| usage("give --label COL".into()))?;
         let window = Window::parse(&self.window).ok_or_else(|| usage(format!("--window '{}': use 1d or 1w", self.window)))?;
         let bounds = self
             .four_fifths
@@ -116,14 +134,14 @@ impl FairnessArgs {
             .and_then(|(a, b)| Some((a.trim().parse::<f64>().ok()?, b.trim().parse::<f64>().ok()?)))
             .ok_or_else(|| usage(format!("--four-fifths '{}': expected LO,HI (e.g. 0.8,1.25)", self.four_fifths)))?;
         Ok(Spec {
-            group: self.group.iter().map(|g| g.trim().to_string()).collect(),
-            label: self.label.clone(),
-            positive_label: self.positive_label.clone(),
+            group: group.iter().map(|g| g.trim().to_string()).collect(),
+            label,
+            positive_label: self.positive_label.clone().or(e.positive_label.clone()),
             decision,
             reference: self.reference.clone(),
-            time: self.time.clone(),
+            time: self.time.clone().or(e.time.clone()),
             window,
-            version: self.version_column.clone(),
+            version: self.version_column.clone().or(e.version.clone()),
             fairlearn_compat: self.fairlearn_compat,
             skip_bad_rows: self.skip_bad_rows,
             four_fifths: bounds,
@@ -145,24 +163,37 @@ impl From<FairnessError> for Failure {
     }
 }
 
-/// The SQL log named by --source with --table or --query.
-fn sql_log(args: &FairnessArgs, url: &str) -> Result<SqlLog, Failure> {
+/// The SQL log named by --source (a profile entry, or a URL with --table / --query), and its entry.
+fn sql_log(g: &Global, args: &FairnessArgs, named: &str) -> Result<(SqlLog, Option<LogSource>), Failure> {
     let source = match (&args.table, &args.query) {
-        (Some(t), None) => SqlSource::Table(t.clone()),
-        (None, Some(q)) => SqlSource::Query(q.clone()),
-        _ => return Err(usage("--source needs --table NAME or --query SQL".into())),
+        (Some(t), None) => Some(SqlSource::Table(t.clone())),
+        (None, Some(q)) => Some(SqlSource::Query(q.clone())),
+        _ => None,
     };
-    SqlLog::from_url(url, source).map_err(usage)
+    let looks_like_url = named.contains("://");
+    let logs = if looks_like_url { Vec::new() } else { super::context(g)?.profile.map(|p| p.logs).unwrap_or_default() };
+    match SqlLog::resolve(named, &logs, source) {
+        Some(Ok((log, entry))) => Ok((log, entry.cloned())),
+        Some(Err(e)) => Err(usage(e)),
+        None if looks_like_url => Err(usage(format!("'{named}': a SQL log's URL is postgres://HOST[:PORT]/DB"))),
+        None => {
+            let names: Vec<&str> = logs.iter().map(|l| l.name.as_str()).collect();
+            Err(usage(format!(
+                "no log named '{named}' in the profile's [[profile.log]] entries ({}), and not a postgres:// URL",
+                if names.is_empty() { "it has none".to_string() } else { names.join(", ") }
+            )))
+        }
+    }
 }
 
 pub fn run(g: &Global, args: &FairnessArgs) -> Result<(), Failure> {
-    let spec = args.spec()?;
     let progress = Progress::new();
     let timeout = Duration::from_secs_f64(g.timeout.clamp(0.001, 1e6));
     let report = match (&args.file, &args.source) {
-        (Some(file), _) => crate::fairness::analyze(file, &spec, &progress)?,
-        (None, Some(url)) => {
-            let log = sql_log(args, url)?;
+        (Some(file), _) => crate::fairness::analyze(file, &args.spec(None)?, &progress)?,
+        (None, Some(named)) => {
+            let (log, entry) = sql_log(g, args, named)?;
+            let spec = args.spec(entry.as_ref())?;
             if args.show_sql {
                 let q = crate::sources::fairness_query(&log, &spec, timeout)?;
                 let params: Vec<String> = q.params.iter().map(|p| p.to_string()).collect();

@@ -57,6 +57,9 @@ impl Context {
         if let Some(a) = profile.as_ref().and_then(|p| p.audit.as_deref()) {
             super::check_audit_url(a)?;
         }
+        for log in profile.iter().flat_map(|p| &p.logs) {
+            log.validate()?;
+        }
         let env_uri = std::env::var("MLFLOW_TRACKING_URI").ok();
         let (spec, origin) = RegistrySpec::select(sel.registry.as_deref(), profile.as_ref(), env_uri.as_deref())?;
         let mut policy = Policy::from_profile(profile.as_ref(), sel.read_only, sel.timeout);

@@ -5,6 +5,7 @@
 mod context;
 mod gates;
 mod home;
+mod logs;
 mod policy;
 mod profile;
 mod registry;
@@ -13,6 +14,7 @@ pub mod sample;
 pub use context::{Context, Selection};
 pub use gates::{Direction, FairnessMeasure, Gate, GateKind, GatePolicy, GateSource};
 pub use home::Home;
+pub use logs::LogSource;
 pub use policy::Policy;
 pub use profile::{Binding, BindingMode, DEFAULT_READY_TIMEOUT, Profile, Profiles, check_audit_url, check_no_secret};
 pub use registry::{MlflowTarget, Origin, RegistrySpec};

@@ -44,6 +44,9 @@ pub struct Profile {
     /// the keyring entry `NAME/audit`); absent: the home's own log file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit: Option<String>,
+    /// Prediction logs in SQL engines, by name (TOML: `[[profile.log]]`).
+    #[serde(default, rename = "log", skip_serializing_if = "Vec::is_empty")]
+    pub logs: Vec<super::LogSource>,
     /// Aliases whose serving endpoint moves with them (TOML: `[[profile.binding]]`).
     #[serde(default, rename = "binding", skip_serializing_if = "Vec::is_empty")]
     pub bindings: Vec<Binding>,
@@ -151,6 +154,7 @@ impl Default for Profile {
             protected_aliases: default_protected(),
             ca_file: None,
             audit: None,
+            logs: Vec::new(),
             bindings: Vec::new(),
         }
     }

@@ -86,7 +86,8 @@ fn quote(dialect: Dialect, name: &str) -> String {
     }
 }
 
-fn from_clause(dialect: Dialect, source: &SqlSource) -> Result<String, FairnessError> {
+/// The FROM clause for a source: the quoted table, or the query as a sub-query.
+pub fn from_clause(dialect: Dialect, source: &SqlSource) -> Result<String, FairnessError> {
     match source {
         SqlSource::Table(t) => {
             let parts: Vec<&str> = t.split('.').map(str::trim).collect();
@@ -183,16 +184,15 @@ impl Pushdown {
             };
             params.push(*threshold);
             let ge = if spec.strict_threshold { ">" } else { ">=" };
-            let finite = format!("s > CAST('-Infinity' AS {float}) AND s < CAST('Infinity' AS {float})");
-            // The bin as `values::score_bin` places it: floor(100 s) clamped to -1..=100, then moved by
-            // one where the division by 100 rounds across a threshold (k / 100 computed as in f64).
-            let f = "LEAST(GREATEST(FLOOR(s * 100), -1), 100)";
-            outer.push(format!("CASE WHEN {finite} THEN s {ge} {p} END AS decision"));
+            // `fin` and `f` come from a middle query (see below), computed once per row.
+            // The bin as `values::score_bin` places it: f = floor(100 s) clamped to -1..=100, then moved
+            // by one where the division by 100 rounds across a threshold (k / 100 computed as in f64).
+            outer.push(format!("CASE WHEN fin THEN s {ge} {p} END AS decision"));
             outer.push(format!(
-                "CASE WHEN NOT ({finite}) THEN NULL WHEN {f} < 100 AND s {ge} ({f} + 1) / 100 THEN {f} + 2 \
-                 WHEN {f} >= 0 AND NOT (s {ge} {f} / 100) THEN {f} ELSE {f} + 1 END AS bin"
+                "CASE WHEN NOT fin THEN NULL WHEN f < 100 AND s {ge} (f + 1) / 100 THEN f + 2 \
+                 WHEN f >= 0 AND NOT (s {ge} f / 100) THEN f ELSE f + 1 END AS bin"
             ));
-            outer.push(format!("CASE WHEN {finite} THEN NULL ELSE s END AS bad_score"));
+            outer.push("CASE WHEN fin THEN NULL ELSE s END AS bad_score".to_string());
         } else {
             inner.push(format!("{} AS decision", value(di)));
             outer.push("decision".into());
@@ -201,8 +201,10 @@ impl Pushdown {
             let t = q(&plan.columns[ti]);
             let epoch = match (dialect, types[ti]) {
                 (_, SqlType::Int | SqlType::Float) => format!("CAST({t} AS {float})"),
-                (Dialect::Postgres, SqlType::Timestamp | SqlType::Date) => format!("EXTRACT(EPOCH FROM {t})"),
-                (Dialect::Postgres, _) => format!("EXTRACT(EPOCH FROM CAST(CAST({t} AS TEXT) AS TIMESTAMPTZ))"),
+                // DATE_PART gives a double (EXTRACT a numeric, twice as slow on 10M rows); the session
+                // is in UTC, so a date or a timestamp without zone is read as UTC, as in files.
+                (Dialect::Postgres, SqlType::Timestamp | SqlType::Date) => format!("DATE_PART('epoch', CAST({t} AS TIMESTAMPTZ))"),
+                (Dialect::Postgres, _) => format!("DATE_PART('epoch', CAST(CAST({t} AS TEXT) AS TIMESTAMPTZ))"),
                 (Dialect::Spark, SqlType::Timestamp | SqlType::Date) => format!("UNIX_TIMESTAMP(CAST({t} AS TIMESTAMP))"),
                 (Dialect::Spark, _) => format!("UNIX_TIMESTAMP(CAST(CAST({t} AS STRING) AS TIMESTAMP))"),
             };
@@ -214,12 +216,20 @@ impl Pushdown {
             outer.push("version".into());
         }
         let keys = (1..=outer.len()).map(|i| i.to_string()).collect::<Vec<_>>().join(", ");
-        let sql = format!(
-            "SELECT {}, COUNT(*) AS n\nFROM (\n  SELECT {}\n  FROM {}\n) AS steward_rows\nGROUP BY {keys}",
-            outer.join(", "),
-            inner.join(", "),
-            from_clause(dialect, source)?
-        );
+        let rows = format!("SELECT {}\n  FROM {}", inner.join(", "), from_clause(dialect, source)?);
+        let rows = if score {
+            // A middle query computes the finite flag and the bin's first guess once per row. PostgreSQL
+            // would otherwise fold it into the outer query and evaluate each of the eight references
+            // (9.4 s instead of 2.2 s on 10M rows); OFFSET 0 keeps it a query of its own.
+            let fence = if dialect == Dialect::Postgres { " OFFSET 0" } else { "" };
+            format!(
+                "SELECT steward_input.*, s > CAST('-Infinity' AS {float}) AND s < CAST('Infinity' AS {float}) AS fin, \
+                 LEAST(GREATEST(FLOOR(s * 100), -1), 100) AS f\n  FROM (\n  {rows}\n  ) AS steward_input{fence}"
+            )
+        } else {
+            rows
+        };
+        let sql = format!("SELECT {}, COUNT(*) AS n\nFROM (\n  {rows}\n) AS steward_rows\nGROUP BY {keys}", outer.join(", "));
         Ok(Pushdown { dialect, sql, params, score, time: plan.time.is_some() })
     }
 

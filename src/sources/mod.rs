@@ -7,6 +7,8 @@ mod postgres;
 
 use std::time::Duration;
 
+use crate::config::LogSource;
+use crate::fairness::mapping::Mapping;
 use crate::fairness::pushdown::{Dialect, Pushdown, SqlSource};
 use crate::fairness::{FairnessError, Progress, Report, Spec};
 
@@ -23,6 +25,47 @@ pub struct SqlLog {
 }
 
 impl SqlLog {
+    /// A log as the operator names it: the name of one of the profile's `[[profile.log]]` entries, or
+    /// `postgres://HOST[:PORT]/DB?table=[SCHEMA.]NAME` (`source`, from --table or --query, wins over the
+    /// URL's `table`). None: neither (a file path). With an entry, the entry comes back too (its mapping).
+    pub fn resolve<'e>(input: &str, logs: &'e [LogSource], source: Option<SqlSource>) -> Option<Result<(SqlLog, Option<&'e LogSource>), String>> {
+        let input = input.trim();
+        if let Some(entry) = logs.iter().find(|l| l.name == input) {
+            return Some(entry.validate().map(|_| {
+                let src = source.unwrap_or_else(|| match (&entry.table, &entry.query) {
+                    (Some(t), _) => SqlSource::Table(t.clone()),
+                    (None, q) => SqlSource::Query(q.clone().unwrap_or_default()),
+                });
+                (SqlLog { name: entry.name.clone(), url: entry.url.clone(), source: src }, Some(entry))
+            }));
+        }
+        if !(input.starts_with("postgres://") || input.starts_with("postgresql://")) {
+            return None;
+        }
+        Some((|| {
+            let mut u = url::Url::parse(input).map_err(|e| format!("'{input}': {e}"))?;
+            let mut table = None;
+            let kept: Vec<(String, String)> = u
+                .query_pairs()
+                .filter(|(k, v)| {
+                    if k == "table" {
+                        table = Some(v.to_string());
+                    }
+                    k != "table"
+                })
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            u.set_query(None);
+            if !kept.is_empty() {
+                u.query_pairs_mut().extend_pairs(kept);
+            }
+            let src = source.or(table.map(SqlSource::Table)).ok_or_else(|| {
+                format!("'{}': name the table (?table=NAME, or --table / --query)", crate::connect::redact::redact_url(input))
+            })?;
+            Ok((SqlLog::from_url(u.as_str(), src)?, None))
+        })())
+    }
+
     /// A log named by a URL, with `--table` or `--query`; the name shows the URL and table.
     pub fn from_url(url: &str, source: SqlSource) -> Result<SqlLog, String> {
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
@@ -38,6 +81,24 @@ impl SqlLog {
     pub fn dialect(&self) -> Dialect {
         Dialect::Postgres
     }
+}
+
+/// A profile entry's column mapping for the window (fields it leaves out keep their defaults).
+pub fn entry_mapping(entry: &LogSource) -> Mapping {
+    let mut m = Mapping { group: entry.group.clone(), ..Mapping::default() };
+    let text = |o: &Option<String>| o.clone().unwrap_or_default();
+    m.label = text(&entry.label);
+    m.positive_label = text(&entry.positive_label);
+    m.prediction = text(&entry.prediction);
+    m.positive_prediction = entry.positive_prediction.join(",");
+    m.score = text(&entry.score);
+    m.use_score = entry.prediction.is_none() && entry.score.is_some();
+    if let Some(t) = entry.threshold {
+        m.threshold = t;
+    }
+    m.time = text(&entry.time);
+    m.version = text(&entry.version);
+    m
 }
 
 /// What a pushdown run moved: the aggregate rows and their bytes as the client received them.
@@ -74,4 +135,63 @@ pub fn fairness_fetched(log: &SqlLog, spec: &Spec, timeout: Duration, progress: 
     let mut report = crate::fairness::report::build(&counts, spec, &log.name, "postgresql, rows fetched and counted here")?;
     report.query = Some(Pushdown::fetched(sql));
     Ok((report, moved))
+}
+
+/// A prediction log wherever it lives: a local file (read by the fairness engine) or a log in a SQL
+/// engine (counted there). What the window's Fairness view and its backend pass around.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LogRef {
+    File(std::path::PathBuf),
+    Sql(SqlLog),
+}
+
+impl LogRef {
+    /// As the operator typed it: a profile entry's name, a `postgres://...?table=` URL, else a file path.
+    pub fn parse(input: &str, logs: &[LogSource]) -> Result<LogRef, String> {
+        match SqlLog::resolve(input, logs, None) {
+            Some(r) => r.map(|(log, _)| LogRef::Sql(log)),
+            None => Ok(LogRef::File(std::path::PathBuf::from(input.trim()))),
+        }
+    }
+
+    /// The file, when the log is one.
+    pub fn file(&self) -> Option<&std::path::Path> {
+        match self {
+            LogRef::File(p) => Some(p),
+            LogRef::Sql(_) => None,
+        }
+    }
+
+    /// A short name for progress lines: the file's name, or the log's.
+    pub fn short(&self) -> String {
+        match self {
+            LogRef::File(p) => p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+            LogRef::Sql(l) => l.name.clone(),
+        }
+    }
+
+    /// The log's column names (a file's header; a SQL log's columns from a query that reads no row).
+    pub fn columns(&self, timeout: Duration) -> Result<Vec<String>, FairnessError> {
+        match self {
+            LogRef::File(p) => crate::fairness::columns(p).map(|(c, _)| c),
+            LogRef::Sql(l) => Postgres::connect(l, timeout)?.columns(),
+        }
+    }
+
+    /// The full report, from the file or by pushdown.
+    pub fn analyze(&self, spec: &Spec, timeout: Duration, progress: &Progress) -> Result<Report, FairnessError> {
+        match self {
+            LogRef::File(p) => crate::fairness::analyze(p, spec, progress),
+            LogRef::Sql(l) => fairness(l, spec, timeout, progress).map(|(r, _)| r),
+        }
+    }
+}
+
+impl std::fmt::Display for LogRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LogRef::File(p) => write!(f, "{}", p.display()),
+            LogRef::Sql(l) => write!(f, "{}", l.name),
+        }
+    }
 }

@@ -9,7 +9,7 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::{ToSql, Type};
 
 use super::{Moved, SqlLog};
-use crate::fairness::pushdown::{Dialect, Pushdown, SqlType, SqlValue, copy_rows, probe};
+use crate::fairness::pushdown::{Dialect, Pushdown, SqlType, SqlValue, copy_rows, from_clause, probe};
 use crate::fairness::{FairnessError, Progress, Spec};
 
 /// Most aggregate rows a pushdown query may return (each is a group x label x decision x bin x day x
@@ -74,6 +74,13 @@ impl<'l> Postgres<'l> {
     pub fn plan(&mut self, spec: &Spec) -> Result<Pushdown, FairnessError> {
         let types = self.types(spec)?;
         Pushdown::new(Dialect::Postgres, spec, &self.log.source, &types)
+    }
+
+    /// Every column of the log, from a query that reads no row.
+    pub fn columns(&mut self) -> Result<Vec<String>, FairnessError> {
+        let sql = format!("SELECT * FROM {} WHERE 1 = 0", from_clause(Dialect::Postgres, &self.log.source)?);
+        let stmt = self.client.prepare(&sql).map_err(|e| db_error(&self.log.name, &e))?;
+        Ok(stmt.columns().iter().map(|c| c.name().to_string()).collect())
     }
 
     /// The mapped columns' types, from a query that reads no row.

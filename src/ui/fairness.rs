@@ -10,6 +10,7 @@ use crate::backend::Command;
 use crate::fairness::report::Section;
 pub use crate::fairness::mapping::Mapping;
 use crate::fairness::{Metric, Progress, Report, Spec};
+use crate::sources::LogRef;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Tab {
@@ -47,7 +48,7 @@ pub struct Running {
     pub file: String,
     /// The mapping and log the analysis was started with.
     pub mapping: Mapping,
-    pub log: PathBuf,
+    pub log: LogRef,
 }
 
 /// A finished analysis.
@@ -58,12 +59,12 @@ pub struct Done {
     pub version: Option<String>,
     /// What the results were computed from: when the operator changes either, they are marked stale.
     pub mapping: Mapping,
-    pub log: PathBuf,
+    pub log: LogRef,
 }
 
 impl Done {
     /// Why these results no longer match what the view is set to (None: they do).
-    pub fn stale(&self, mapping: &Mapping, log: Option<&PathBuf>) -> Option<String> {
+    pub fn stale(&self, mapping: &Mapping, log: Option<&LogRef>) -> Option<String> {
         if log != Some(&self.log) {
             return Some("another log is open".into());
         }
@@ -95,7 +96,7 @@ impl Done {
 
 pub struct FairnessState {
     pub path_input: String,
-    pub log: Option<PathBuf>,
+    pub log: Option<LogRef>,
     pub columns: Option<Loadable<Vec<String>>>,
     pub mapping: Mapping,
     pub show_mapping: bool,
@@ -178,12 +179,33 @@ impl FairnessState {
     }
 }
 
+/// Opens what the operator typed: a file path, a profile's SQL log by name, or a postgres:// URL with
+/// `?table=` (a profile entry's column mapping is taken as the first guess).
+pub fn open_input(app: &mut StewardApp, input: String) {
+    let logs = app.active_profile.as_ref().map(|p| p.logs.clone()).unwrap_or_default();
+    match crate::sources::SqlLog::resolve(&input, &logs, None) {
+        Some(Ok((log, entry))) => {
+            if let Some(e) = entry {
+                app.fairness.mapping = crate::sources::entry_mapping(e);
+            }
+            app.fairness.path_input = input.trim().to_string();
+            open(app, LogRef::Sql(log));
+            app.persisted.fairness_log = Some(input.trim().to_string());
+        }
+        Some(Err(e)) => app.notify(format!("Cannot open the log: {e}"), true),
+        None => open(app, LogRef::File(PathBuf::from(input.trim()))),
+    }
+}
+
 /// Opens a log: reads its columns first (the mapping is then checked or guessed, and the analysis runs).
-pub fn open(app: &mut StewardApp, path: PathBuf) {
+pub fn open(app: &mut StewardApp, log: LogRef) {
     let st = &mut app.fairness;
     st.cancel();
-    st.path_input = path.display().to_string();
-    st.log = Some(path.clone());
+    if let LogRef::File(path) = &log {
+        st.path_input = path.display().to_string();
+        app.persisted.fairness_log = Some(path.display().to_string());
+    }
+    st.log = Some(log.clone());
     st.columns = Some(Loadable::Loading);
     st.report = None;
     st.sweep = None;
@@ -193,12 +215,11 @@ pub fn open(app: &mut StewardApp, path: PathBuf) {
     st.left = None;
     st.right = None;
     st.cancelled = false;
-    app.persisted.fairness_log = Some(path.display().to_string());
-    app.backend.send(Command::FairnessColumns { path });
+    app.backend.send(Command::FairnessColumns { log });
 }
 
-pub fn on_columns(app: &mut StewardApp, path: PathBuf, result: Result<Vec<String>, String>) {
-    if app.fairness.log.as_ref() != Some(&path) {
+pub fn on_columns(app: &mut StewardApp, log: LogRef, result: Result<Vec<String>, String>) {
+    if app.fairness.log.as_ref() != Some(&log) {
         return;
     }
     match result {
@@ -220,7 +241,7 @@ pub fn on_columns(app: &mut StewardApp, path: PathBuf, result: Result<Vec<String
 }
 
 fn start(app: &mut StewardApp, purpose: Purpose, spec: Spec) {
-    let Some(path) = app.fairness.log.clone() else { return };
+    let Some(log) = app.fairness.log.clone() else { return };
     let st = &mut app.fairness;
     st.running.retain(|r| {
         let same = r.purpose == purpose;
@@ -232,11 +253,11 @@ fn start(app: &mut StewardApp, purpose: Purpose, spec: Spec) {
     let run = st.next_run;
     st.next_run += 1;
     let progress = Arc::new(Progress::new());
-    let file = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    let file = log.short();
     let mapping = st.mapping.clone();
-    st.running.push(Running { run, purpose, progress: progress.clone(), started: Instant::now(), file, mapping, log: path.clone() });
+    st.running.push(Running { run, purpose, progress: progress.clone(), started: Instant::now(), file, mapping, log: log.clone() });
     st.cancelled = false;
-    app.backend.send(Command::Fairness { run, path, spec: Box::new(spec), progress });
+    app.backend.send(Command::Fairness { run, log, spec: Box::new(spec), progress });
 }
 
 /// Runs the main analysis with the current mapping.
@@ -333,7 +354,7 @@ fn choose_versions(st: &mut FairnessState, report: &Report, models: &Loadable<Ve
 
 /// Aliases (name, version) of the model whose `prediction_log` tag names the open log.
 pub fn aliases_for(st: &FairnessState, models: &Loadable<Vec<crate::domain::RegisteredModel>>) -> Vec<(String, u64)> {
-    st.log.as_ref().map(|log| aliases_for_log(log, models)).unwrap_or_default()
+    st.log.as_ref().and_then(LogRef::file).map(|log| aliases_for_log(log, models)).unwrap_or_default()
 }
 
 /// The aliases of the model whose `prediction_log` tag names `log`, as (alias, version).
@@ -352,7 +373,12 @@ pub fn auto_open(app: &mut StewardApp) {
     if app.fairness.auto_opened || app.fairness.log.is_some() {
         return;
     }
-    let remembered = app.persisted.fairness_log.clone().map(PathBuf::from).filter(|p| p.exists());
+    let logs = app.active_profile.as_ref().map(|p| p.logs.clone()).unwrap_or_default();
+    let remembered = app.persisted.fairness_log.clone().filter(|s| match LogRef::parse(s, &logs) {
+        Ok(LogRef::File(p)) => p.exists(),
+        Ok(LogRef::Sql(_)) => true,
+        Err(_) => false,
+    });
     let named = match &app.models {
         Loadable::Ready(models) => {
             let selected = app.persisted.selected_model.as_ref();
@@ -369,7 +395,9 @@ pub fn auto_open(app: &mut StewardApp) {
     if let Some(m) = app.persisted.fairness_mapping.clone() {
         app.fairness.mapping = m;
     }
-    if let Some(p) = remembered.or(named) {
-        open(app, p);
+    match (remembered, named) {
+        (Some(input), _) => open_input(app, input),
+        (None, Some(p)) => open(app, LogRef::File(p)),
+        (None, None) => {}
     }
 }

@@ -26,6 +26,8 @@ pub enum Action {
     VerifyAudit,
     /// Open a prediction log in the Fairness view.
     OpenLog(PathBuf),
+    /// What the operator typed in the Fairness view: a path, a profile's SQL log, or a postgres:// URL.
+    OpenLogInput(String),
     /// Choose a prediction log with the system's file dialog.
     BrowseLog,
     /// Start or stop playing the sample's prediction log back as live traffic.
@@ -55,6 +57,7 @@ impl Action {
             Action::Rollback { model, alias } => format!("Roll back {model}@{alias}..."),
             Action::VerifyAudit => "Verify audit log".into(),
             Action::OpenLog(p) => format!("Open prediction log {}", p.display()),
+            Action::OpenLogInput(s) => format!("Open prediction log {s}"),
             Action::BrowseLog => "Open prediction log...".into(),
             Action::ToggleReplay => "Replay the sample log as live traffic (start/stop)".into(),
             Action::ExportReport(m) => match m {
@@ -81,7 +84,7 @@ impl Action {
 impl StewardApp {
     /// The system's file dialog blocks its thread, so it gets one; the answer is picked up by `show`.
     pub(super) fn browse_log(&mut self) {
-        let start = self.fairness.log.as_ref().and_then(|p| p.parent().map(|d| d.to_path_buf()));
+        let start = self.fairness.log.as_ref().and_then(|l| l.file()).and_then(|p| p.parent().map(|d| d.to_path_buf()));
         let repaint = self.repaint_ctx.clone();
         let dialog = move || {
             let mut d = rfd::FileDialog::new()
@@ -223,7 +226,12 @@ impl StewardApp {
             Action::OpenLog(p) => {
                 self.persisted.view = View::Fairness;
                 self.fairness.auto_opened = true;
-                crate::ui::fairness::open(self, p);
+                crate::ui::fairness::open(self, crate::sources::LogRef::File(p));
+            }
+            Action::OpenLogInput(s) => {
+                self.persisted.view = View::Fairness;
+                self.fairness.auto_opened = true;
+                crate::ui::fairness::open_input(self, s);
             }
             Action::BrowseLog => self.browse_log(),
             Action::ToggleReplay => {

@@ -126,7 +126,7 @@ impl StewardApp {
                 crate::ui::endpoints::refresh_aliases(self);
             }
             Event::MetricsHistory { range, end, result } => crate::ui::endpoints::on_history(self, (range, end), result),
-            Event::FairnessColumns { path, result } => crate::ui::fairness::on_columns(self, path, result),
+            Event::FairnessColumns { log, result } => crate::ui::fairness::on_columns(self, log, result),
             Event::Fairness { run, result, elapsed } => crate::ui::fairness::on_report(self, run, result, elapsed),
             // Endpoint-step progress of an executing move: not drawn yet (the dialog work shows it).
             Event::ReportDone(r) => crate::ui::export::on_done(self, r),

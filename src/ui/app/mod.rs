@@ -224,6 +224,11 @@ impl StewardApp {
         std::fs::metadata(self.home.audit_log()).ok().map(|m| m.len())
     }
 
+    /// The report the Fairness view shows, if one is finished (what its tables and charts draw).
+    pub fn fairness_report(&self) -> Option<std::sync::Arc<crate::fairness::Report>> {
+        self.fairness.done().map(|d| d.report.clone())
+    }
+
     pub(crate) fn notify(&mut self, text: String, is_error: bool) {
         self.notices.push((Instant::now(), text, is_error));
         if self.notices.len() > 5 {

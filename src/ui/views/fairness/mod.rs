@@ -7,7 +7,6 @@ mod groups;
 mod over_time;
 mod threshold;
 
-use std::path::PathBuf;
 
 use egui::{Color32, ComboBox, Grid, RichText, Sense, Ui, vec2};
 use egui_plot::{Line, Plot, PlotPoints, VLine};
@@ -49,13 +48,34 @@ pub fn show(app: &mut StewardApp, ui: &mut Ui, actions: &mut Vec<Action>) {
             .add(
                 egui::TextEdit::singleline(&mut app.fairness.path_input)
                     .desired_width(360.0)
-                    .hint_text("path to a CSV, JSON Lines or Parquet log"),
+                    .hint_text("a CSV, JSON Lines or Parquet file, a profile's log, or postgres://...?table="),
             )
-            .labelled_by(l.id);
+            .labelled_by(l.id)
+            .on_hover_text(
+                "A file path; the name of a [[profile.log]] entry of the active profile; or postgres://HOST[:PORT]/DB?table=NAME \
+                 (the login from PGUSER / PGPASSWORD). A log in PostgreSQL is counted there: one query, the numbers here.",
+            );
         let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
         if ui.button("Open").clicked() || enter {
-            let p = PathBuf::from(app.fairness.path_input.trim());
-            actions.push(Action::OpenLog(p));
+            actions.push(Action::OpenLogInput(app.fairness.path_input.clone()));
+        }
+        let logs: Vec<String> = app.active_profile.iter().flat_map(|p| &p.logs).map(|l| l.name.clone()).collect();
+        if !logs.is_empty() {
+            let l = ui.label("Profile logs");
+            ComboBox::from_id_salt("fair_profile_logs")
+                .selected_text("choose")
+                .width(80.0)
+                .show_ui(ui, |ui| {
+                    for name in logs {
+                        if ui.selectable_label(false, &name).clicked() {
+                            app.fairness.path_input = name.clone();
+                            actions.push(Action::OpenLogInput(name));
+                        }
+                    }
+                })
+                .response
+                .on_hover_text("The [[profile.log]] entries of the active profile: logs in SQL engines, counted there")
+                .labelled_by(l.id);
         }
         if ui.button("Browse...").on_hover_text("Choose a log file").clicked() {
             actions.push(Action::BrowseLog);
@@ -259,6 +279,18 @@ fn report_view(app: &mut StewardApp, ui: &mut Ui) {
         ))
         .weak(),
     );
+    if let Some(q) = &report.query {
+        egui::CollapsingHeader::new("SQL run by the engine").id_salt("fair_sql").show(ui, |ui| {
+            let params: Vec<String> = q.params.iter().map(|p| p.to_string()).collect();
+            ui.horizontal(|ui| {
+                ui.label(RichText::new(format!("{:?}; parameters [{}]", q.dialect, params.join(", "))).weak());
+                if ui.button("Copy SQL").clicked() {
+                    ui.ctx().copy_text(q.sql.clone());
+                }
+            });
+            ui.add(egui::Label::new(RichText::new(&q.sql).monospace()).wrap());
+        });
+    }
     if let Some(why) = stale {
         let mut again = false;
         ui.horizontal_wrapped(|ui| {

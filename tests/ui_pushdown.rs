@@ -1,0 +1,94 @@
+//! The window's Fairness view on a log in the stack's real PostgreSQL: opened from the profile's
+//! `[[profile.log]]` entry (its mapping applied) and from a typed postgres://...?table= URL (mapping
+//! guessed), counted by pushdown; the numbers equal `steward fairness` on the same rows as a file, and
+//! the SQL the engine ran is on screen. A file of its own: it sets PGUSER / PGPASSWORD in the process
+//! (the window reads libpq's variables), which no other test here may race with.
+
+mod common;
+
+use common::adult::fixture;
+use common::pg::TeamDb;
+use common::ui::Ui;
+use common::*;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use serde_json::Value;
+use steward::config::{Context, RegistrySpec, Selection};
+use steward::ui::{Persisted, StewardApp, View};
+
+fn numbers(mut v: Value) -> Value {
+    for k in ["file", "format", "query", "skipped_examples"] {
+        v.as_object_mut().unwrap().remove(k);
+    }
+    v
+}
+
+fn window(home: &std::path::Path) -> Ui {
+    let selection = Selection { home: Some(home.to_path_buf()), ..Selection::default() };
+    let mut ctx = Context::resolve(&selection).expect("a usable home");
+    ctx.spec = RegistrySpec::HomeLocal;
+    let app = StewardApp::new(ctx, Persisted { view: View::Fairness, ..Persisted::default() });
+    let harness = Harness::builder().with_size(egui::vec2(1280.0, 800.0)).build_ui_state(|ui, app: &mut StewardApp| app.show(ui), app);
+    Ui { harness, _home: tempfile::tempdir().unwrap() }
+}
+
+fn shown_report(ui: &Ui) -> Value {
+    let report = ui.harness.state().fairness_report().expect("a report on screen");
+    serde_json::to_value(&*report).unwrap()
+}
+
+#[test]
+fn the_fairness_view_counts_a_postgresql_log_by_pushdown() {
+    let _stack = stack();
+    let db = TeamDb::new("window");
+    let mut c = db.client();
+    c.batch_execute("CREATE TABLE adult (row_id integer, sex text, race text, label integer, prediction integer, score double precision)").unwrap();
+    let mut w = c.copy_in("COPY adult FROM STDIN WITH (FORMAT csv, HEADER true)").unwrap();
+    std::io::Write::write_all(&mut w, &std::fs::read(fixture("adult_predictions.csv")).unwrap()).unwrap();
+    w.finish().unwrap();
+    for (k, v) in db.env() {
+        // SAFETY: the only test in this binary; set before the window (and its threads) start.
+        unsafe { std::env::set_var(k, v) };
+    }
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(home.path().join("config")).unwrap();
+    let profiles = format!(
+        "active = \"prod\"\n[[profile]]\nname = \"prod\"\n[[profile.log]]\nname = \"adult-log\"\nurl = \"{}\"\ntable = \"adult\"\n\
+         group = [\"race\"]\nlabel = \"label\"\nprediction = \"prediction\"\n",
+        db.url
+    );
+    std::fs::write(home.path().join("config/profiles.toml"), profiles).unwrap();
+    let csv = fixture("adult_predictions.csv");
+    let file_report = |group: &str| {
+        let out = steward(home.path(), &["fairness", csv.to_str().unwrap(), "--group", group, "--label", "label", "--prediction", "prediction", "--format", "json"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        json(&out)
+    };
+
+    let mut ui = window(home.path());
+    ui.settle();
+    // A typed URL: the mapping is guessed from the columns (sex, label, prediction).
+    let url = format!("{}?table=adult", db.url);
+    ui.type_into("Prediction log", &url);
+    ui.click("Open");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while ui.harness.state().fairness_report().is_none_or(|r| r.group_columns != ["sex"]) {
+        assert!(std::time::Instant::now() < deadline, "no report by sex; on screen: {:?}", ui.labels());
+        ui.harness.step();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    ui.settle();
+    assert_eq!(numbers(shown_report(&ui)), numbers(file_report("sex")));
+    assert!(ui.has("(table adult) (postgresql, pushdown)"), "{:?}", ui.labels());
+
+    // The profile's entry, from the drop-down: its mapping (groups by race) replaces the guess.
+    ui.harness.get_by_role_and_label(egui::accesskit::Role::ComboBox, "Profile logs").click();
+    ui.settle();
+    ui.click("adult-log");
+    ui.wait_for("from adult-log (postgresql, pushdown)");
+    assert_eq!(numbers(shown_report(&ui)), numbers(file_report("race")));
+    assert!(ui.has("32,561 rows"), "{:?}", ui.labels());
+    ui.click("SQL run by the engine");
+    assert!(ui.has("FROM \"adult\"") && ui.has("GROUP BY"), "{:?}", ui.labels());
+    assert!(ui.has("Copy SQL"));
+}
