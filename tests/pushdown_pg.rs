@@ -357,3 +357,49 @@ fn a_profiles_named_log_carries_its_source_and_mapping() {
     let out = run(home.path(), &db, &["--profile", "leaky", "fairness", "--source", "x"]);
     assert!(!out.status.success() && stderr(&out).contains("carries credentials") && !stderr(&out).contains("hunter2"), "{}", stderr(&out));
 }
+
+#[test]
+fn an_audit_report_takes_its_fairness_tables_from_a_table_and_names_the_query() {
+    let _stack = stack();
+    let db = TeamDb::new("report");
+    let home = tempfile::tempdir().unwrap();
+    assert!(steward(home.path(), &["sample"]).status.success());
+    let csv = home.path().join("data/sample/predictions.csv");
+    let header = std::fs::read_to_string(&csv).unwrap().lines().next().unwrap().to_string();
+    let cols: Vec<String> = header.split(',').map(|c| format!("\"{c}\" text")).collect();
+    let mut c = db.client();
+    c.batch_execute(&format!("CREATE TABLE preds ({})", cols.join(", "))).unwrap();
+    let mut w = c.copy_in("COPY preds FROM STDIN WITH (FORMAT csv, HEADER true)").unwrap();
+    std::io::Write::write_all(&mut w, &std::fs::read(&csv).unwrap()).unwrap();
+    w.finish().unwrap();
+    let report = |log: &str, out: &str| {
+        let out = home.path().join(out);
+        let o = run(home.path(), &db, &["report", "income-classifier", "--format", "json", "--out", out.to_str().unwrap(), "--fairness-log", log]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        serde_json::from_str::<Value>(&std::fs::read_to_string(out).unwrap()).unwrap()
+    };
+    let from_file = report(csv.to_str().unwrap(), "file.json");
+    let url = format!("{}?table=preds", db.url);
+    let from_table = report(&url, "table.json");
+    let (mut f, mut t) = (from_file["fairness"].clone(), from_table["fairness"].clone());
+    let query = t["query"].clone();
+    for v in [&mut f, &mut t] {
+        let o = v.as_object_mut().unwrap();
+        o.remove("file");
+        o.remove("query");
+    }
+    assert!(f["sections"].as_array().unwrap().len() >= 3, "all rows and each version");
+    assert_eq!(t, f, "the report's fairness tables from the table equal those from the file");
+    assert_eq!(query["engine"], "postgres");
+    assert!(query["sql"].as_str().unwrap().contains("FROM \"preds\""), "{query}");
+    assert!(from_table["fairness"]["file"].as_str().unwrap().contains("(table preds)"));
+    let sources = from_table["made"]["sources"].to_string();
+    assert!(sources.contains("counted in PostgreSQL"), "{sources}");
+    assert!(from_table["monitoring"].is_null(), "quality and drift by week need a file");
+    // The HTML names the query for a reader.
+    let html = home.path().join("r.html");
+    let o = run(home.path(), &db, &["report", "income-classifier", "--format", "html", "--out", html.to_str().unwrap(), "--fairness-log", &url]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(html).unwrap();
+    assert!(text.contains("computed where the log lives") && text.contains("GROUP BY"), "the HTML shows the query");
+}

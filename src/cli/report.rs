@@ -29,10 +29,12 @@ pub struct ReportArgs {
     /// End of the period: YYYY-MM-DD (end of that day, UTC) or RFC 3339 (default: now).
     #[arg(long, value_name = "DATE")]
     pub until: Option<String>,
-    /// A prediction log (CSV, JSON Lines, Parquet) for quality and fairness by group (default: the
-    /// model's `prediction_log` tag, as the window's export fills it in).
-    #[arg(long, value_name = "FILE")]
-    pub fairness_log: Option<PathBuf>,
+    /// A prediction log for quality and fairness by group: a file (CSV, JSON Lines, Parquet), or a log in
+    /// PostgreSQL (a [[profile.log]] name, its mapping used, or postgres://HOST/DB?table=NAME; fairness
+    /// only, counted there, the query in the report). Default: the model's `prediction_log` tag, as the
+    /// window's export fills it in.
+    #[arg(long, value_name = "FILE|NAME|URL")]
+    pub fairness_log: Option<String>,
     /// Leave out the quality and fairness sections even when the model names a prediction log.
     #[arg(long, conflicts_with = "fairness_log")]
     pub no_fairness_log: bool,
@@ -68,8 +70,13 @@ pub fn run(g: &Global, a: ReportArgs) -> Outcome {
             return Err(usage("--since is after --until"));
         }
     }
-    opts.fairness_log = a.fairness_log;
     let ctx = context(g)?;
+    if let Some(input) = &a.fairness_log {
+        let logs = ctx.profile.as_ref().map(|p| p.logs.clone()).unwrap_or_default();
+        let (log, mapping) = crate::sources::LogRef::parse_with_mapping(input, &logs).map_err(|e| usage(&e))?;
+        opts.fairness_log = Some(log);
+        opts.fairness_mapping = mapping;
+    }
     opts.timeout = ctx.timeout;
     let reg = ctx.open()?;
     let rt = runtime()?;
@@ -77,7 +84,7 @@ pub fn run(g: &Global, a: ReportArgs) -> Outcome {
         // The window's twin: the model's prediction_log tag fills the log in, when the file is here.
         let tagged = rt.block_on(reg.get_model(&model))?.tags.get("prediction_log").map(PathBuf::from);
         match tagged {
-            Some(p) if p.is_file() => opts.fairness_log = Some(p),
+            Some(p) if p.is_file() => opts.fairness_log = Some(crate::sources::LogRef::File(p)),
             Some(p) => eprintln!("note: the model's prediction_log tag names {}, which is not a file here; no fairness section", p.display()),
             None => {}
         }

@@ -250,6 +250,16 @@ fn fairness(f: &FairnessPart, b: &mut Vec<Block>) {
         num(f.four_fifths[0]),
         num(f.four_fifths[1])
     )));
+    if let Some(q) = &f.query {
+        let params: Vec<String> = q.params.iter().map(|p| num(*p)).collect();
+        b.push(Block::Para(
+            "The counts were computed where the log lives, by the query below (values bound as parameters, never in its text); a reviewer can run it again and compare the counts.".into(),
+        ));
+        b.push(Block::Facts {
+            name: Some("fairness_query"),
+            rows: vec![("Engine".into(), q.engine.clone()), ("Parameters".into(), format!("[{}]", params.join(", "))), ("Query".into(), q.sql.clone())],
+        });
+    }
     for (i, s) in f.sections.iter().enumerate() {
         let role = s.role.as_ref().map(|r| format!(", {r}")).unwrap_or_default();
         b.push(Block::Subheading(format!("Fairness by group: {}{role}", s.scope)));

@@ -2,7 +2,6 @@
 //! Reads only: the audit log is not appended to (moves not yet recorded are reported as such).
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
@@ -15,6 +14,7 @@ use crate::domain::{ModelVersion, RegisteredModel};
 use crate::fairness::report::Section;
 use crate::fairness::{Metric, Report};
 use crate::ops::{AliasEvent, EventKind, history};
+use crate::sources::LogRef;
 
 /// Longest health range asked of Prometheus (longer periods show their last 90 days).
 const MAX_HEALTH_RANGE_S: f64 = 90.0 * 86400.0;
@@ -49,9 +49,14 @@ pub async fn gather(
     let mut sources = vec![describe.clone(), audit.describe()];
     progress.step(0.45, "reading the prediction log");
     let (fairness, monitoring) = match &opts.fairness_log {
-        Some(p) => {
+        Some(log @ LogRef::Sql(_)) => {
+            sources.push(format!("prediction log {log}, counted in PostgreSQL (the query is in the fairness section)"));
+            let (f, _) = fairness_part(log, opts.fairness_mapping.clone(), opts.timeout, &model).await?;
+            (Some(f), None)
+        }
+        Some(log @ LogRef::File(p)) => {
             sources.push(format!("prediction log {}", p.display()));
-            let (f, spec) = fairness_part(p, &model).await?;
+            let (f, spec) = fairness_part(log, opts.fairness_mapping.clone(), opts.timeout, &model).await?;
             progress.step(0.55, "quality and drift by week");
             let (p, m, since) = (p.clone(), model.clone(), opts.since);
             let part = tokio::task::spawn_blocking(move || monitoring::part(&p, &spec, &m, since, until)).await.map_err(|e| ReportError::Fairness(e.to_string()))?;
@@ -314,12 +319,22 @@ fn excerpt(lines: &[String], records: &[Record], model: &str, opts: &Options, un
     }
 }
 
-async fn fairness_part(path: &Path, model: &RegisteredModel) -> Result<(FairnessPart, crate::fairness::Spec), ReportError> {
-    let p = path.to_path_buf();
+/// The fairness tables from a file or a SQL log; the mapping is the one given (a profile entry's) or
+/// guessed from the column names, as the Fairness view guesses it.
+async fn fairness_part(
+    log: &LogRef,
+    mapping: Option<crate::fairness::mapping::Mapping>,
+    timeout: std::time::Duration,
+    model: &RegisteredModel,
+) -> Result<(FairnessPart, crate::fairness::Spec), ReportError> {
+    let l = log.clone();
     let (report, spec) = tokio::task::spawn_blocking(move || -> Result<(Report, crate::fairness::Spec), String> {
-        let cols = crate::fairness::columns(&p).map_err(|e| e.to_string())?;
-        let spec = crate::fairness::mapping::Mapping::guess(&cols.0).spec()?;
-        let report = crate::fairness::analyze(&p, &spec, &crate::fairness::Progress::new()).map_err(|e| e.to_string())?;
+        let mapping = match mapping {
+            Some(m) => m,
+            None => crate::fairness::mapping::Mapping::guess(&l.columns(timeout).map_err(|e| e.to_string())?),
+        };
+        let spec = mapping.spec()?;
+        let report = l.analyze(&spec, timeout, &crate::fairness::Progress::new()).map_err(|e| e.to_string())?;
         Ok((report, spec))
     })
     .await
@@ -333,7 +348,8 @@ async fn fairness_part(path: &Path, model: &RegisteredModel) -> Result<(Fairness
         sections.push(section(format!("v{}", vs.version), Some(vs.version.clone()), role(&vs.version), &vs.section));
     }
     Ok((FairnessPart {
-        file: path.display().to_string(),
+        file: log.to_string(),
+        query: report.query.as_ref().map(|q| FairnessQuery { engine: format!("{:?}", q.dialect).to_lowercase(), sql: q.sql.clone(), params: q.params.clone() }),
         rows: report.rows,
         group_columns: report.group_columns.clone(),
         label: report.label.column.clone(),

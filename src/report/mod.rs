@@ -42,8 +42,11 @@ pub struct Options {
     pub since: Option<DateTime<Utc>>,
     /// End of the period (None: now).
     pub until: Option<DateTime<Utc>>,
-    /// A prediction log (CSV, JSON Lines, Parquet) for the quality and fairness tables.
-    pub fairness_log: Option<PathBuf>,
+    /// A prediction log for the fairness tables (and, for a file, quality and drift by week): a file
+    /// (CSV, JSON Lines, Parquet) or a log in a SQL engine, counted there.
+    pub fairness_log: Option<crate::sources::LogRef>,
+    /// The column mapping to use (a profile entry's); None: guessed from the column names.
+    pub fairness_mapping: Option<crate::fairness::mapping::Mapping>,
     /// Per-request bound for Prometheus.
     pub timeout: Duration,
     /// Who asks (the OS user), recorded under "how this report was made".
@@ -57,6 +60,7 @@ impl Options {
             since: None,
             until: None,
             fairness_log: None,
+            fairness_mapping: None,
             timeout: crate::config::DEFAULT_TIMEOUT,
             made_by: crate::audit::os_user(),
         }
@@ -302,6 +306,9 @@ pub struct HealthSeries {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FairnessPart {
     pub file: String,
+    /// For a log in a SQL engine: the query that computed the counts, to be run again by a reviewer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<FairnessQuery>,
     pub rows: u64,
     pub group_columns: Vec<String>,
     pub label: String,
@@ -309,6 +316,16 @@ pub struct FairnessPart {
     pub version_column: Option<String>,
     pub four_fifths: [f64; 2],
     pub sections: Vec<FairnessSection>,
+}
+
+/// The query an engine ran for a report's fairness counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FairnessQuery {
+    /// "postgres" (the dialect).
+    pub engine: String,
+    pub sql: String,
+    /// Bound parameters in order ($1, ...).
+    pub params: Vec<f64>,
 }
 
 /// All rows, or one version's rows.

@@ -154,6 +154,14 @@ impl LogRef {
         }
     }
 
+    /// [`LogRef::parse`], with the profile entry's column mapping when the input names one.
+    pub fn parse_with_mapping(input: &str, logs: &[LogSource]) -> Result<(LogRef, Option<Mapping>), String> {
+        match SqlLog::resolve(input, logs, None) {
+            Some(r) => r.map(|(log, entry)| (LogRef::Sql(log), entry.map(entry_mapping))),
+            None => Ok((LogRef::File(std::path::PathBuf::from(input.trim())), None)),
+        }
+    }
+
     /// The file, when the log is one.
     pub fn file(&self) -> Option<&std::path::Path> {
         match self {

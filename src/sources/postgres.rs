@@ -29,7 +29,11 @@ fn db_error(name: &str, e: &postgres::Error) -> FairnessError {
             Some(d) => format!("{}: {} ({d})", db.severity(), db.message()),
             None => format!("{}: {}", db.severity(), db.message()),
         },
-        None => e.to_string(),
+        // The client's own text ("error connecting to server") names no cause: add its source's.
+        None => match std::error::Error::source(e) {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        },
     };
     FairnessError::io(name, format!("PostgreSQL: {text}"))
 }

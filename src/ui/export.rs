@@ -66,7 +66,8 @@ impl ExportDialog {
     }
 
     /// The options and output, or what is wrong with the form.
-    pub fn request(&self) -> Result<(Options, PathBuf), String> {
+    /// `logs`: the active profile's SQL logs, which the fairness log field may name.
+    pub fn request(&self, logs: &[crate::config::LogSource]) -> Result<(Options, PathBuf), String> {
         let mut o = Options::new(&self.model);
         let date = |s: &str, end: bool, what: &str| -> Result<Option<chrono::DateTime<chrono::Utc>>, String> {
             let s = s.trim();
@@ -83,7 +84,11 @@ impl ExportDialog {
             return Err("'From' is after 'To'".into());
         }
         let log = self.fairness_log.trim();
-        o.fairness_log = (!log.is_empty()).then(|| PathBuf::from(log));
+        if !log.is_empty() {
+            let (log, mapping) = crate::sources::LogRef::parse_with_mapping(log, logs).map_err(|e| format!("Fairness log: {e}"))?;
+            o.fairness_log = Some(log);
+            o.fairness_mapping = mapping;
+        }
         let out = self.out.trim();
         if out.is_empty() {
             return Err("choose where to save the report".into());
@@ -225,7 +230,8 @@ pub fn show(app: &mut StewardApp, ui: &mut Ui) {
         ui.horizontal(|ui| {
             let done = matches!(d.stage, ExportStage::Done(_));
             if !done && ui.add_enabled(!running, egui::Button::new("Export")).clicked() {
-                match d.request() {
+                let logs = profile.as_ref().map(|p| p.logs.clone()).unwrap_or_default();
+                match d.request(&logs) {
                     Ok((opts, out)) => {
                         d.error = None;
                         let progress = Arc::new(Progress::new());

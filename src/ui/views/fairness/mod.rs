@@ -40,7 +40,8 @@ fn num(v: Option<f64>) -> String {
 
 pub fn show(app: &mut StewardApp, ui: &mut Ui, actions: &mut Vec<Action>) {
     state::auto_open(app);
-    ui.horizontal(|ui| {
+    // Wrapped: with a profile's log drop-down the row is wider than a 1024-pixel window.
+    ui.horizontal_wrapped(|ui| {
         ui.heading("Fairness");
         ui.separator();
         let l = ui.label("Prediction log");
