@@ -11,7 +11,7 @@ use common::pg::TeamDb;
 use common::ui::Ui;
 use common::*;
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use serde_json::Value;
 use steward::config::{Context, RegistrySpec, Selection};
 use steward::ui::{Persisted, StewardApp, View};
@@ -90,7 +90,10 @@ fn the_fairness_view_counts_a_postgresql_log_by_pushdown() {
     ui.wait_for("from adult-log (postgresql, pushdown)");
     assert_eq!(numbers(shown_report(&ui)), numbers(file_report("race")));
     assert!(ui.has("32,561 rows"), "{:?}", ui.labels());
+    let combo = ui.harness.get_by_role_and_label(egui::accesskit::Role::ComboBox, "Profile logs");
+    assert_eq!(combo.accesskit_node().value().as_deref(), Some("adult-log"), "the drop-down names the open entry");
     ui.click("SQL run by the engine");
     assert!(ui.has("FROM \"adult\"") && ui.has("GROUP BY"), "{:?}", ui.labels());
-    assert!(ui.has("Copy SQL"));
+    ui.click("Copy SQL");
+    assert!(ui.has("The query is on the clipboard"), "{:?}", ui.labels());
 }

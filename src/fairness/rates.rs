@@ -163,10 +163,12 @@ impl SmallGroupRule {
                 continue;
             }
             let (num, den) = m.parts_words();
+            // "1 false positive", "2 false positives" (every word pair ends in a plural 's').
+            let words = |n: u64, w: &'static str| if n == 1 { w.strip_suffix('s').unwrap_or(w) } else { w };
             if d < self.min_group_size {
-                out.push(format!("{}: only {d} {den}", m.name()));
+                out.push(format!("{}: only {d} {}", m.name(), words(d, den)));
             } else if x < self.min_class_count || d - x < self.min_class_count {
-                out.push(format!("{}: {x} {num} of {d} {den} (fewer than {} on one side)", m.name(), self.min_class_count));
+                out.push(format!("{}: {x} {} of {d} {} (fewer than {} on one side)", m.name(), words(x, num), words(d, den), self.min_class_count));
             }
         }
         out
@@ -192,5 +194,12 @@ mod tests {
         assert_eq!(c.rate(Metric::TruePositiveRate), None);
         assert_eq!(c.rate_or_zero(Metric::TruePositiveRate), 0.0);
         assert_eq!(c.rate(Metric::FalsePositiveRate), Some(0.2));
+    }
+
+    #[test]
+    fn warnings_count_in_the_singular_and_the_plural() {
+        let w = SmallGroupRule::default().warnings(&Confusion { tp: 40, fp: 1, tn: 40, fn_: 2 });
+        assert!(w.contains(&"false_positive_rate: 1 false positive of 41 actual negatives (fewer than 5 on one side)".to_string()), "{w:?}");
+        assert!(w.contains(&"false_negative_rate: 2 false negatives of 42 actual positives (fewer than 5 on one side)".to_string()), "{w:?}");
     }
 }

@@ -63,8 +63,13 @@ pub fn show(app: &mut StewardApp, ui: &mut Ui, actions: &mut Vec<Action>) {
         let logs: Vec<String> = app.active_profile.iter().flat_map(|p| &p.logs).map(|l| l.name.clone()).collect();
         if !logs.is_empty() {
             let l = ui.label("Profile logs");
+            // The open log when it is one of the entries, else an invitation.
+            let open = match &app.fairness.log {
+                Some(crate::sources::LogRef::Sql(s)) if logs.contains(&s.name) => s.name.clone(),
+                _ => "choose".to_string(),
+            };
             ComboBox::from_id_salt("fair_profile_logs")
-                .selected_text("choose")
+                .selected_text(open)
                 .width(80.0)
                 .show_ui(ui, |ui| {
                     for name in logs {
@@ -281,16 +286,21 @@ fn report_view(app: &mut StewardApp, ui: &mut Ui) {
         .weak(),
     );
     if let Some(q) = &report.query {
+        let mut copied = false;
         egui::CollapsingHeader::new("SQL run by the engine").id_salt("fair_sql").show(ui, |ui| {
             let params: Vec<String> = q.params.iter().map(|p| p.to_string()).collect();
             ui.horizontal(|ui| {
                 ui.label(RichText::new(format!("{:?}; parameters [{}]", q.dialect, params.join(", "))).weak());
                 if ui.button("Copy SQL").clicked() {
                     ui.ctx().copy_text(q.sql.clone());
+                    copied = true;
                 }
             });
             ui.add(egui::Label::new(RichText::new(&q.sql).monospace()).wrap());
         });
+        if copied {
+            app.notify("The query is on the clipboard (its parameters are listed above it).".into(), false);
+        }
     }
     if let Some(why) = stale {
         let mut again = false;
