@@ -68,11 +68,19 @@ fn the_fairness_view_counts_a_postgresql_log_by_pushdown() {
     let mut ui = window(home.path());
     ui.settle();
     // A typed URL: the mapping is guessed from the columns (sex, label, prediction).
+    // A fresh home's window opens the sample workspace's log by itself: wait for it, then replace the
+    // field's text (select all, type) so that the typed URL is all it holds.
     let url = format!("{}?table=adult", db.url);
-    ui.type_into("Prediction log", &url);
+    ui.wait_for("(csv), computed in");
+    ui.settle();
+    ui.harness.get_by_label("Prediction log").focus();
+    ui.settle();
+    ui.harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    ui.settle();
+    ui.harness.get_by_label("Prediction log").type_text(&url);
+    ui.settle();
     ui.click("Open");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    // (A fresh home opens the sample workspace, whose own log may be analysed first: wait for the table.)
     while ui.harness.state().fairness_report().is_none_or(|r| !r.file.contains("(table adult)")) {
         assert!(std::time::Instant::now() < deadline, "no report by sex; on screen: {:?}", ui.labels());
         ui.harness.step();
