@@ -5,7 +5,7 @@
 //! neither. Core rooms: `domain` (plain data), `config` (homes, profiles, registry selection, policy, the
 //! sample workspace), `connect` (registries and the one HTTP client), `audit` (the hash-chained log and
 //! the actor), `ops` (alias moves), `fairness` (the engine), `serving` (endpoints, metrics, the monitor,
-//! alerts, series), `report` (audit reports), `sources` (logs in SQL engines: the pushdown), `backend` (the window's async worker, in core types).
+//! alerts, series), `report` (audit reports), `sources` (logs in SQL engines: the pushdown), `objects` (logs in object storage), `backend` (the window's async worker, in core types).
 
 pub mod audit;
 pub mod backend;
@@ -16,6 +16,7 @@ pub mod diag;
 pub mod domain;
 pub mod fairness;
 pub mod monitoring;
+pub mod objects;
 pub mod ops;
 pub mod report;
 pub mod serving;

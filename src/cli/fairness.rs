@@ -21,7 +21,9 @@ pub enum OutputFormat {
 
 #[derive(Args, Debug)]
 pub struct FairnessArgs {
-    /// Prediction log: CSV (optionally .gz / .zst), JSON Lines (.jsonl/.ndjson) or Parquet.
+    /// Prediction log: CSV (optionally .gz / .zst), JSON Lines (.jsonl/.ndjson) or Parquet; a path, or an
+    /// s3://, gs://, az:// or https:// URL (one object, or a prefix of several read as one log; credentials
+    /// from AWS_* / GOOGLE_* / AZURE_* variables and ~/.aws/credentials, never stored).
     #[arg(required_unless_present = "source", conflicts_with = "source")]
     pub file: Option<PathBuf>,
     /// A log in a SQL engine: the name of a `[[profile.log]]` entry of the profile, or

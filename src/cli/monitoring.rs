@@ -47,9 +47,11 @@ impl AlertArgs {
 
 #[derive(Args, Debug)]
 pub struct DriftArgs {
-    /// The current log: CSV (optionally .gz / .zst), JSON Lines or Parquet.
+    /// The current log: CSV (optionally .gz / .zst), JSON Lines or Parquet; a path, or an s3://, gs://,
+    /// az:// or https:// URL (an object, or a prefix of several), credentials from the cloud's usual
+    /// environment variables and files.
     pub current: PathBuf,
-    /// Reference log (same columns), e.g. the training or evaluation data.
+    /// Reference log (same columns), e.g. the training or evaluation data (a path or a URL).
     #[arg(long, value_name = "FILE", required_unless_present = "reference_days", conflicts_with = "reference_days")]
     pub reference: Option<PathBuf>,
     /// Instead of a file: the first N days (UTC) of the current log are the reference (needs --time).
@@ -197,12 +199,13 @@ fn csv(r: &DriftReport) -> String {
 
 #[derive(Args, Debug)]
 pub struct QualityArgs {
-    /// The prediction log: CSV (optionally .gz / .zst), JSON Lines or Parquet.
+    /// The prediction log: CSV (optionally .gz / .zst), JSON Lines or Parquet; a path, or an s3://, gs://,
+    /// az:// or https:// URL (an object, or a prefix of several).
     pub predictions: PathBuf,
     /// Label column: in the prediction log, or in --labels FILE when given.
     #[arg(long, value_name = "COL")]
     pub label: String,
-    /// A separate label log (id, label, labelled-at), joined by id.
+    /// A separate label log (id, label, labelled-at), joined by id (a path or a URL).
     #[arg(long, value_name = "FILE", requires = "id")]
     pub labels: Option<PathBuf>,
     /// Request id column of the prediction log (and of the label log unless --label-id).

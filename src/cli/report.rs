@@ -84,8 +84,8 @@ pub fn run(g: &Global, a: ReportArgs) -> Outcome {
         // The window's twin: the model's prediction_log tag fills the log in, when the file is here.
         let tagged = rt.block_on(reg.get_model(&model))?.tags.get("prediction_log").map(PathBuf::from);
         match tagged {
-            Some(p) if p.is_file() => opts.fairness_log = Some(crate::sources::LogRef::File(p)),
-            Some(p) => eprintln!("note: the model's prediction_log tag names {}, which is not a file here; no fairness section", p.display()),
+            Some(p) if p.is_file() || p.to_str().is_some_and(crate::objects::is_url) => opts.fairness_log = Some(crate::sources::LogRef::File(p)),
+            Some(p) => eprintln!("note: the model's prediction_log tag names {}, which is not a file here (nor an object-storage URL); no fairness section", p.display()),
             None => {}
         }
     }

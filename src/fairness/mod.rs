@@ -20,6 +20,7 @@ pub mod output;
 mod parquet;
 pub mod parquet_rows;
 mod plan;
+mod remote;
 pub mod pushdown;
 pub mod rates;
 pub mod report;
@@ -190,7 +191,7 @@ pub fn count(path: &Path, spec: &Spec, progress: &Progress) -> Result<(Counts, F
     let plan = plan::Plan::new(spec, &file)?;
     let (format, input) = source::open(path, &file, progress)?;
     let counts = match input {
-        source::Input::Parquet(f) => guard::parquet(&plan.file, || parquet::count(path, f, &plan, progress))?,
+        source::Input::Parquet(f) => guard::parquet(&plan.file, || parquet::count(f, &plan, progress))?,
         source::Input::Stream(reader) => match format {
             Format::JsonLines { .. } => blocks::run(reader, &plan, progress, &jsonl::JsonLines::new(&plan))?,
             _ => csv::count(reader, &plan, progress)?,

@@ -1,8 +1,6 @@
 //! Parquet logs: only the mapped columns are decoded (projection), row groups are shared out to two
 //! threads, and each batch is read column-wise through typed slices (no per-row allocation).
 
-use std::fs::File;
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use arrow_array::cast::AsArray;
@@ -18,6 +16,7 @@ use super::plan::Plan;
 use super::tally::{Partial, Pos, Row, Tally};
 use super::values::Field;
 use super::Progress;
+use super::source::ParquetFile;
 
 const BATCH: usize = 64 * 1024;
 const THREADS: usize = 2;
@@ -159,9 +158,9 @@ fn batch(b: &RecordBatch, names: &[String], tally: &mut Tally<'_>, rg: u64, firs
     Ok(true)
 }
 
-/// Counts a Parquet file. Each thread opens the file itself: clones of one `File` share the read
-/// offset, and the Parquet reader seeks.
-pub(crate) fn count(path: &Path, f: File, plan: &Plan, progress: &Progress) -> Result<Counts, FairnessError> {
+/// Counts a Parquet file. Each thread opens the file itself (`ParquetFile::reopen`): clones of one
+/// `File` share the read offset, and the Parquet reader seeks; a remote object gets a cache per thread.
+pub(crate) fn count(mut f: ParquetFile, plan: &Plan, progress: &Progress) -> Result<Counts, FairnessError> {
     let file = plan.file.as_str();
     let meta = ArrowReaderMetadata::load(&f, ArrowReaderOptions::new())
         .map_err(|e| FairnessError::io(file, format!("not a readable Parquet file: {e}")))?;
@@ -188,6 +187,7 @@ pub(crate) fn count(path: &Path, f: File, plan: &Plan, progress: &Progress) -> R
         roots.push(i);
     }
     let mask = ProjectionMask::roots(meta.parquet_schema(), roots);
+    f.bound(&meta, &mask);
     let groups = meta.metadata().row_groups();
     let (starts, _) = row_group_starts(&meta);
     let next = AtomicUsize::new(0);
@@ -211,7 +211,7 @@ pub(crate) fn count(path: &Path, f: File, plan: &Plan, progress: &Progress) -> R
                             }
                             first_error.fetch_min(i as u64, Ordering::Relaxed);
                         };
-                        let reader = File::open(path).map_err(|e| e.to_string()).and_then(|fc| {
+                        let reader = f.reopen().map_err(|e| e.to_string()).and_then(|fc| {
                             ParquetRecordBatchReaderBuilder::new_with_metadata(fc, meta.clone())
                                 .with_projection(mask.clone())
                                 .with_row_groups(vec![i])

@@ -6,7 +6,6 @@
 //!
 //! Memory: one record batch of [`BATCH`] rows at a time.
 
-use std::fs::File;
 use std::sync::atomic::Ordering;
 
 use arrow_array::RecordBatch;
@@ -16,6 +15,7 @@ use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, Parq
 use super::Progress;
 use super::error::{FairnessError, Location};
 use super::parquet::{Col, row_group_starts, supported};
+use super::source::ParquetFile;
 
 /// Rows per batch.
 pub const BATCH: usize = 8 * 1024;
@@ -37,11 +37,11 @@ pub struct ParquetRows<'p> {
 
 impl<'p> ParquetRows<'p> {
     /// Reads the footer and prepares to read every supported column.
-    pub fn open(f: File, file: &str, progress: &'p Progress) -> Result<ParquetRows<'p>, FairnessError> {
+    pub(crate) fn open(f: ParquetFile, file: &str, progress: &'p Progress) -> Result<ParquetRows<'p>, FairnessError> {
         super::guard::parquet(file, || Self::open_unguarded(f, file, progress))
     }
 
-    fn open_unguarded(f: File, file: &str, progress: &'p Progress) -> Result<ParquetRows<'p>, FairnessError> {
+    fn open_unguarded(mut f: ParquetFile, file: &str, progress: &'p Progress) -> Result<ParquetRows<'p>, FairnessError> {
         let meta = ArrowReaderMetadata::load(&f, ArrowReaderOptions::new())
             .map_err(|e| FairnessError::io(file, format!("not a readable Parquet file: {e}")))?;
         let schema = meta.schema().clone();
@@ -56,6 +56,7 @@ impl<'p> ParquetRows<'p> {
         }
         let (starts, total_rows) = row_group_starts(&meta);
         let mask = ProjectionMask::roots(meta.parquet_schema(), roots);
+        f.bound(&meta, &mask);
         let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(f, meta)
             .with_projection(mask)
             .with_batch_size(BATCH)

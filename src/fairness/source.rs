@@ -43,7 +43,70 @@ impl fmt::Display for Format {
 
 pub(crate) enum Input<'p> {
     Stream(Box<dyn Read + Send + 'p>),
-    Parquet(File),
+    Parquet(ParquetFile),
+}
+
+/// A Parquet file for the Parquet reader: local, or an object read by range requests.
+pub(crate) enum ParquetFile {
+    Local(File, std::path::PathBuf),
+    Remote(crate::objects::RemoteFile),
+}
+
+impl ParquetFile {
+    /// The same file for another thread (local: opened again, as clones of a `File` share its offset;
+    /// remote: a cache of its own).
+    pub(crate) fn reopen(&self) -> io::Result<ParquetFile> {
+        match self {
+            ParquetFile::Local(_, p) => Ok(ParquetFile::Local(File::open(p)?, p.clone())),
+            ParquetFile::Remote(r) => Ok(ParquetFile::Remote(r.fresh())),
+        }
+    }
+}
+
+impl ParquetFile {
+    /// Tells a remote object which byte ranges will be read: the column chunks of the columns in
+    /// `mask`, in every row group (its read-ahead stops at their ends). Nothing for a local file.
+    pub(crate) fn bound(&mut self, meta: &parquet::arrow::arrow_reader::ArrowReaderMetadata, mask: &parquet::arrow::ProjectionMask) {
+        if let ParquetFile::Remote(r) = self {
+            let mut ranges = Vec::new();
+            for g in meta.metadata().row_groups() {
+                for (j, c) in g.columns().iter().enumerate() {
+                    if mask.leaf_included(j) {
+                        let (start, len) = c.byte_range();
+                        ranges.push(start..start.saturating_add(len));
+                    }
+                }
+            }
+            r.bound(ranges);
+        }
+    }
+}
+
+impl parquet::file::reader::Length for ParquetFile {
+    fn len(&self) -> u64 {
+        match self {
+            ParquetFile::Local(f, _) => parquet::file::reader::Length::len(f),
+            ParquetFile::Remote(r) => r.size(),
+        }
+    }
+}
+
+impl parquet::file::reader::ChunkReader for ParquetFile {
+    type T = Box<dyn Read + Send>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        match self {
+            ParquetFile::Local(f, _) => Ok(Box::new(f.get_read(start)?)),
+            ParquetFile::Remote(r) => Ok(Box::new(r.reader(start))),
+        }
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        match self {
+            ParquetFile::Local(f, _) => f.get_bytes(start, length),
+            ParquetFile::Remote(r) => Ok(r.bytes(start, length)?),
+        }
+    }
 }
 
 /// Adds the bytes read to the progress counter.
@@ -78,6 +141,9 @@ pub fn max_record_bytes() -> usize {
 }
 
 pub(crate) fn open<'p>(path: &Path, file: &str, progress: &'p Progress) -> Result<(Format, Input<'p>), FairnessError> {
+    if let Some(url) = path.to_str().filter(|s| crate::objects::is_url(s)) {
+        return super::remote::open(url, file, progress);
+    }
     // A FIFO or device would block or never end: refuse before opening.
     if let Err(m) = crate::domain::regular_file(path) {
         return Err(FairnessError::io(file, m.reason()));
@@ -89,22 +155,41 @@ pub(crate) fn open<'p>(path: &Path, file: &str, progress: &'p Progress) -> Resul
     if len == 0 {
         return Err(FairnessError::input(file, None, None, "empty file (0 bytes, no header)"));
     }
+    let magic = read_magic(&mut f, file)?;
+    f.seek(SeekFrom::Start(0)).map_err(|e| FairnessError::io(file, format!("cannot read: {e}")))?;
+    if magic == b"PAR1" {
+        return Ok((Format::Parquet, Input::Parquet(ParquetFile::Local(f, path.to_path_buf()))));
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let raw: Box<dyn Read + Send + 'p> = Box::new(Counting { inner: f, progress });
+    let (format, stream) = decode(raw, &magic, &name, file)?;
+    Ok((format, Input::Stream(stream)))
+}
+
+/// The first (up to) 4 bytes of `r`.
+pub(crate) fn read_magic(r: &mut impl Read, file: &str) -> Result<Vec<u8>, FairnessError> {
     let mut magic = [0u8; 4];
     let mut got = 0;
     while got < 4 {
-        match f.read(&mut magic[got..]) {
+        match r.read(&mut magic[got..]) {
             Ok(0) => break,
             Ok(n) => got += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(FairnessError::io(file, format!("cannot read: {e}"))),
         }
     }
-    f.seek(SeekFrom::Start(0)).map_err(|e| FairnessError::io(file, format!("cannot read: {e}")))?;
-    let magic = &magic[..got];
-    if magic == b"PAR1" {
-        return Ok((Format::Parquet, Input::Parquet(f)));
-    }
-    let (ext, inner_ext) = extension_chain(path);
+    Ok(magic[..got].to_vec())
+}
+
+/// Counts the raw bytes read into `progress` (for streams opened elsewhere, such as objects).
+pub(crate) fn counting<'p>(inner: impl Read + Send + 'p, progress: &'p Progress) -> Box<dyn Read + Send + 'p> {
+    Box::new(Counting { inner, progress })
+}
+
+/// Decompression (by `magic`, the stream's first bytes, which `raw` still yields) and the data format
+/// (by the extension of `name`, else by the first non-blank byte of the content).
+pub(crate) fn decode<'p>(raw: Box<dyn Read + Send + 'p>, magic: &[u8], name: &str, file: &str) -> Result<(Format, Box<dyn Read + Send + 'p>), FairnessError> {
+    let (ext, inner_ext) = extension_chain(Path::new(name));
     let compression = if magic.starts_with(&[0x1f, 0x8b]) {
         Compression::Gzip
     } else if magic == [0x28, 0xb5, 0x2f, 0xfd] {
@@ -128,7 +213,6 @@ pub(crate) fn open<'p>(path: &Path, file: &str, progress: &'p Progress) -> Resul
     } else {
         inner_ext
     };
-    let raw: Box<dyn Read + Send + 'p> = Box::new(Counting { inner: f, progress });
     let mut stream: Box<dyn Read + Send + 'p> = match compression {
         Compression::None => raw,
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(io::BufReader::with_capacity(1 << 20, raw))),
@@ -137,27 +221,29 @@ pub(crate) fn open<'p>(path: &Path, file: &str, progress: &'p Progress) -> Resul
                 .map_err(|e| FairnessError::io(file, format!("cannot start zstd: {e}")))?,
         ),
     };
+    // The first non-blank byte of the content: '{' is JSON Lines, '<' a web page (a login or error
+    // page where a log was expected).
+    let mut head = vec![0u8; 4096];
+    let mut n = 0;
+    while n < head.len() {
+        match stream.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(FairnessError::io(file, format!("read error: {e}"))),
+        }
+    }
+    head.truncate(n);
+    let first = head.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    if first == Some(b'<') {
+        return Err(FairnessError::io(file, "starts with '<': an HTML or XML page, not a prediction log (CSV, JSON Lines or Parquet)"));
+    }
+    let stream: Box<dyn Read + Send + 'p> = Box::new(Cursor::new(head).chain(stream));
     let jsonl = match data_ext.as_deref() {
         Some("jsonl" | "ndjson" | "json") => true,
         Some("csv" | "txt") => false,
-        _ => {
-            // Sniff the first non-blank byte of the content: '{' is JSON Lines.
-            let mut head = vec![0u8; 4096];
-            let mut n = 0;
-            while n < head.len() {
-                match stream.read(&mut head[n..]) {
-                    Ok(0) => break,
-                    Ok(k) => n += k,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(FairnessError::io(file, format!("cannot read: {e}"))),
-                }
-            }
-            head.truncate(n);
-            let first = head.iter().find(|b| !b.is_ascii_whitespace()).copied();
-            stream = Box::new(Cursor::new(head).chain(stream));
-            first == Some(b'{')
-        }
+        _ => first == Some(b'{'),
     };
     let format = if jsonl { Format::JsonLines(compression) } else { Format::Csv(compression) };
-    Ok((format, Input::Stream(stream)))
+    Ok((format, stream))
 }

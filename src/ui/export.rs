@@ -108,7 +108,7 @@ pub fn open(app: &mut StewardApp, model: Option<String>) {
         Loadable::Ready(ms) => ms.iter().find(|m| m.name == model).and_then(|m| m.tags.get("prediction_log").cloned()),
         _ => None,
     };
-    app.export = Some(ExportDialog::new(&model, log.filter(|p| Path::new(p).exists())));
+    app.export = Some(ExportDialog::new(&model, log.filter(|p| crate::objects::Remote::present(Path::new(p)))));
 }
 
 pub fn on_done(app: &mut StewardApp, result: Result<Vec<PathBuf>, String>) {

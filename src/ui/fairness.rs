@@ -375,7 +375,7 @@ pub fn auto_open(app: &mut StewardApp) {
     }
     let logs = app.active_profile.as_ref().map(|p| p.logs.clone()).unwrap_or_default();
     let remembered = app.persisted.fairness_log.clone().filter(|s| match LogRef::parse(s, &logs) {
-        Ok(LogRef::File(p)) => p.exists(),
+        Ok(LogRef::File(p)) => crate::objects::Remote::present(&p),
         Ok(LogRef::Sql(_)) => true,
         Err(_) => false,
     });
@@ -386,7 +386,7 @@ pub fn auto_open(app: &mut StewardApp) {
             pick.or_else(|| models.iter().find(|m| m.tags.contains_key("prediction_log")))
                 .and_then(|m| m.tags.get("prediction_log"))
                 .map(PathBuf::from)
-                .filter(|p| p.exists())
+                .filter(|p| crate::objects::Remote::present(p))
         }
         Loadable::Loading => return, // wait for the models before deciding
         Loadable::Failed(_) => None,

@@ -9,6 +9,7 @@ pub mod mlflow_auth;
 pub mod pg;
 pub mod read_faults;
 pub mod report;
+pub mod s3;
 pub mod tls;
 pub mod ui;
 
@@ -43,7 +44,13 @@ pub fn steward_command(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Comm
         .env_remove("MLFLOW_TRACKING_INSECURE_TLS")
         // libpq's login variables (the team audit store): only what a test passes.
         .env_remove("PGUSER")
-        .env_remove("PGPASSWORD");
+        .env_remove("PGPASSWORD")
+        // Object storage: only what a test passes.
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE");
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -1,0 +1,232 @@
+//! Prediction logs in object storage, read from the stack's real S3 server (s3s-fs on loopback): the
+//! Adult log as CSV, gzip, Parquet and a prefix of several objects gives the local file's report, which
+//! equals Fairlearn's numbers; drift and quality from S3 equal the local file's; Parquet fetches only
+//! the columns asked for (bytes counted by Steward's client, checked against the object's size); and
+//! the errors name the URL and the cause. Objects are uploaded through the server's S3 API.
+
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use common::adult::*;
+use common::s3::S3;
+use common::*;
+use serde_json::Value;
+
+fn run(home: &Path, s3: &S3, args: &[&str]) -> std::process::Output {
+    let env = s3.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    steward_env(home, args, &env)
+}
+
+/// The report without what names the source.
+fn numbers(mut v: Value) -> Value {
+    let o = v.as_object_mut().expect("a JSON object");
+    for k in ["file", "format", "query", "skipped_examples"] {
+        o.remove(k);
+    }
+    v
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+/// The Adult log as Parquet (row groups of 4,096 rows); `padding` adds a column of `padding` random
+/// hex characters per row that no analysis asks for.
+fn adult_parquet(padding: usize) -> Vec<u8> {
+    let mut r = csv::Reader::from_path(fixture("adult_predictions.csv")).unwrap();
+    let (mut id, mut sex, mut race, mut label, mut pred, mut score, mut pad) = (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+    let mut rng = Rng(7);
+    for rec in r.records() {
+        let rec = rec.unwrap();
+        id.push(rec[0].parse::<i64>().unwrap());
+        sex.push(rec[1].to_string());
+        race.push(rec[2].to_string());
+        label.push(rec[3].parse::<i64>().unwrap());
+        pred.push(rec[4].parse::<i64>().unwrap());
+        score.push(rec[5].parse::<f64>().unwrap());
+        pad.push((0..padding).map(|_| char::from_digit(rng.below(16) as u32, 16).unwrap()).collect::<String>());
+    }
+    let mut cols: Vec<(&str, ArrayRef)> = vec![
+        ("row_id", Arc::new(Int64Array::from(id))),
+        ("sex", Arc::new(StringArray::from(sex))),
+        ("race", Arc::new(StringArray::from(race))),
+        ("label", Arc::new(Int64Array::from(label))),
+        ("prediction", Arc::new(Int64Array::from(pred))),
+        ("score", Arc::new(Float64Array::from(score))),
+    ];
+    if padding > 0 {
+        cols.push(("padding", Arc::new(StringArray::from(pad))));
+    }
+    let batch = RecordBatch::try_from_iter(cols).unwrap();
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(4096))
+        .set_dictionary_enabled(false)
+        .build();
+    let mut out = Vec::new();
+    let mut w = parquet::arrow::ArrowWriter::try_new(&mut out, batch.schema(), Some(props)).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    out
+}
+
+const GROUPINGS: [(&str, &str, &str); 3] = [("sex", "by_sex", "disparities_sex"), ("race", "by_race", "disparities_race"), ("sex,race", "by_sex_x_race", "disparities_sex_x_race")];
+
+#[test]
+fn adult_from_s3_as_csv_gzip_parquet_and_a_prefix_equals_the_file_and_fairlearn() {
+    let s3 = S3::new("adult");
+    let home = tempfile::tempdir().unwrap();
+    let text = std::fs::read(fixture("adult_predictions.csv")).unwrap();
+    let csv_url = s3.put("one/adult.csv", text.clone());
+    let gz_url = s3.put("one/adult.csv.gz", gzip(&text));
+    let pq_url = s3.put("one/adult.parquet", adult_parquet(0));
+    // A prefix: three parts, each with the header, the middle one gzipped and the last without a final
+    // newline, and Spark's empty _SUCCESS marker.
+    let body = std::str::from_utf8(&text).unwrap();
+    let (header, rows) = body.split_once('\n').unwrap();
+    let rows: Vec<&str> = rows.lines().collect();
+    let third = rows.len() / 3;
+    let part = |r: &[&str], end: &str| format!("{header}\n{}{end}", r.join("\n"));
+    s3.put("parts/part-0000.csv", part(&rows[..third], "\n").into_bytes());
+    s3.put("parts/part-0001.csv.gz", gzip(part(&rows[third..2 * third], "\n").as_bytes()));
+    s3.put("parts/part-0002.csv", part(&rows[2 * third..], "").into_bytes());
+    s3.put("parts/_SUCCESS", Vec::new());
+    let prefix_url = s3.url("parts/");
+    let local = fixture("adult_predictions.csv");
+    for (group, by, disp) in GROUPINGS {
+        let args = ["--group", group, "--label", "label", "--prediction", "prediction", "--fairlearn-compat", "--format", "json"];
+        let mut a = vec!["fairness", local.to_str().unwrap()];
+        a.extend_from_slice(&args);
+        let file = json(&steward(home.path(), &a));
+        for (url, format) in [(&csv_url, "csv"), (&gz_url, "csv+gzip"), (&pq_url, "parquet"), (&prefix_url, "csv")] {
+            let mut a = vec!["fairness", url.as_str()];
+            a.extend_from_slice(&args);
+            let remote = json(&run(home.path(), &s3, &a));
+            check_report(&remote, by, disp);
+            assert_eq!(numbers(remote.clone()), numbers(file.clone()), "{url} by {group}: differs from the local file");
+            assert_eq!(remote["file"], url.as_str());
+            assert_eq!(remote["format"], format, "{url}");
+        }
+    }
+    // The prefix without its trailing slash names the same log (no object has that key).
+    let a = ["fairness", prefix_url.trim_end_matches('/'), "--group", "sex", "--label", "label", "--prediction", "prediction", "--format", "json"];
+    assert_eq!(json(&run(home.path(), &s3, &a))["overall"]["count"], 32_561);
+    // An audit report's fairness section from the S3 log (the fresh home's sample model).
+    let out = home.path().join("r.json");
+    let o = run(home.path(), &s3, &["report", "income-classifier", "--fairness-log", &csv_url, "--format", "json", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert!(r.to_string().contains(&csv_url), "the report names the S3 log");
+}
+
+#[test]
+fn parquet_from_s3_fetches_only_the_columns_asked_for() {
+    let s3 = S3::new("narrow");
+    let home = tempfile::tempdir().unwrap();
+    let bytes = adult_parquet(256);
+    let size = bytes.len() as u64;
+    let url = s3.put("wide.parquet", bytes);
+    let o = run(home.path(), &s3, &["fairness", &url, "--group", "sex", "--label", "label", "--prediction", "prediction", "--format", "json", "-v"]);
+    let report = json(&o);
+    check_report(&report, "by_sex", "disparities_sex");
+    let err = stderr(&o);
+    let line = err.lines().find(|l| l.contains("object storage reads")).unwrap_or_else(|| panic!("no read summary in: {err}"));
+    let field = |k: &str| -> u64 {
+        let at = line.find(&format!("{k}=")).unwrap_or_else(|| panic!("{k} in {line}")) + k.len() + 1;
+        line[at..].chars().take_while(char::is_ascii_digit).collect::<String>().parse().unwrap()
+    };
+    let fetched = field("bytes");
+    eprintln!("object {size} bytes; fetched {fetched} bytes in {} requests", field("requests"));
+    assert!(size > 8_000_000, "the padding makes the object large: {size}");
+    assert!(fetched * 4 < size, "fetched {fetched} of {size} bytes: more than the three columns asked for");
+    assert!(fetched > 0);
+}
+
+#[test]
+fn drift_and_quality_from_s3_equal_the_local_file() {
+    let s3 = S3::new("monitoring");
+    let home = tempfile::tempdir().unwrap();
+    let local = repo().join("assets/sample/predictions.csv");
+    let url = s3.put("predictions.csv.gz", gzip(&std::fs::read(&local).unwrap()));
+    let labels = repo().join("assets/sample/labels.csv");
+    let labels_url = s3.put("labels.csv", std::fs::read(&labels).unwrap());
+    let strip = |mut v: Value| {
+        for k in ["file", "current", "reference", "labels", "format", "predictions"] {
+            v.as_object_mut().unwrap().remove(k);
+        }
+        v
+    };
+    let drift = |log: &str| {
+        let a = ["drift", log, "--reference-days", "7", "--time", "timestamp", "--window", "1w", "--columns", "age,score,sex,hours_per_week", "--format", "json"];
+        let o = run(home.path(), &s3, &a);
+        assert!(matches!(o.status.code(), Some(0 | 3)), "{}", stderr(&o));
+        serde_json::from_slice::<Value>(&o.stdout).unwrap()
+    };
+    let (d_local, d_s3) = (drift(local.to_str().unwrap()), drift(&url));
+    assert!(d_local["windows"].as_array().is_some_and(|w| !w.is_empty()));
+    let (d_s3, d_local) = (strip(d_s3), strip(d_local));
+    assert!(d_s3 == d_local, "drift from S3 differs from the local file:\n{d_s3}\n{d_local}");
+    let quality = |log: &str, labels: &str| {
+        let a = ["quality", log, "--label", "label", "--labels", labels, "--prediction", "prediction", "--score", "score", "--id", "request_id", "--time", "timestamp", "--window", "1w", "--version", "model_version", "--format", "json"];
+        json(&run(home.path(), &s3, &a))
+    };
+    let (q_local, q_s3) = (quality(local.to_str().unwrap(), labels.to_str().unwrap()), quality(&url, &labels_url));
+    let (q_s3, q_local) = (strip(q_s3), strip(q_local));
+    assert!(q_s3 == q_local, "quality from S3 differs from the local file:\n{q_s3}\n{q_local}");
+}
+
+#[test]
+fn errors_name_the_url_and_the_cause() {
+    let s3 = S3::new("errors");
+    let home = tempfile::tempdir().unwrap();
+    let args = |url: &str| vec!["fairness".to_string(), url.to_string(), "--group".into(), "sex".into(), "--label".into(), "label".into(), "--prediction".into(), "prediction".into()];
+    let fail = |url: &str, env: &[(&str, String)]| -> String {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let a = args(url);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        let o = steward_env(home.path(), &a, &env);
+        assert!(!o.status.success(), "{url}: should fail");
+        let e = stderr(&o);
+        assert!(e.contains(url), "{url}: the message names the URL: {e}");
+        e
+    };
+    let good = s3.put("ok.csv", std::fs::read(fixture("adult_predictions.csv")).unwrap());
+    // Nothing there.
+    let e = fail(&s3.url("missing.csv"), &s3.env());
+    assert!(e.contains("no object at this URL"), "{e}");
+    // A wrong secret.
+    let mut bad = s3.env();
+    bad.retain(|(k, _)| *k != "AWS_SECRET_ACCESS_KEY");
+    bad.push(("AWS_SECRET_ACCESS_KEY", "wrong".into()));
+    let e = fail(&good, &bad);
+    assert!(e.to_lowercase().contains("signature") || e.contains("permission denied") || e.contains("not authenticated"), "{e}");
+    // The server gone: a closed port answers within seconds, saying so.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut down = s3.env();
+    down.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
+    down.push(("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{closed}")));
+    let t = Instant::now();
+    let e = fail(&good, &down);
+    assert!(e.to_lowercase().contains("connect"), "{e}");
+    assert!(t.elapsed() < Duration::from_secs(30), "took {:?}", t.elapsed());
+    // A prefix whose parts disagree on the header: the message names the part.
+    s3.put("mixed/a.csv", b"sex,label,prediction\nMale,1,1\n".to_vec());
+    s3.put("mixed/b.csv", b"sex,label,pred\nMale,1,1\n".to_vec());
+    let e = fail(&s3.url("mixed/"), &s3.env());
+    assert!(e.contains("b.csv") && e.contains("differs from the first object"), "{e}");
+    // A web page where a log was expected.
+    let e = fail(&s3.put("page.csv", b"<!DOCTYPE html><html><body>Sign in</body></html>\n".to_vec()), &s3.env());
+    assert!(e.contains("HTML"), "{e}");
+    // A prefix of Parquet objects is refused with what to do.
+    s3.put("pq/a.parquet", adult_parquet(0));
+    s3.put("pq/b.parquet", adult_parquet(0));
+    let e = fail(&s3.url("pq/"), &s3.env());
+    assert!(e.contains("Parquet") && e.contains("one object"), "{e}");
+}
