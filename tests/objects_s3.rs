@@ -230,3 +230,72 @@ fn errors_name_the_url_and_the_cause() {
     let e = fail(&s3.url("pq/"), &s3.env());
     assert!(e.contains("Parquet") && e.contains("one object"), "{e}");
 }
+
+/// The sample log as SageMaker data capture: one JSON line per request (CSV payloads; every 50th
+/// request a batch of two), inferenceId = the request id, split into one object per day under a
+/// SageMaker-style prefix.
+fn sample_as_capture(s3: &S3) -> String {
+    let mut r = csv::Reader::from_path(repo().join("assets/sample/predictions.csv")).unwrap();
+    let h = r.headers().unwrap().clone();
+    let col = |name: &str| h.iter().position(|c| c == name).unwrap();
+    let (t, id, score, age, sex, hours) = (col("timestamp"), col("request_id"), col("score"), col("age"), col("sex"), col("hours_per_week"));
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    let mut days: std::collections::BTreeMap<String, String> = Default::default();
+    let mut i = 0;
+    while i < rows.len() {
+        let batch = if i % 50 == 0 && i + 1 < rows.len() && rows[i][t][..10] == rows[i + 1][t][..10] { 2 } else { 1 };
+        let group = &rows[i..i + batch];
+        let input = group.iter().map(|x| format!("{},{},{}", &x[age], &x[sex], &x[hours])).collect::<Vec<_>>().join("\n");
+        let output = group.iter().map(|x| x[score].to_string()).collect::<Vec<_>>().join("\n");
+        // A batch request carries one inference id, as in SageMaker.
+        let rec = serde_json::json!({
+            "captureData": {
+                "endpointInput": {"observedContentType": "text/csv", "mode": "INPUT", "data": input, "encoding": "CSV"},
+                "endpointOutput": {"observedContentType": "text/csv; charset=utf-8", "mode": "OUTPUT", "data": output, "encoding": "CSV"}
+            },
+            "eventMetadata": {"eventId": format!("e{i}"), "inferenceId": &group[0][id], "inferenceTime": &group[0][t]},
+            "eventVersion": "0"
+        });
+        let day = rows[i][t][..10].replace('-', "/");
+        let text = days.entry(day).or_default();
+        text.push_str(&rec.to_string());
+        text.push('\n');
+        i += batch;
+    }
+    for (day, text) in &days {
+        s3.put(&format!("capture/income/AllTraffic/{day}/00/capture-{}.jsonl", day.replace('/', "")), text.clone().into_bytes());
+    }
+    s3.url("capture/income/AllTraffic/")
+}
+
+#[test]
+fn sagemaker_data_capture_on_s3_is_read_as_flat_predictions() {
+    let s3 = S3::new("capture");
+    let home = tempfile::tempdir().unwrap();
+    let url = sample_as_capture(&s3);
+    // Drift of the captured inputs and scores, by week, against the first 7 days: the same numbers as
+    // the local file's columns under their own names.
+    let drift = |log: &str, cols: &str, time: &str| {
+        let a = ["drift", log, "--reference-days", "7", "--time", time, "--window", "1w", "--columns", cols, "--format", "json"];
+        let o = run(home.path(), &s3, &a);
+        assert!(matches!(o.status.code(), Some(0 | 3)), "{}", stderr(&o));
+        serde_json::from_slice::<Value>(&o.stdout).unwrap()
+    };
+    let local = drift(repo().join("assets/sample/predictions.csv").to_str().unwrap(), "age,sex,hours_per_week,score", "timestamp");
+    let captured = drift(&url, "input_0,input_1,input_2,output", "inference_time");
+    let rename = |v: &Value| -> String {
+        v.to_string().replace("\"input_0\"", "\"age\"").replace("\"input_1\"", "\"sex\"").replace("\"input_2\"", "\"hours_per_week\"").replace("\"output\"", "\"score\"")
+    };
+    let windows = |v: &Value| v["windows"].clone();
+    assert!(windows(&local).as_array().is_some_and(|w| w.len() >= 4));
+    assert_eq!(rename(&windows(&captured)), windows(&local).to_string(), "drift of the capture differs from the file's");
+    assert_eq!(captured["reference_rows"], local["reference_rows"]);
+    // A record whose request and response disagree: the message names the object and the line.
+    let good = r#"{"captureData":{"endpointInput":{"data":"1,Male,40","encoding":"CSV"},"endpointOutput":{"data":"0.5","encoding":"CSV"}},"eventMetadata":{"inferenceTime":"2026-11-01T00:00:00Z"}}"#;
+    let bad = r#"{"captureData":{"endpointInput":{"data":"1,Male,40\n2,Female,30","encoding":"CSV"},"endpointOutput":{"data":"0.5","encoding":"CSV"}},"eventMetadata":{"inferenceTime":"2026-11-01T00:00:00Z"}}"#;
+    let bad_url = s3.put("broken/capture.jsonl", format!("{good}\n{good}\n{bad}\n").into_bytes());
+    let o = run(home.path(), &s3, &["drift", &bad_url, "--reference", &bad_url, "--columns", "input_0", "--format", "json"]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(e.contains(&bad_url) && e.contains("line 3") && e.contains("2 inputs but 1 outputs"), "{e}");
+}

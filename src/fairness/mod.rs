@@ -6,6 +6,7 @@
 //! [`Progress`]. Knows nothing of the window or the network (see docs/architecture.md, "Fairness").
 
 pub(crate) mod blocks;
+mod capture;
 mod columns;
 mod counts;
 pub(crate) mod csv;

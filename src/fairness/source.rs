@@ -1,5 +1,6 @@
 //! Opening a log: format by magic bytes (Parquet `PAR1`, gzip `1f 8b`, zstd `28 b5 2f fd`) and by
-//! extension (.jsonl/.ndjson/.json, .csv), decompression, and progress counting on the raw bytes.
+//! extension (.jsonl/.ndjson/.json, .csv), decompression, SageMaker data capture (flattened, see
+//! `capture`), and progress counting on the raw bytes.
 
 use std::fmt;
 use std::fs::File;
@@ -238,12 +239,15 @@ pub(crate) fn decode<'p>(raw: Box<dyn Read + Send + 'p>, magic: &[u8], name: &st
     if first == Some(b'<') {
         return Err(FairnessError::io(file, "starts with '<': an HTML or XML page, not a prediction log (CSV, JSON Lines or Parquet)"));
     }
-    let stream: Box<dyn Read + Send + 'p> = Box::new(Cursor::new(head).chain(stream));
     let jsonl = match data_ext.as_deref() {
         Some("jsonl" | "ndjson" | "json") => true,
         Some("csv" | "txt") => false,
         _ => first == Some(b'{'),
     };
+    // SageMaker data capture: nested records, flattened to one JSON object per prediction.
+    let capture = jsonl && super::capture::is_capture(&head);
+    let stream: Box<dyn Read + Send + 'p> = Box::new(Cursor::new(head).chain(stream));
+    let stream: Box<dyn Read + Send + 'p> = if capture { Box::new(super::capture::Flatten::new(stream)) } else { stream };
     let format = if jsonl { Format::JsonLines(compression) } else { Format::Csv(compression) };
     Ok((format, stream))
 }
