@@ -213,19 +213,6 @@ fn days_weeks_and_versions_from_timestamps_and_epochs_match_the_file() {
     }
 }
 
-/// Days since 1970-01-01 as YYYY-MM-DD (Howard Hinnant's civil_from_days).
-fn civil(z: i64) -> String {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    format!("{:04}-{m:02}-{d:02}", yoe + era * 400 + i64::from(m <= 2))
-}
-
 #[test]
 fn a_hostile_table_column_and_values_are_quoted_and_never_run() {
     let _stack = stack();

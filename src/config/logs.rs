@@ -8,10 +8,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LogSource {
     pub name: String,
-    /// The engine: `postgresql` (the only one today).
-    #[serde(default = "default_engine")]
+    /// The engine: `postgresql` or `spark`; empty: the URL's scheme says.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub engine: String,
-    /// `postgres://HOST[:PORT]/DB`, without credentials (PGUSER / PGPASSWORD give the login).
+    /// `postgres://HOST[:PORT]/DB`, without credentials (PGUSER / PGPASSWORD give the login), or
+    /// `sc://HOST[:PORT]` (Spark Connect), without a token.
     pub url: String,
     /// A table or view, `NAME` or `SCHEMA.NAME`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -40,10 +41,6 @@ pub struct LogSource {
     pub version: Option<String>,
 }
 
-fn default_engine() -> String {
-    "postgresql".into()
-}
-
 impl LogSource {
     /// Refuses an entry that cannot work: an unknown engine, a URL with credentials, neither or both
     /// of table and query, an empty name.
@@ -52,12 +49,17 @@ impl LogSource {
         if n.trim().is_empty() {
             return Err("a [[profile.log]] entry has no name".into());
         }
-        if !matches!(self.engine.as_str(), "postgresql" | "postgres") {
-            return Err(format!("log '{n}': engine '{}' is not supported (postgresql)", self.engine));
-        }
         let u = url::Url::parse(&self.url).map_err(|e| format!("log '{n}': url '{}': {e}", self.url))?;
-        if !matches!(u.scheme(), "postgres" | "postgresql") {
-            return Err(format!("log '{n}': url '{}': expected postgres://HOST[:PORT]/DB", self.url));
+        let spark = match (self.engine.as_str(), u.scheme()) {
+            ("postgresql" | "postgres" | "", "postgres" | "postgresql") => false,
+            ("spark" | "", "sc") => true,
+            ("postgresql" | "postgres", _) => return Err(format!("log '{n}': url '{}': expected postgres://HOST[:PORT]/DB", self.url)),
+            ("spark", _) => return Err(format!("log '{n}': url '{}': expected sc://HOST[:PORT] (Spark Connect)", self.url)),
+            ("", _) => return Err(format!("log '{n}': url '{}': expected postgres://HOST[:PORT]/DB or sc://HOST[:PORT]", self.url)),
+            (other, _) => return Err(format!("log '{n}': engine '{other}' is not supported (postgresql, spark)")),
+        };
+        if spark && u.path().split(';').any(|kv| kv.starts_with("token=")) {
+            return Err(format!("log '{n}': url carries a token; profiles never store secrets"));
         }
         if u.password().is_some() || !u.username().is_empty() {
             return Err(format!(

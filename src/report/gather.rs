@@ -49,8 +49,12 @@ pub async fn gather(
     let mut sources = vec![describe.clone(), audit.describe()];
     progress.step(0.45, "reading the prediction log");
     let (fairness, monitoring) = match &opts.fairness_log {
-        Some(log @ LogRef::Sql(_)) => {
-            sources.push(format!("prediction log {log}, counted in PostgreSQL (the query is in the fairness section)"));
+        Some(log @ LogRef::Sql(sql)) => {
+            let engine = match sql.engine() {
+                crate::sources::Engine::Postgres => "PostgreSQL",
+                crate::sources::Engine::Spark => "Spark",
+            };
+            sources.push(format!("prediction log {log}, counted in {engine} (the query is in the fairness section)"));
             let (f, _) = fairness_part(log, opts.fairness_mapping.clone(), opts.timeout, &model).await?;
             (Some(f), None)
         }

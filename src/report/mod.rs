@@ -321,10 +321,10 @@ pub struct FairnessPart {
 /// The query an engine ran for a report's fairness counts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FairnessQuery {
-    /// "postgres" (the dialect).
+    /// "postgres" or "spark" (the dialect).
     pub engine: String,
     pub sql: String,
-    /// Bound parameters in order ($1, ...).
+    /// Bound parameters in order ($1, ... in PostgreSQL; each ? in Spark).
     pub params: Vec<f64>,
 }
 

@@ -1,25 +1,95 @@
 //! Where prediction logs live besides local files: SQL engines that compute the fairness counts
-//! themselves (pushdown; PostgreSQL today). The engine runs the query `fairness::pushdown` writes and
+//! themselves (pushdown; PostgreSQL, and Spark through Spark Connect). The engine runs the query `fairness::pushdown` writes and
 //! hands back the few hundred aggregate rows; the fairness engine does the rest, as for a file.
 //! Knows no face (see docs/architecture.md, "Logs at scale").
 
 mod postgres;
+mod spark;
 
 use std::time::Duration;
 
 use crate::config::LogSource;
 use crate::fairness::mapping::Mapping;
-use crate::fairness::pushdown::{Dialect, Pushdown, SqlSource};
+use crate::fairness::pushdown::{Pushdown, SqlSource};
 use crate::fairness::{FairnessError, Progress, Report, Spec};
 
 pub use postgres::Postgres;
+pub use spark::Spark;
+
+/// The engine a SQL log's URL names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// `postgres://` or `postgresql://`.
+    Postgres,
+    /// `sc://` (Spark Connect).
+    Spark,
+}
+
+impl Engine {
+    /// By the URL's scheme; None for anything else.
+    pub fn of_url(url: &str) -> Option<Engine> {
+        let url = url.trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Engine::Postgres)
+        } else if url.starts_with("sc://") {
+            Some(Engine::Spark)
+        } else {
+            None
+        }
+    }
+
+    /// How reports name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Engine::Postgres => "postgresql",
+            Engine::Spark => "spark",
+        }
+    }
+}
+
+/// An open connection to a log's engine.
+enum Conn<'l> {
+    Pg(Postgres<'l>),
+    Spark(Spark<'l>),
+}
+
+impl<'l> Conn<'l> {
+    fn open(log: &'l SqlLog, timeout: Duration) -> Result<Conn<'l>, FairnessError> {
+        match log.engine() {
+            Engine::Postgres => Ok(Conn::Pg(Postgres::connect(log, timeout)?)),
+            Engine::Spark => Ok(Conn::Spark(Spark::connect(log, timeout)?)),
+        }
+    }
+
+    fn plan(&mut self, spec: &Spec) -> Result<Pushdown, FairnessError> {
+        match self {
+            Conn::Pg(c) => c.plan(spec),
+            Conn::Spark(c) => c.plan(spec),
+        }
+    }
+
+    fn run(&mut self, p: &Pushdown, progress: &Progress) -> Result<(Vec<Vec<crate::fairness::pushdown::SqlValue>>, Moved), FairnessError> {
+        match self {
+            Conn::Pg(c) => c.run(p, progress),
+            Conn::Spark(c) => c.run(p, progress),
+        }
+    }
+
+    fn columns(&mut self) -> Result<Vec<String>, FairnessError> {
+        match self {
+            Conn::Pg(c) => c.columns(),
+            Conn::Spark(c) => c.columns(),
+        }
+    }
+}
 
 /// A log in a SQL engine: the engine's URL and the table or query holding one row per prediction.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SqlLog {
     /// How the log is named in messages and reports (a profile entry's name, or the URL and table).
     pub name: String,
-    /// `postgres://HOST[:PORT]/DB` (libpq's URL; the login from PGUSER / PGPASSWORD when not in it).
+    /// `postgres://HOST[:PORT]/DB` (libpq's URL; the login from PGUSER / PGPASSWORD when not in it), or
+    /// `sc://HOST[:PORT]` (Spark Connect).
     pub url: String,
     pub source: SqlSource,
 }
@@ -39,9 +109,7 @@ impl SqlLog {
                 (SqlLog { name: entry.name.clone(), url: entry.url.clone(), source: src }, Some(entry))
             }));
         }
-        if !(input.starts_with("postgres://") || input.starts_with("postgresql://")) {
-            return None;
-        }
+        Engine::of_url(input)?;
         Some((|| {
             let mut u = url::Url::parse(input).map_err(|e| format!("'{input}': {e}"))?;
             let mut table = None;
@@ -68,8 +136,10 @@ impl SqlLog {
 
     /// A log named by a URL, with `--table` or `--query`; the name shows the URL and table.
     pub fn from_url(url: &str, source: SqlSource) -> Result<SqlLog, String> {
-        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-            return Err(format!("'{url}': a SQL log's URL is postgres://HOST[:PORT]/DB"));
+        match Engine::of_url(url) {
+            None => return Err(format!("'{url}': a SQL log's URL is postgres://HOST[:PORT]/DB or sc://HOST[:PORT] (Spark Connect)")),
+            Some(Engine::Spark) => spark::refuse_secrets(url)?,
+            Some(Engine::Postgres) => {}
         }
         let what = match &source {
             SqlSource::Table(t) => format!("table {t}"),
@@ -78,8 +148,9 @@ impl SqlLog {
         Ok(SqlLog { name: format!("{} ({what})", crate::connect::redact::redact_url(url)), url: url.to_string(), source })
     }
 
-    pub fn dialect(&self) -> Dialect {
-        Dialect::Postgres
+    /// The engine, by the URL's scheme.
+    pub fn engine(&self) -> Engine {
+        Engine::of_url(&self.url).unwrap_or(Engine::Postgres)
     }
 }
 
@@ -111,17 +182,17 @@ pub struct Moved {
 /// The generated query for `spec` on `log` (the engine is asked for the columns' types first), without
 /// running it: what "Show SQL" shows.
 pub fn fairness_query(log: &SqlLog, spec: &Spec, timeout: Duration) -> Result<Pushdown, FairnessError> {
-    Postgres::connect(log, timeout)?.plan(spec)
+    Conn::open(log, timeout)?.plan(spec)
 }
 
 /// Fairness by pushdown: one query, then the same report code as for files. The report names the
 /// source and carries the query. Cancelling `progress` cancels the query on the server.
 pub fn fairness(log: &SqlLog, spec: &Spec, timeout: Duration, progress: &Progress) -> Result<(Report, Moved), FairnessError> {
-    let mut pg = Postgres::connect(log, timeout)?;
-    let pushdown = pg.plan(spec)?;
-    let (rows, moved) = pg.run(&pushdown, progress)?;
+    let mut conn = Conn::open(log, timeout)?;
+    let pushdown = conn.plan(spec)?;
+    let (rows, moved) = conn.run(&pushdown, progress)?;
     let counts = pushdown.counts(spec, &log.name, &rows)?;
-    let mut report = crate::fairness::report::build(&counts, spec, &log.name, "postgresql, pushdown")?;
+    let mut report = crate::fairness::report::build(&counts, spec, &log.name, &format!("{}, pushdown", log.engine().label()))?;
     report.query = Some(pushdown);
     Ok((report, moved))
 }
@@ -130,6 +201,9 @@ pub fn fairness(log: &SqlLog, spec: &Spec, timeout: Duration, progress: &Progres
 /// is counted here by the file engine. For comparison (the benchmark) and for engines or views where the
 /// group-by should not run on the server. The report's query is the COPY statement.
 pub fn fairness_fetched(log: &SqlLog, spec: &Spec, timeout: Duration, progress: &Progress) -> Result<(Report, Moved), FairnessError> {
+    if log.engine() != Engine::Postgres {
+        return Err(FairnessError::usage("fetching the rows (--fetch) is for PostgreSQL logs (COPY ... TO STDOUT); Spark computes the counts itself"));
+    }
     let mut pg = Postgres::connect(log, timeout)?;
     let (counts, sql, moved) = pg.fetch_counts(spec, progress)?;
     let mut report = crate::fairness::report::build(&counts, spec, &log.name, "postgresql, rows fetched and counted here")?;
@@ -182,7 +256,7 @@ impl LogRef {
     pub fn columns(&self, timeout: Duration) -> Result<Vec<String>, FairnessError> {
         match self {
             LogRef::File(p) => crate::fairness::columns(p).map(|(c, _)| c),
-            LogRef::Sql(l) => Postgres::connect(l, timeout)?.columns(),
+            LogRef::Sql(l) => Conn::open(l, timeout)?.columns(),
         }
     }
 

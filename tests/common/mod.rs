@@ -10,6 +10,7 @@ pub mod pg;
 pub mod read_faults;
 pub mod report;
 pub mod s3;
+pub mod spark;
 pub mod tls;
 pub mod ui;
 
@@ -155,4 +156,17 @@ impl Rng {
     pub fn pick<'a>(&mut self, v: &[&'a str]) -> &'a str {
         v[self.below(v.len() as u64) as usize]
     }
+}
+
+/// Days since 1970-01-01 as YYYY-MM-DD (Howard Hinnant's civil_from_days).
+pub fn civil(z: i64) -> String {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    format!("{:04}-{m:02}-{d:02}", yoe + era * 400 + i64::from(m <= 2))
 }

@@ -49,12 +49,14 @@ pub fn show(app: &mut StewardApp, ui: &mut Ui, actions: &mut Vec<Action>) {
             .add(
                 egui::TextEdit::singleline(&mut app.fairness.path_input)
                     .desired_width(360.0)
-                    .hint_text("a CSV, JSON Lines or Parquet file, a profile's log, or postgres://...?table="),
+                    .hint_text("a file or s3://... URL, a profile's log, postgres://...?table= or sc://...?table="),
             )
             .labelled_by(l.id)
             .on_hover_text(
-                "A file path; the name of a [[profile.log]] entry of the active profile; or postgres://HOST[:PORT]/DB?table=NAME \
-                 (the login from PGUSER / PGPASSWORD). A log in PostgreSQL is counted there: one query, the numbers here.",
+                "A file path, or an s3://, gs://, az:// or https:// URL (one object, or a prefix of several; credentials \
+                 from the cloud's usual variables and files); the name of a [[profile.log]] entry of the active profile; \
+                 postgres://HOST[:PORT]/DB?table=NAME (the login from PGUSER / PGPASSWORD); or sc://HOST[:PORT]?table=NAME \
+                 (Spark Connect). A log in PostgreSQL or Spark is counted there: one query, the numbers here.",
             );
         let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
         if ui.button("Open").clicked() || enter {
