@@ -41,10 +41,15 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 /// The Adult log as Parquet (row groups of 4,096 rows); `padding` adds a column of `padding` random
 /// hex characters per row that no analysis asks for.
 fn adult_parquet(padding: usize) -> Vec<u8> {
+    adult_parquet_rows(padding, 0..usize::MAX)
+}
+
+/// Rows `range` of the Adult log as Parquet.
+fn adult_parquet_rows(padding: usize, range: std::ops::Range<usize>) -> Vec<u8> {
     let mut r = csv::Reader::from_path(fixture("adult_predictions.csv")).unwrap();
     let (mut id, mut sex, mut race, mut label, mut pred, mut score, mut pad) = (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
     let mut rng = Rng(7);
-    for rec in r.records() {
+    for rec in r.records().skip(range.start).take(range.len()) {
         let rec = rec.unwrap();
         id.push(rec[0].parse::<i64>().unwrap());
         sex.push(rec[1].to_string());
@@ -99,13 +104,19 @@ fn adult_from_s3_as_csv_gzip_parquet_and_a_prefix_equals_the_file_and_fairlearn(
     s3.put("parts/part-0002.csv", part(&rows[2 * third..], "").into_bytes());
     s3.put("parts/_SUCCESS", Vec::new());
     let prefix_url = s3.url("parts/");
+    // A Parquet dataset as Spark writes one: part files and a _SUCCESS marker.
+    for (i, range) in [0..10_000, 10_000..10_001, 10_001..40_000].into_iter().enumerate() {
+        s3.put(&format!("pq/part-{i:05}.snappy.parquet"), adult_parquet_rows(0, range));
+    }
+    s3.put("pq/_SUCCESS", Vec::new());
+    let pq_prefix_url = s3.url("pq/");
     let local = fixture("adult_predictions.csv");
     for (group, by, disp) in GROUPINGS {
         let args = ["--group", group, "--label", "label", "--prediction", "prediction", "--fairlearn-compat", "--format", "json"];
         let mut a = vec!["fairness", local.to_str().unwrap()];
         a.extend_from_slice(&args);
         let file = json(&steward(home.path(), &a));
-        for (url, format) in [(&csv_url, "csv"), (&gz_url, "csv+gzip"), (&pq_url, "parquet"), (&prefix_url, "csv")] {
+        for (url, format) in [(&csv_url, "csv"), (&gz_url, "csv+gzip"), (&pq_url, "parquet"), (&prefix_url, "csv"), (&pq_prefix_url, "parquet")] {
             let mut a = vec!["fairness", url.as_str()];
             a.extend_from_slice(&args);
             let remote = json(&run(home.path(), &s3, &a));
@@ -115,6 +126,17 @@ fn adult_from_s3_as_csv_gzip_parquet_and_a_prefix_equals_the_file_and_fairlearn(
             assert_eq!(remote["format"], format, "{url}");
         }
     }
+    // Monitoring reads the Parquet prefix row by row, file after file: drift of the whole log against
+    // the local file is the same as the local file's against itself.
+    let drift = |current: &str| {
+        let a = ["drift", current, "--reference", local.to_str().unwrap(), "--columns", "score,sex,race", "--format", "json"];
+        let o = run(home.path(), &s3, &a);
+        assert!(matches!(o.status.code(), Some(0 | 3)), "{}", stderr(&o));
+        serde_json::from_slice::<Value>(&o.stdout).unwrap()["windows"].clone()
+    };
+    let (from_prefix, from_file) = (drift(&pq_prefix_url), drift(local.to_str().unwrap()));
+    assert!(from_file.as_array().is_some_and(|w| !w.is_empty()));
+    assert!(from_prefix == from_file, "drift over the Parquet prefix differs:\n{from_prefix}\n{from_file}");
     // The prefix without its trailing slash names the same log (no object has that key).
     let a = ["fairness", prefix_url.trim_end_matches('/'), "--group", "sex", "--label", "label", "--prediction", "prediction", "--format", "json"];
     assert_eq!(json(&run(home.path(), &s3, &a))["overall"]["count"], 32_561);
@@ -224,11 +246,11 @@ fn errors_name_the_url_and_the_cause() {
     // A web page where a log was expected.
     let e = fail(&s3.put("page.csv", b"<!DOCTYPE html><html><body>Sign in</body></html>\n".to_vec()), &s3.env());
     assert!(e.contains("HTML"), "{e}");
-    // A prefix of Parquet objects is refused with what to do.
+    // A prefix of Parquet objects whose second is not Parquet: the message names it.
     s3.put("pq/a.parquet", adult_parquet(0));
-    s3.put("pq/b.parquet", adult_parquet(0));
+    s3.put("pq/b.parquet", b"not parquet at all".to_vec());
     let e = fail(&s3.url("pq/"), &s3.env());
-    assert!(e.contains("Parquet") && e.contains("one object"), "{e}");
+    assert!(e.contains("b.parquet") && e.contains("not a readable Parquet file"), "{e}");
 }
 
 /// The sample log as SageMaker data capture: one JSON line per request (CSV payloads; every 50th

@@ -1,8 +1,10 @@
 //! The window's Fairness view on a log in the stack's real PostgreSQL: opened from the profile's
 //! `[[profile.log]]` entry (its mapping applied) and from a typed postgres://...?table= URL (mapping
 //! guessed), counted by pushdown; the numbers equal `steward fairness` on the same rows as a file, and
-//! the SQL the engine ran is on screen. A file of its own: it sets PGUSER / PGPASSWORD in the process
-//! (the window reads libpq's variables), which no other test here may race with.
+//! the SQL the engine ran is on screen. Then the same rows from a typed sc://...?table= URL (the stack's
+//! Spark) and from a typed s3:// URL (the stack's S3 server). A file of its own: it sets PGUSER /
+//! PGPASSWORD and the AWS variables in the process (the window reads them), which no other test here
+//! may race with.
 
 mod common;
 
@@ -46,7 +48,12 @@ fn the_fairness_view_counts_a_postgresql_log_by_pushdown() {
     let mut w = c.copy_in("COPY adult FROM STDIN WITH (FORMAT csv, HEADER true)").unwrap();
     std::io::Write::write_all(&mut w, &std::fs::read(fixture("adult_predictions.csv")).unwrap()).unwrap();
     w.finish().unwrap();
-    for (k, v) in db.env() {
+    let spark = common::spark::SparkDb::new("window");
+    let spark_table = spark.table("adult");
+    spark.load(&spark_table, &fixture("adult_predictions.csv"), "row_id INT, sex STRING, race STRING, label INT, prediction INT, score DOUBLE");
+    let s3 = common::s3::S3::new("window");
+    let s3_url = s3.put("adult.csv", std::fs::read(fixture("adult_predictions.csv")).unwrap());
+    for (k, v) in db.env().into_iter().chain(s3.env()) {
         // SAFETY: the only test in this binary; set before the window (and its threads) start.
         unsafe { std::env::set_var(k, v) };
     }
@@ -73,20 +80,7 @@ fn the_fairness_view_counts_a_postgresql_log_by_pushdown() {
     let url = format!("{}?table=adult", db.url);
     ui.wait_for("(csv), computed in");
     ui.settle();
-    ui.harness.get_by_label("Prediction log").focus();
-    ui.settle();
-    ui.harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    ui.settle();
-    ui.harness.get_by_label("Prediction log").type_text(&url);
-    ui.settle();
-    ui.click("Open");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while ui.harness.state().fairness_report().is_none_or(|r| !r.file.contains("(table adult)")) {
-        assert!(std::time::Instant::now() < deadline, "no report by sex; on screen: {:?}", ui.labels());
-        ui.harness.step();
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    ui.settle();
+    open_typed(&mut ui, &url, "(table adult)");
     assert_eq!(shown_report(&ui)["group_columns"], serde_json::json!(["sex"]), "the guessed mapping");
     assert_eq!(numbers(shown_report(&ui)), numbers(file_report("sex")));
     assert!(ui.has("(table adult) (postgresql, pushdown)"), "{:?}", ui.labels());
@@ -104,4 +98,33 @@ fn the_fairness_view_counts_a_postgresql_log_by_pushdown() {
     assert!(ui.has("FROM \"adult\"") && ui.has("GROUP BY"), "{:?}", ui.labels());
     ui.click("Copy SQL");
     assert!(ui.has("The query is on the clipboard"), "{:?}", ui.labels());
+
+    // Spark, through Spark Connect: a typed sc:// URL; the mapping in use (by race) fits its columns and
+    // is kept.
+    open_typed(&mut ui, &format!("{}?table={spark_table}", spark.url), &format!("(table {spark_table})"));
+    assert_eq!(numbers(shown_report(&ui)), numbers(file_report("race")));
+    assert!(ui.has(&format!("(table {spark_table}) (spark, pushdown)")), "{:?}", ui.labels());
+    // Object storage: a typed s3:// URL, read by range requests.
+    open_typed(&mut ui, &s3_url, &s3_url);
+    assert_eq!(numbers(shown_report(&ui)), numbers(file_report("race")));
+    assert_eq!(shown_report(&ui)["format"], "csv");
+}
+
+/// Types `text` into the "Prediction log" field over what it holds, opens it, and waits for a report
+/// whose source contains `until`.
+fn open_typed(ui: &mut Ui, text: &str, until: &str) {
+    ui.harness.get_by_label("Prediction log").focus();
+    ui.settle();
+    ui.harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    ui.settle();
+    ui.harness.get_by_label("Prediction log").type_text(text);
+    ui.settle();
+    ui.click("Open");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while ui.harness.state().fairness_report().is_none_or(|r| !r.file.contains(until)) {
+        assert!(std::time::Instant::now() < deadline, "no report from {until}; on screen: {:?}", ui.labels());
+        ui.harness.step();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    ui.settle();
 }

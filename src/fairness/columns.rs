@@ -15,9 +15,10 @@ pub fn columns(path: &Path) -> Result<(Vec<String>, Format), FairnessError> {
     let progress = Progress::new();
     let (format, input) = source::open(path, &file, &progress)?;
     let names: Vec<String> = match input {
-        Input::Parquet(f) => {
+        Input::Parquet(files) => {
+            let Some(f) = files.first() else { return Err(FairnessError::io(&file, "no Parquet object")) };
             let meta = super::guard::parquet(&file, || {
-                parquet::arrow::arrow_reader::ArrowReaderMetadata::load(&f, parquet::arrow::arrow_reader::ArrowReaderOptions::new())
+                parquet::arrow::arrow_reader::ArrowReaderMetadata::load(f, parquet::arrow::arrow_reader::ArrowReaderOptions::new())
                     .map_err(|e| FairnessError::io(&file, format!("not a readable Parquet file: {e}")))
             })?;
             meta.schema().fields().iter().map(|f| f.name().clone()).collect()

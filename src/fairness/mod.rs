@@ -192,7 +192,7 @@ pub fn count(path: &Path, spec: &Spec, progress: &Progress) -> Result<(Counts, F
     let plan = plan::Plan::new(spec, &file)?;
     let (format, input) = source::open(path, &file, progress)?;
     let counts = match input {
-        source::Input::Parquet(f) => guard::parquet(&plan.file, || parquet::count(f, &plan, progress))?,
+        source::Input::Parquet(files) => guard::parquet(&plan.file, || parquet::count(files, &plan, progress))?,
         source::Input::Stream(reader) => match format {
             Format::JsonLines { .. } => blocks::run(reader, &plan, progress, &jsonl::JsonLines::new(&plan))?,
             _ => csv::count(reader, &plan, progress)?,

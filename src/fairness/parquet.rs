@@ -158,38 +158,60 @@ fn batch(b: &RecordBatch, names: &[String], tally: &mut Tally<'_>, rg: u64, firs
     Ok(true)
 }
 
-/// Counts a Parquet file. Each thread opens the file itself (`ParquetFile::reopen`): clones of one
-/// `File` share the read offset, and the Parquet reader seeks; a remote object gets a cache per thread.
-pub(crate) fn count(mut f: ParquetFile, plan: &Plan, progress: &Progress) -> Result<Counts, FairnessError> {
+/// One file's reading plan: the file, its footer, the projection of the plan's columns.
+struct Part {
+    file: ParquetFile,
+    meta: ArrowReaderMetadata,
+    mask: ProjectionMask,
+}
+
+/// Reads a file's footer and checks that it has the plan's columns, of types that can be read.
+fn part(mut f: ParquetFile, plan: &Plan, multi: bool) -> Result<Part, FairnessError> {
     let file = plan.file.as_str();
+    let named = |m: String| if multi { format!("{}: {m}", f.name()) } else { m };
     let meta = ArrowReaderMetadata::load(&f, ArrowReaderOptions::new())
-        .map_err(|e| FairnessError::io(file, format!("not a readable Parquet file: {e}")))?;
+        .map_err(|e| FairnessError::io(file, named(format!("not a readable Parquet file: {e}"))))?;
     let schema = meta.schema().clone();
     let mut roots = Vec::new();
     for col in &plan.columns {
         let Some((i, field)) = schema.column_with_name(col) else {
             let all: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-            return Err(FairnessError::input(
-                file,
-                None,
-                Some(col),
-                format!("not in the Parquet schema (columns: {})", all.join(", ")),
-            ));
+            return Err(FairnessError::input(file, None, Some(col), named(format!("not in the Parquet schema (columns: {})", all.join(", ")))));
         };
         if !supported(field.data_type()) {
             return Err(FairnessError::input(
                 file,
                 None,
                 Some(col),
-                format!("Parquet type {} is not supported (use strings, numbers, booleans or timestamps)", field.data_type()),
+                named(format!("Parquet type {} is not supported (use strings, numbers, booleans or timestamps)", field.data_type())),
             ));
         }
         roots.push(i);
     }
     let mask = ProjectionMask::roots(meta.parquet_schema(), roots);
     f.bound(&meta, &mask);
-    let groups = meta.metadata().row_groups();
-    let (starts, _) = row_group_starts(&meta);
+    Ok(Part { file: f, meta, mask })
+}
+
+/// Counts a Parquet log: one file, or a prefix's objects read as one log (their row groups in order,
+/// numbered over the whole log). Each thread opens the file itself (`ParquetFile::reopen`): clones of
+/// one `File` share the read offset, and the Parquet reader seeks; a remote object gets a cache per
+/// thread.
+pub(crate) fn count(files: Vec<ParquetFile>, plan: &Plan, progress: &Progress) -> Result<Counts, FairnessError> {
+    let file = plan.file.as_str();
+    let multi = files.len() > 1;
+    let parts = files.into_iter().map(|f| part(f, plan, multi)).collect::<Result<Vec<Part>, _>>()?;
+    // Every row group of every file, in order: (file, row group, compressed bytes), and first rows.
+    let mut units: Vec<(usize, usize, u64)> = Vec::new();
+    let mut starts: Vec<u64> = Vec::new();
+    let mut total = 0u64;
+    for (fi, p) in parts.iter().enumerate() {
+        for (ri, g) in p.meta.metadata().row_groups().iter().enumerate() {
+            units.push((fi, ri, u64::try_from(g.compressed_size()).unwrap_or(0)));
+            starts.push(total);
+            total += u64::try_from(g.num_rows()).unwrap_or(0);
+        }
+    }
     let next = AtomicUsize::new(0);
     let first_error = AtomicU64::new(u64::MAX);
     let io_error: std::sync::Mutex<Option<(usize, String)>> = std::sync::Mutex::new(None);
@@ -200,7 +222,7 @@ pub(crate) fn count(mut f: ParquetFile, plan: &Plan, progress: &Progress) -> Res
                     let mut tally = Tally::new(plan);
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
-                        if i >= groups.len() || progress.cancelled() || i as u64 > first_error.load(Ordering::Relaxed) {
+                        if i >= units.len() || progress.cancelled() || i as u64 > first_error.load(Ordering::Relaxed) {
                             break;
                         }
                         let fail = |e: String| {
@@ -211,10 +233,12 @@ pub(crate) fn count(mut f: ParquetFile, plan: &Plan, progress: &Progress) -> Res
                             }
                             first_error.fetch_min(i as u64, Ordering::Relaxed);
                         };
-                        let reader = f.reopen().map_err(|e| e.to_string()).and_then(|fc| {
-                            ParquetRecordBatchReaderBuilder::new_with_metadata(fc, meta.clone())
-                                .with_projection(mask.clone())
-                                .with_row_groups(vec![i])
+                        let (fi, ri, size) = units[i];
+                        let p = &parts[fi];
+                        let reader = p.file.reopen().and_then(|fc| fc.prefetch(&p.meta, &p.mask, ri).map(|_| fc)).map_err(|e| e.to_string()).and_then(|fc| {
+                            ParquetRecordBatchReaderBuilder::new_with_metadata(fc, p.meta.clone())
+                                .with_projection(p.mask.clone())
+                                .with_row_groups(vec![ri])
                                 .with_batch_size(BATCH)
                                 .build()
                                 .map_err(|e| e.to_string())
@@ -251,7 +275,6 @@ pub(crate) fn count(mut f: ParquetFile, plan: &Plan, progress: &Progress) -> Res
                             }
                             row += b.num_rows() as u64;
                         }
-                        let size = u64::try_from(groups[i].compressed_size()).unwrap_or(0);
                         progress.bytes_read.fetch_add(size, Ordering::Relaxed);
                     }
                     tally.finish()
@@ -276,7 +299,10 @@ pub(crate) fn count(mut f: ParquetFile, plan: &Plan, progress: &Progress) -> Res
         // A row error in an earlier row group comes first.
         let earlier = partials.iter().filter_map(|p| p.error.as_ref()).any(|(pos, _)| pos.major < i as u64);
         if !earlier {
-            let e = FairnessError::io(file, format!("row group {i}: {msg}"));
+            let e = match units.get(i) {
+                Some((fi, ri, _)) if multi => FairnessError::io(file, format!("{}: row group {ri}: {msg}", parts[*fi].file.name())),
+                _ => FairnessError::io(file, format!("row group {i}: {msg}")),
+            };
             return Err(e);
         }
     }

@@ -30,20 +30,34 @@ pub struct ParquetRows<'p> {
     pos: usize,
     row: u64,
     total_rows: u64,
-    /// First row (0-based) of each row group.
+    /// First row (0-based) of each row group (over all the files read so far).
     starts: Vec<u64>,
+    /// A prefix's objects still to read, in order.
+    rest: std::collections::VecDeque<ParquetFile>,
+    /// Rows in the files before the current one.
+    before: u64,
     progress: &'p Progress,
 }
 
+/// One file opened: (header, left out, reader, first rows of its row groups, its rows).
+type Opened = (Vec<String>, Vec<String>, ParquetRecordBatchReader, Vec<u64>, u64);
+
 impl<'p> ParquetRows<'p> {
-    /// Reads the footer and prepares to read every supported column.
-    pub(crate) fn open(f: ParquetFile, file: &str, progress: &'p Progress) -> Result<ParquetRows<'p>, FairnessError> {
-        super::guard::parquet(file, || Self::open_unguarded(f, file, progress))
+    /// Reads the (first) footer and prepares to read every supported column; a prefix's further
+    /// files are opened when their turn comes and must have the same readable columns.
+    pub(crate) fn open(files: Vec<ParquetFile>, file: &str, progress: &'p Progress) -> Result<ParquetRows<'p>, FairnessError> {
+        super::guard::parquet(file, || {
+            let mut rest: std::collections::VecDeque<ParquetFile> = files.into();
+            let Some(first) = rest.pop_front() else { return Err(FairnessError::io(file, "no Parquet object")) };
+            let (header, left_out, reader, starts, total_rows) = Self::open_one(first, file, !rest.is_empty())?;
+            Ok(ParquetRows { file: file.to_string(), header, left_out, reader, batch: None, pos: 0, row: 0, total_rows, starts, rest, before: 0, progress })
+        })
     }
 
-    fn open_unguarded(mut f: ParquetFile, file: &str, progress: &'p Progress) -> Result<ParquetRows<'p>, FairnessError> {
+    fn open_one(mut f: ParquetFile, file: &str, multi: bool) -> Result<Opened, FairnessError> {
+        let named = |m: String| if multi { format!("{}: {m}", f.name()) } else { m };
         let meta = ArrowReaderMetadata::load(&f, ArrowReaderOptions::new())
-            .map_err(|e| FairnessError::io(file, format!("not a readable Parquet file: {e}")))?;
+            .map_err(|e| FairnessError::io(file, named(format!("not a readable Parquet file: {e}"))))?;
         let schema = meta.schema().clone();
         let (mut roots, mut header, mut left_out) = (Vec::new(), Vec::new(), Vec::new());
         for (i, field) in schema.fields().iter().enumerate() {
@@ -57,12 +71,29 @@ impl<'p> ParquetRows<'p> {
         let (starts, total_rows) = row_group_starts(&meta);
         let mask = ProjectionMask::roots(meta.parquet_schema(), roots);
         f.bound(&meta, &mask);
+        let what = if multi { f.name() } else { String::new() };
         let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(f, meta)
             .with_projection(mask)
             .with_batch_size(BATCH)
             .build()
-            .map_err(|e| FairnessError::io(file, format!("not a readable Parquet file: {e}")))?;
-        Ok(ParquetRows { file: file.to_string(), header, left_out, reader, batch: None, pos: 0, row: 0, total_rows, starts, progress })
+            .map_err(|e| FairnessError::io(file, if what.is_empty() { format!("not a readable Parquet file: {e}") } else { format!("{what}: not a readable Parquet file: {e}") }))?;
+        Ok((header, left_out, reader, starts, total_rows))
+    }
+
+    /// Moves on to the prefix's next file; false when there is none.
+    fn next_file(&mut self) -> Result<bool, FairnessError> {
+        let Some(f) = self.rest.pop_front() else { return Ok(false) };
+        let name = f.name();
+        let (header, _, reader, starts, rows) = Self::open_one(f, &self.file, true)?;
+        if header != self.header {
+            return Err(FairnessError::io(&self.file, format!("{name}: its columns ({}) differ from the first object's ({})", header.join(", "), self.header.join(", "))));
+        }
+        self.before = self.total_rows;
+        self.starts.extend(starts.into_iter().map(|s| s + self.before));
+        self.total_rows = self.before + rows;
+        self.reader = reader;
+        self.batch = None;
+        Ok(true)
     }
 
     /// The columns read, in schema order.
@@ -91,6 +122,7 @@ impl<'p> ParquetRows<'p> {
         out.clear();
         while self.batch.as_ref().is_none_or(|b| self.pos >= b.num_rows()) {
             match self.reader.next() {
+                None if self.next_file()? => continue,
                 None => {
                     self.progress.bytes_read.store(self.progress.total_bytes.load(Ordering::Relaxed), Ordering::Relaxed);
                     return Ok(false);

@@ -245,12 +245,12 @@ impl Pushdown {
     pub fn counts(&self, spec: &Spec, name: &str, rows: &[Vec<SqlValue>]) -> Result<Counts, FairnessError> {
         let plan = Plan::new(spec, name)?;
         let mut tally = Tally::new(&plan);
+        let expected = plan.n_groups + 2 + if self.score { 3 } else { 1 } + usize::from(self.time) + usize::from(plan.version.is_some());
         for (i, r) in rows.iter().enumerate() {
             let n = match r.last() {
                 Some(SqlValue::Int(n)) if *n >= 0 => *n as u64,
                 _ => return Err(FairnessError::io(name, format!("result row {}: no row count", i + 1))),
             };
-            let expected = plan.n_groups + 2 + if self.score { 3 } else { 1 } + usize::from(self.time) + usize::from(plan.version.is_some());
             if r.len() != expected {
                 return Err(FairnessError::io(name, format!("result row {} has {} columns, expected {expected}", i + 1, r.len())));
             }

@@ -5,7 +5,8 @@
 //! the joined stream; an error inside one object names it.
 //!
 //! A Parquet object is read through `objects::RemoteFile` (footer and the asked-for column chunks
-//! only). A prefix of Parquet objects is refused for now: name one object.
+//! only); a prefix whose first object is Parquet is a list of Parquet objects, read as one log (each
+//! object's footer read when its turn comes; one that is not Parquet is an error naming it).
 
 use std::io::{self, Read};
 use std::sync::atomic::Ordering;
@@ -21,14 +22,10 @@ pub(crate) fn open<'p>(url: &str, file: &str, progress: &'p Progress) -> Result<
     progress.bytes_read.store(0, Ordering::Relaxed);
     let (format, first) = open_object(&remote, 0, file, progress)?;
     let first = match first {
-        Input::Parquet(p) if remote.objects.len() > 1 => {
-            drop(p);
-            return Err(FairnessError::io(
-                file,
-                format!("a prefix of {} Parquet objects; a Parquet log must be one object for now (name it in the URL)", remote.objects.len()),
-            ));
+        Input::Parquet(_) => {
+            let all = (0..remote.objects.len()).map(|i| ParquetFile::Remote(RemoteFile::new(&remote, i))).collect();
+            return Ok((format, Input::Parquet(all)));
         }
-        Input::Parquet(p) => return Ok((format, Input::Parquet(p))),
         Input::Stream(s) => s,
     };
     if remote.objects.len() == 1 {
@@ -51,7 +48,7 @@ fn open_object<'p>(remote: &Remote, i: usize, file: &str, progress: &'p Progress
     // The first 4 bytes in a request of their own: a Parquet object is then read by column chunk.
     let magic = RemoteFile::new(remote, i).first_bytes(4).map_err(|e| FairnessError::io(&what, format!("cannot read: {e}")))?.to_vec();
     if magic == b"PAR1" {
-        return Ok((Format::Parquet, Input::Parquet(ParquetFile::Remote(RemoteFile::new(remote, i)))));
+        return Ok((Format::Parquet, Input::Parquet(vec![ParquetFile::Remote(RemoteFile::new(remote, i))])));
     }
     let raw = counting(ObjectRead::new(remote, i, 0), progress);
     let (format, stream) = decode(raw, &magic, &name, &what)?;

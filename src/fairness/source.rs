@@ -44,7 +44,8 @@ impl fmt::Display for Format {
 
 pub(crate) enum Input<'p> {
     Stream(Box<dyn Read + Send + 'p>),
-    Parquet(ParquetFile),
+    /// One Parquet file, or a prefix's objects in key order (read as one log, row groups in order).
+    Parquet(Vec<ParquetFile>),
 }
 
 /// A Parquet file for the Parquet reader: local, or an object read by range requests.
@@ -54,6 +55,14 @@ pub(crate) enum ParquetFile {
 }
 
 impl ParquetFile {
+    /// The file's path or the object's URL (for messages).
+    pub(crate) fn name(&self) -> String {
+        match self {
+            ParquetFile::Local(_, p) => p.display().to_string(),
+            ParquetFile::Remote(r) => r.url(),
+        }
+    }
+
     /// The same file for another thread (local: opened again, as clones of a `File` share its offset;
     /// remote: a cache of its own).
     pub(crate) fn reopen(&self) -> io::Result<ParquetFile> {
@@ -80,6 +89,26 @@ impl ParquetFile {
             }
             r.bound(ranges);
         }
+    }
+}
+
+impl ParquetFile {
+    /// A remote object: fetches the column chunks of `mask` in row group `group` all at once (one
+    /// round trip instead of one per column). Nothing for a local file.
+    pub(crate) fn prefetch(&self, meta: &parquet::arrow::arrow_reader::ArrowReaderMetadata, mask: &parquet::arrow::ProjectionMask, group: usize) -> io::Result<()> {
+        let ParquetFile::Remote(r) = self else { return Ok(()) };
+        let Some(g) = meta.metadata().row_groups().get(group) else { return Ok(()) };
+        let ranges: Vec<std::ops::Range<u64>> = g
+            .columns()
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| mask.leaf_included(*j))
+            .map(|(_, c)| {
+                let (start, len) = c.byte_range();
+                start..start.saturating_add(len)
+            })
+            .collect();
+        r.prefetch(&ranges)
     }
 }
 
@@ -159,7 +188,7 @@ pub(crate) fn open<'p>(path: &Path, file: &str, progress: &'p Progress) -> Resul
     let magic = read_magic(&mut f, file)?;
     f.seek(SeekFrom::Start(0)).map_err(|e| FairnessError::io(file, format!("cannot read: {e}")))?;
     if magic == b"PAR1" {
-        return Ok((Format::Parquet, Input::Parquet(ParquetFile::Local(f, path.to_path_buf()))));
+        return Ok((Format::Parquet, Input::Parquet(vec![ParquetFile::Local(f, path.to_path_buf())])));
     }
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let raw: Box<dyn Read + Send + 'p> = Box::new(Counting { inner: f, progress });

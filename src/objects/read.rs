@@ -180,6 +180,28 @@ impl RemoteFile {
         self.wait(self.remote.fetch(self.index, 0..end))
     }
 
+    /// Fetches the starts of `ranges` (a row group's column chunks: up to [`WINDOW`] bytes of each)
+    /// with all requests in flight at once, into the cache: one round trip for the row group instead of
+    /// one per column. The cache keeps at least these windows. Errors: a request failed.
+    pub fn prefetch(&self, ranges: &[std::ops::Range<u64>]) -> io::Result<()> {
+        let size = self.size();
+        let mut cache = self.windows.lock().map_err(|_| io_error(&self.url(), "cache poisoned".into()))?;
+        let wanted: Vec<(u64, Receiver<Result<Bytes, String>>)> = ranges
+            .iter()
+            .filter(|r| r.start < r.end && r.end <= size && cache.find(r.start, r.start + 1).is_none())
+            .map(|r| (r.start, self.remote.fetch(self.index, r.start..r.end.min(r.start + WINDOW))))
+            .collect();
+        let n = wanted.len();
+        for (start, rx) in wanted {
+            let data = self.wait(rx)?;
+            cache.0.push_back((start, data));
+        }
+        while cache.0.len() > CACHE_WINDOWS.max(n) {
+            cache.0.pop_front();
+        }
+        Ok(())
+    }
+
     /// A reader from `start` through the cache.
     pub fn reader(&self, start: u64) -> RangeRead {
         RangeRead { file: self.clone(), pos: start }

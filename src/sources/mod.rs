@@ -222,10 +222,7 @@ pub enum LogRef {
 impl LogRef {
     /// As the operator typed it: a profile entry's name, a `postgres://...?table=` URL, else a file path.
     pub fn parse(input: &str, logs: &[LogSource]) -> Result<LogRef, String> {
-        match SqlLog::resolve(input, logs, None) {
-            Some(r) => r.map(|(log, _)| LogRef::Sql(log)),
-            None => Ok(LogRef::File(std::path::PathBuf::from(input.trim()))),
-        }
+        LogRef::parse_with_mapping(input, logs).map(|(log, _)| log)
     }
 
     /// [`LogRef::parse`], with the profile entry's column mapping when the input names one.

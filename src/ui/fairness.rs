@@ -183,17 +183,17 @@ impl FairnessState {
 /// `?table=` (a profile entry's column mapping is taken as the first guess).
 pub fn open_input(app: &mut StewardApp, input: String) {
     let logs = app.active_profile.as_ref().map(|p| p.logs.clone()).unwrap_or_default();
-    match crate::sources::SqlLog::resolve(&input, &logs, None) {
-        Some(Ok((log, entry))) => {
-            if let Some(e) = entry {
-                app.fairness.mapping = crate::sources::entry_mapping(e);
+    match LogRef::parse_with_mapping(&input, &logs) {
+        Ok((log @ LogRef::Sql(_), mapping)) => {
+            if let Some(m) = mapping {
+                app.fairness.mapping = m;
             }
             app.fairness.path_input = input.trim().to_string();
-            open(app, LogRef::Sql(log));
+            open(app, log);
             app.persisted.fairness_log = Some(input.trim().to_string());
         }
-        Some(Err(e)) => app.notify(format!("Cannot open the log: {e}"), true),
-        None => open(app, LogRef::File(PathBuf::from(input.trim()))),
+        Ok((file, _)) => open(app, file),
+        Err(e) => app.notify(format!("Cannot open the log: {e}"), true),
     }
 }
 
