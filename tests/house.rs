@@ -14,7 +14,7 @@ const RULES: &[(&str, &[&str])] = &[
     ("domain", &[]),
     ("connect", &["domain"]),
     ("audit", &["domain"]),
-    ("objects", &[]),
+    ("objects", &["domain"]),
     ("fairness", &["domain", "objects"]),
     ("monitoring", &["domain", "fairness", "objects"]),
     ("config", &["connect", "domain"]),

@@ -188,6 +188,23 @@ impl From<NotRegular> for String {
     }
 }
 
+/// `text` followed by each cause in `e`'s source chain whose text it does not already hold, joined by
+/// ": ". Client errors often say "error sending request" and keep what an operator acts on ("Connection
+/// refused") at the bottom of the chain.
+pub fn with_causes(text: String, e: &dyn std::error::Error) -> String {
+    let mut out = text;
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let t = c.to_string();
+        if !out.contains(&t) {
+            out.push_str(": ");
+            out.push_str(&t);
+        }
+        cause = c.source();
+    }
+    out
+}
+
 /// Whether `path` is a regular file: `Ok(false)` when nothing is there, [`NotRegular`] when something
 /// else is (a FIFO, socket, device or directory), because opening or reading those can block forever
 /// (a FIFO without a writer) or never end (a device). Every reader of a user's file asks this first.

@@ -34,8 +34,6 @@ pub struct ParquetRows<'p> {
     starts: Vec<u64>,
     /// A prefix's objects still to read, in order.
     rest: std::collections::VecDeque<ParquetFile>,
-    /// Rows in the files before the current one.
-    before: u64,
     progress: &'p Progress,
 }
 
@@ -50,12 +48,17 @@ impl<'p> ParquetRows<'p> {
             let mut rest: std::collections::VecDeque<ParquetFile> = files.into();
             let Some(first) = rest.pop_front() else { return Err(FairnessError::io(file, "no Parquet object")) };
             let (header, left_out, reader, starts, total_rows) = Self::open_one(first, file, !rest.is_empty())?;
-            Ok(ParquetRows { file: file.to_string(), header, left_out, reader, batch: None, pos: 0, row: 0, total_rows, starts, rest, before: 0, progress })
+            Ok(ParquetRows { file: file.to_string(), header, left_out, reader, batch: None, pos: 0, row: 0, total_rows, starts, rest, progress })
         })
     }
 
     fn open_one(mut f: ParquetFile, file: &str, multi: bool) -> Result<Opened, FairnessError> {
-        let named = |m: String| if multi { format!("{}: {m}", f.name()) } else { m };
+        // In a prefix, messages name the object.
+        let name = multi.then(|| f.name());
+        let named = |m: String| match &name {
+            Some(n) => format!("{n}: {m}"),
+            None => m,
+        };
         let meta = ArrowReaderMetadata::load(&f, ArrowReaderOptions::new())
             .map_err(|e| FairnessError::io(file, named(format!("not a readable Parquet file: {e}"))))?;
         let schema = meta.schema().clone();
@@ -71,12 +74,11 @@ impl<'p> ParquetRows<'p> {
         let (starts, total_rows) = row_group_starts(&meta);
         let mask = ProjectionMask::roots(meta.parquet_schema(), roots);
         f.bound(&meta, &mask);
-        let what = if multi { f.name() } else { String::new() };
         let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(f, meta)
             .with_projection(mask)
             .with_batch_size(BATCH)
             .build()
-            .map_err(|e| FairnessError::io(file, if what.is_empty() { format!("not a readable Parquet file: {e}") } else { format!("{what}: not a readable Parquet file: {e}") }))?;
+            .map_err(|e| FairnessError::io(file, named(format!("not a readable Parquet file: {e}"))))?;
         Ok((header, left_out, reader, starts, total_rows))
     }
 
@@ -88,9 +90,10 @@ impl<'p> ParquetRows<'p> {
         if header != self.header {
             return Err(FairnessError::io(&self.file, format!("{name}: its columns ({}) differ from the first object's ({})", header.join(", "), self.header.join(", "))));
         }
-        self.before = self.total_rows;
-        self.starts.extend(starts.into_iter().map(|s| s + self.before));
-        self.total_rows = self.before + rows;
+        // Rows of the files before this one.
+        let before = self.total_rows;
+        self.starts.extend(starts.into_iter().map(|s| s + before));
+        self.total_rows = before + rows;
         self.reader = reader;
         self.batch = None;
         Ok(true)

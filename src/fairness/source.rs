@@ -8,6 +8,10 @@ use std::io::{self, Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::ArrowReaderMetadata;
+use parquet::file::metadata::RowGroupMetaData;
+
 use super::{FairnessError, Progress};
 
 /// The UTF-8 byte-order mark some tools write at the start of a file; CSV and JSON Lines skip it.
@@ -71,45 +75,30 @@ impl ParquetFile {
             ParquetFile::Remote(r) => Ok(ParquetFile::Remote(r.fresh())),
         }
     }
-}
 
-impl ParquetFile {
     /// Tells a remote object which byte ranges will be read: the column chunks of the columns in
     /// `mask`, in every row group (its read-ahead stops at their ends). Nothing for a local file.
-    pub(crate) fn bound(&mut self, meta: &parquet::arrow::arrow_reader::ArrowReaderMetadata, mask: &parquet::arrow::ProjectionMask) {
+    pub(crate) fn bound(&mut self, meta: &ArrowReaderMetadata, mask: &ProjectionMask) {
         if let ParquetFile::Remote(r) = self {
-            let mut ranges = Vec::new();
-            for g in meta.metadata().row_groups() {
-                for (j, c) in g.columns().iter().enumerate() {
-                    if mask.leaf_included(j) {
-                        let (start, len) = c.byte_range();
-                        ranges.push(start..start.saturating_add(len));
-                    }
-                }
-            }
-            r.bound(ranges);
+            r.bound(meta.metadata().row_groups().iter().flat_map(|g| chunk_ranges(g, mask)).collect());
         }
+    }
+
+    /// A remote object: fetches the column chunks of `mask` in row group `group` all at once (one
+    /// round trip instead of one per column). Nothing for a local file.
+    pub(crate) fn prefetch(&self, meta: &ArrowReaderMetadata, mask: &ProjectionMask, group: usize) -> io::Result<()> {
+        let ParquetFile::Remote(r) = self else { return Ok(()) };
+        let Some(g) = meta.metadata().row_groups().get(group) else { return Ok(()) };
+        r.prefetch(&chunk_ranges(g, mask).collect::<Vec<_>>())
     }
 }
 
-impl ParquetFile {
-    /// A remote object: fetches the column chunks of `mask` in row group `group` all at once (one
-    /// round trip instead of one per column). Nothing for a local file.
-    pub(crate) fn prefetch(&self, meta: &parquet::arrow::arrow_reader::ArrowReaderMetadata, mask: &parquet::arrow::ProjectionMask, group: usize) -> io::Result<()> {
-        let ParquetFile::Remote(r) = self else { return Ok(()) };
-        let Some(g) = meta.metadata().row_groups().get(group) else { return Ok(()) };
-        let ranges: Vec<std::ops::Range<u64>> = g
-            .columns()
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| mask.leaf_included(*j))
-            .map(|(_, c)| {
-                let (start, len) = c.byte_range();
-                start..start.saturating_add(len)
-            })
-            .collect();
-        r.prefetch(&ranges)
-    }
+/// The byte ranges of a row group's column chunks for the columns in `mask`.
+fn chunk_ranges<'a>(g: &'a RowGroupMetaData, mask: &'a ProjectionMask) -> impl Iterator<Item = std::ops::Range<u64>> + 'a {
+    g.columns().iter().enumerate().filter(|(j, _)| mask.leaf_included(*j)).map(|(_, c)| {
+        let (start, len) = c.byte_range();
+        start..start.saturating_add(len)
+    })
 }
 
 impl parquet::file::reader::Length for ParquetFile {

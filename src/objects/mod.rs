@@ -157,20 +157,8 @@ pub(crate) fn describe(e: &object_store::Error) -> String {
         object_store::Error::NotFound { .. } => "not found".into(),
         object_store::Error::PermissionDenied { source, .. } => format!("permission denied ({source})"),
         object_store::Error::Unauthenticated { source, .. } => format!("not authenticated: check the credentials ({source})"),
-        other => {
-            // Keep the chain of causes: "Connection refused" is at the bottom.
-            let mut s = other.to_string();
-            let mut cause = std::error::Error::source(other);
-            while let Some(c) = cause {
-                let t = c.to_string();
-                if !s.contains(&t) {
-                    s.push_str(": ");
-                    s.push_str(&t);
-                }
-                cause = c.source();
-            }
-            s
-        }
+        // Keep the chain of causes: "Connection refused" is at the bottom.
+        other => crate::domain::with_causes(other.to_string(), other),
     }
 }
 

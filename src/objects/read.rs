@@ -15,6 +15,11 @@ fn io_error(url: &str, e: String) -> io::Error {
     io::Error::other(format!("{url}: {e}"))
 }
 
+/// The answer to a request started with `Remote::fetch`; errors name `url`.
+fn wait(url: &str, rx: Receiver<Result<Bytes, String>>) -> io::Result<Bytes> {
+    rx.recv().map_err(|_| io_error(url, "the object-storage client stopped".into()))?.map_err(|e| io_error(url, e))
+}
+
 /// Object `index` of a [`Remote`], read in order through range requests of [`RANGE`] bytes with
 /// [`AHEAD`] of them in flight. Memory: at most `RANGE x (AHEAD + 1)`.
 pub struct ObjectRead {
@@ -51,8 +56,7 @@ impl Read for ObjectRead {
         while self.current.is_empty() {
             self.fill();
             let Some(rx) = self.pending.pop_front() else { return Ok(0) };
-            let url = self.remote.object_url(self.index);
-            self.current = rx.recv().map_err(|_| io_error(&url, "the object-storage client stopped".into()))?.map_err(|e| io_error(&url, e))?;
+            self.current = wait(&self.remote.object_url(self.index), rx)?;
             self.fill();
         }
         let n = buf.len().min(self.current.len());
@@ -120,8 +124,7 @@ impl RemoteFile {
     }
 
     fn wait(&self, rx: Receiver<Result<Bytes, String>>) -> io::Result<Bytes> {
-        let url = self.url();
-        rx.recv().map_err(|_| io_error(&url, "the object-storage client stopped".into()))?.map_err(|e| io_error(&url, e))
+        wait(&self.url(), rx)
     }
 
     /// Where a window fetched for a read at `start..end` ends.

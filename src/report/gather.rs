@@ -50,11 +50,7 @@ pub async fn gather(
     progress.step(0.45, "reading the prediction log");
     let (fairness, monitoring) = match &opts.fairness_log {
         Some(log @ LogRef::Sql(sql)) => {
-            let engine = match sql.engine() {
-                crate::sources::Engine::Postgres => "PostgreSQL",
-                crate::sources::Engine::Spark => "Spark",
-            };
-            sources.push(format!("prediction log {log}, counted in {engine} (the query is in the fairness section)"));
+            sources.push(format!("prediction log {log}, counted in {} (the query is in the fairness section)", sql.engine().name()));
             let (f, _) = fairness_part(log, opts.fairness_mapping.clone(), opts.timeout, &model).await?;
             (Some(f), None)
         }

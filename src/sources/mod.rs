@@ -38,6 +38,14 @@ impl Engine {
         }
     }
 
+    /// Its name in sentences ("counted in PostgreSQL").
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Postgres => "PostgreSQL",
+            Engine::Spark => "Spark",
+        }
+    }
+
     /// How reports name it.
     pub fn label(self) -> &'static str {
         match self {

@@ -109,21 +109,24 @@ fn status_error(name: &str, s: &tonic::Status) -> FairnessError {
     if m.is_empty() {
         m = format!("{:?}", s.code());
     }
-    if let Some(cause) = std::error::Error::source(s) {
-        let c = cause.to_string();
-        if !m.contains(&c) {
-            m = format!("{m}: {c}");
-        }
-        let mut deeper = cause.source();
-        while let Some(d) = deeper {
-            let t = d.to_string();
-            if !m.contains(&t) {
-                m = format!("{m}: {t}");
-            }
-            deeper = d.source();
-        }
-    }
-    FairnessError::io(name, format!("Spark: {m}"))
+    FairnessError::io(name, format!("Spark: {}", crate::domain::with_causes(m, s)))
+}
+
+/// Runs `fut` on `rt` and waits for it on this thread (from any thread, inside a runtime or not);
+/// None if the runtime dropped it.
+fn run_on<T: Send + 'static>(rt: &tokio::runtime::Runtime, fut: impl Future<Output = T> + Send + 'static) -> Option<T> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    rt.spawn(async move {
+        let _ = tx.send(fut.await);
+    });
+    rx.recv().ok()
+}
+
+/// A gRPC client on `channel`, ready for a call.
+async fn ready(channel: Channel) -> Result<tonic::client::Grpc<Channel>, tonic::Status> {
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+    Ok(grpc)
 }
 
 async fn unary<Req, Resp>(channel: Channel, method: &'static str, req: Req) -> Result<Resp, tonic::Status>
@@ -131,8 +134,7 @@ where
     Req: prost::Message + Send + Sync + 'static,
     Resp: prost::Message + Default + Send + Sync + 'static,
 {
-    let mut grpc = tonic::client::Grpc::new(channel);
-    grpc.ready().await.map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+    let mut grpc = ready(channel).await?;
     let path = PathAndQuery::from_maybe_shared(format!("/spark.connect.SparkConnectService/{method}")).map_err(|e| tonic::Status::internal(e.to_string()))?;
     Ok(grpc.unary(tonic::Request::new(req), path, tonic_prost::ProstCodec::default()).await?.into_inner())
 }
@@ -186,23 +188,14 @@ impl<'l> Spark<'l> {
             .connect_timeout(timeout)
             .tcp_keepalive(Some(Duration::from_secs(30)))
             .http2_keep_alive_interval(Duration::from_secs(30));
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        rt.spawn(async move {
-            let _ = tx.send(ep.connect().await);
-        });
-        let channel = match rx.recv() {
-            Ok(Ok(c)) => c,
-            Ok(Err(e)) => {
-                let mut m = e.to_string();
-                let mut cause = std::error::Error::source(&e);
-                while let Some(c) = cause {
-                    m = format!("{m}: {c}");
-                    cause = c.source();
-                }
+        let channel = match run_on(&rt, async move { ep.connect().await }) {
+            Some(Ok(c)) => c,
+            Some(Err(e)) => {
                 rt.shutdown_background();
+                let m = crate::domain::with_causes(e.to_string(), &e);
                 return Err(FairnessError::io(&log.name, format!("Spark: cannot connect to {endpoint}: {m}")));
             }
-            Err(_) => return Err(FairnessError::io(&log.name, "Spark: the client stopped")),
+            None => return Err(FairnessError::io(&log.name, "Spark: the client stopped")),
         };
         let user = proto::UserContext { user_id: user_id.clone(), user_name: user_id };
         let spark = Spark { log, rt: Some(rt), channel, session: session_id(), user };
@@ -212,11 +205,7 @@ impl<'l> Spark<'l> {
 
     /// Runs `fut` on the client's runtime and waits for it here (from any thread).
     fn call<T: Send + 'static>(&self, fut: impl Future<Output = T> + Send + 'static) -> Option<T> {
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        self.rt.as_ref()?.spawn(async move {
-            let _ = tx.send(fut.await);
-        });
-        rx.recv().ok()
+        run_on(self.rt.as_ref()?, fut)
     }
 
     /// Runs one SQL relation and collects its rows as Arrow batches; the bytes are the Arrow IPC
@@ -262,8 +251,7 @@ impl<'l> Spark<'l> {
                 }
             });
             let r = self.call(async move {
-                let mut grpc = tonic::client::Grpc::new(channel);
-                grpc.ready().await.map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+                let mut grpc = ready(channel).await?;
                 let path = PathAndQuery::from_static("/spark.connect.SparkConnectService/ExecutePlan");
                 let mut stream = grpc.server_streaming(tonic::Request::new(req), path, tonic_prost::ProstCodec::<_, proto::ExecutePlanResponse>::default()).await?.into_inner();
                 let mut batches = Vec::new();
