@@ -20,7 +20,7 @@ const RULES: &[(&str, &[&str])] = &[
     ("config", &["connect", "domain"]),
     ("diag", &["connect"]),
     ("serving", &["audit", "config", "connect", "domain"]),
-    ("sources", &["config", "connect", "domain", "fairness", "objects"]),
+    ("sources", &["config", "connect", "domain", "fairness", "monitoring", "objects"]),
     ("ops", &["audit", "config", "connect", "domain", "fairness", "monitoring", "serving"]),
     ("report", &["audit", "config", "connect", "domain", "fairness", "monitoring", "objects", "ops", "serving", "sources"]),
     ("backend", &["audit", "config", "connect", "diag", "domain", "fairness", "monitoring", "objects", "ops", "report", "serving", "sources"]),

@@ -307,6 +307,12 @@ fn an_interrupted_operation_is_shown_on_start_and_its_resolution_recorded() {
 fn a_move_made_outside_steward_is_noticed_on_refresh() {
     let mut ui = sample_ui();
     ui.wait_for("champion: v2");
+    // The window records the aliases it first sees (v2) when it reads the model's alias history; wait for
+    // that record before moving, or (on a slow machine) the window would first see v1 and no move at all.
+    ui.click("Audit");
+    ui.wait_for(" events");
+    ui.click("Models");
+    ui.wait_for("champion: v2");
     // Another tool moves champion behind the window's back.
     let path = ui._home.path().join("data/registry.sqlite");
     let (other, _) = steward::connect::local::LocalRegistry::open(&path).unwrap();

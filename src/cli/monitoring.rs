@@ -2,14 +2,15 @@
 //! engine; the window's Monitoring view is to use the same).
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
 use super::fairness::OutputFormat;
 use super::{Failure, exit};
 use crate::fairness::{Progress, Window};
-use crate::monitoring::drift::{DriftReport, DriftSpec, drift, format_stat};
+use crate::monitoring::drift::{DriftReport, DriftSpec, format_stat};
+use crate::sources::LogRef;
 use crate::monitoring::quality::QualityReport;
 use crate::monitoring::rules::Rule;
 
@@ -49,11 +50,17 @@ impl AlertArgs {
 pub struct DriftArgs {
     /// The current log: CSV (optionally .gz / .zst), JSON Lines or Parquet; a path, or an s3://, gs://,
     /// az:// or https:// URL (an object, or a prefix of several), credentials from the cloud's usual
-    /// environment variables and files.
+    /// environment variables and files. Or a log in a SQL engine, counted there: a
+    /// `postgres://HOST[:PORT]/DB?table=NAME` or `sc://HOST[:PORT]?table=NAME` URL, or the name of one of
+    /// the profile's `[[profile.log]]` entries.
     pub current: PathBuf,
-    /// Reference log (same columns), e.g. the training or evaluation data (a path or a URL).
+    /// Reference log (same columns), e.g. the training or evaluation data (a path, a URL, or a SQL log as
+    /// for the current one).
     #[arg(long, value_name = "FILE", required_unless_present = "reference_days", conflicts_with = "reference_days")]
     pub reference: Option<PathBuf>,
+    /// Print the query each SQL log would run, and run nothing.
+    #[arg(long)]
+    pub show_sql: bool,
     /// Instead of a file: the first N days (UTC) of the current log are the reference (needs --time).
     #[arg(long, value_name = "N", requires = "time")]
     pub reference_days: Option<u32>,
@@ -97,7 +104,23 @@ pub fn drift_command(g: &super::Global, a: &DriftArgs) -> Result<(), Failure> {
     };
     let rules = parse_rules(&a.rules, |r| r.check_drift())?;
     let progress = Progress::new();
-    let report = drift(a.reference.as_deref(), &a.current, &spec, &progress)?;
+    let current = log_ref(g, &a.current)?;
+    let reference = a.reference.as_deref().map(|r| log_ref(g, r)).transpose()?;
+    let timeout = std::time::Duration::from_secs_f64(g.timeout.clamp(0.001, 1e6));
+    if a.show_sql {
+        let queries = crate::sources::drift_queries(reference.as_ref(), &current, &spec, timeout)?;
+        if queries.is_empty() {
+            return Err(Failure { message: "--show-sql: neither log is in a SQL engine".into(), code: exit::USAGE });
+        }
+        for q in queries {
+            println!("-- {} ({}), {:?}\n{};", q.side, q.engine, q.query.dialect, q.query.sql);
+        }
+        return Ok(());
+    }
+    let (report, moved) = crate::sources::drift(reference.as_ref(), &current, &spec, timeout, &progress)?;
+    if !report.queries.is_empty() {
+        eprintln!("steward: {} result rows (counts), {} bytes received", moved.rows, moved.bytes);
+    }
     let fired = crate::monitoring::rules::fire_drift(&rules, &report).map_err(|m| Failure { message: m, code: exit::USAGE })?;
     let text = match a.format {
         OutputFormat::Json => serde_json::to_string_pretty(&report).map_err(|e| Failure::from(e.to_string()))? + "\n",
@@ -106,7 +129,7 @@ pub fn drift_command(g: &super::Global, a: &DriftArgs) -> Result<(), Failure> {
     };
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes()).map_err(|e| Failure::from(format!("cannot write the output: {e}")))?;
-    a.alerts.record(g, &a.rules, None, Some(&report), &a.current)?;
+    a.alerts.record(g, &a.rules, None, Some(&report), Path::new(&current.short()))?;
     if !rules.is_empty() {
         return rules_outcome(&fired);
     }
@@ -114,6 +137,18 @@ pub fn drift_command(g: &super::Global, a: &DriftArgs) -> Result<(), Failure> {
         return Err(Failure { message: format!("drift in {} window(s); see above", report.windows.iter().filter(|w| w.drifted_columns > 0).count()), code: EXIT_DRIFT });
     }
     Ok(())
+}
+
+/// A log as the operator named it: a SQL log (a `postgres://` or `sc://` URL, or a profile entry's
+/// name, looked up only when no such file exists), else a file or object URL.
+fn log_ref(g: &super::Global, named: &Path) -> Result<LogRef, Failure> {
+    let text = named.to_string_lossy();
+    let logs = if crate::sources::Engine::of_url(&text).is_some() || named.exists() || text.contains("://") {
+        Vec::new()
+    } else {
+        super::context(g).ok().and_then(|c| c.profile).map(|p| p.logs).unwrap_or_default()
+    };
+    LogRef::parse(&text, &logs).map_err(|m| Failure { message: m, code: exit::USAGE })
 }
 
 fn parse_rules(texts: &[String], check: impl Fn(&Rule) -> Result<(), String>) -> Result<Vec<Rule>, Failure> {
@@ -156,6 +191,9 @@ fn table(r: &DriftReport) -> String {
                 c.notes().join("; ")
             );
         }
+    }
+    for q in &r.queries {
+        s += &format!("\n{} counted in {} by this query:\n{}\n", q.side, q.engine, q.query.sql);
     }
     s
 }

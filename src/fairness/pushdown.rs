@@ -79,7 +79,8 @@ pub struct Pushdown {
     time: bool,
 }
 
-fn quote(dialect: Dialect, name: &str) -> String {
+/// `name` as a quoted identifier of `dialect` (a quote inside the name doubled).
+pub(crate) fn quote(dialect: Dialect, name: &str) -> String {
     match dialect {
         Dialect::Postgres => format!("\"{}\"", name.replace('"', "\"\"")),
         Dialect::Spark => format!("`{}`", name.replace('`', "``")),
@@ -104,6 +105,26 @@ pub fn from_clause(dialect: Dialect, source: &SqlSource) -> Result<String, Fairn
             Ok(format!("(\n{q}\n) AS steward_query"))
         }
     }
+}
+
+/// The UTC day of a time column of type `t` (ISO 8601 text, a timestamp or date, or epoch seconds) as
+/// a 64-bit integer, `floor(epoch seconds / 86400)`: the day `fairness::window_index` gives for files.
+pub(crate) fn day_expr(dialect: Dialect, column: &str, t: SqlType) -> String {
+    let c = quote(dialect, column);
+    let (int, float) = match dialect {
+        Dialect::Postgres => ("BIGINT", "DOUBLE PRECISION"),
+        Dialect::Spark => ("BIGINT", "DOUBLE"),
+    };
+    let epoch = match (dialect, t) {
+        (_, SqlType::Int | SqlType::Float) => format!("CAST({c} AS {float})"),
+        // DATE_PART gives a double (EXTRACT a numeric, twice as slow on 10M rows); the session
+        // is in UTC, so a date or a timestamp without zone is read as UTC, as in files.
+        (Dialect::Postgres, SqlType::Timestamp | SqlType::Date) => format!("DATE_PART('epoch', CAST({c} AS TIMESTAMPTZ))"),
+        (Dialect::Postgres, _) => format!("DATE_PART('epoch', CAST(CAST({c} AS TEXT) AS TIMESTAMPTZ))"),
+        (Dialect::Spark, SqlType::Timestamp | SqlType::Date) => format!("UNIX_TIMESTAMP(CAST({c} AS TIMESTAMP))"),
+        (Dialect::Spark, _) => format!("UNIX_TIMESTAMP(CAST(CAST({c} AS STRING) AS TIMESTAMP))"),
+    };
+    format!("CAST(FLOOR({epoch} / 86400) AS {int})")
 }
 
 /// The query that names the log's columns and their types without reading a row
@@ -198,17 +219,7 @@ impl Pushdown {
             outer.push("decision".into());
         }
         if let Some(ti) = plan.time {
-            let t = q(&plan.columns[ti]);
-            let epoch = match (dialect, types[ti]) {
-                (_, SqlType::Int | SqlType::Float) => format!("CAST({t} AS {float})"),
-                // DATE_PART gives a double (EXTRACT a numeric, twice as slow on 10M rows); the session
-                // is in UTC, so a date or a timestamp without zone is read as UTC, as in files.
-                (Dialect::Postgres, SqlType::Timestamp | SqlType::Date) => format!("DATE_PART('epoch', CAST({t} AS TIMESTAMPTZ))"),
-                (Dialect::Postgres, _) => format!("DATE_PART('epoch', CAST(CAST({t} AS TEXT) AS TIMESTAMPTZ))"),
-                (Dialect::Spark, SqlType::Timestamp | SqlType::Date) => format!("UNIX_TIMESTAMP(CAST({t} AS TIMESTAMP))"),
-                (Dialect::Spark, _) => format!("UNIX_TIMESTAMP(CAST(CAST({t} AS STRING) AS TIMESTAMP))"),
-            };
-            inner.push(format!("CAST(FLOOR({epoch} / 86400) AS {int}) AS day"));
+            inner.push(format!("{} AS day", day_expr(dialect, &plan.columns[ti], types[ti])));
             outer.push("day".into());
         }
         if let Some(vi) = plan.version {

@@ -175,6 +175,20 @@ pub struct DriftReport {
     pub rule: String,
     /// Rows whose time cell was missing or unreadable (counted, kept out of windows).
     pub rows_without_time: u64,
+    /// The queries a SQL engine ran for a side counted there (none for files).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub queries: Vec<SideQuery>,
+}
+
+/// A query that counted one side of the analysis in a SQL engine.
+#[derive(Debug, Clone, Serialize)]
+pub struct SideQuery {
+    /// "reference" or "current".
+    pub side: String,
+    /// The engine's label ("postgresql", "spark").
+    pub engine: String,
+    #[serde(flatten)]
+    pub query: super::drift_pushdown::DriftQuery,
 }
 
 impl DriftReport {
@@ -185,53 +199,145 @@ impl DriftReport {
 
 pub const RULE: &str = "drifted = effect >= 0.1 and p < 0.05 (numerical: normed Wasserstein and KS; categorical: Jensen-Shannon and chi-square)";
 
+/// One side of a drift analysis (the reference or the current log), counted: by the file engine's
+/// workers, or per day by a SQL engine ([`super::drift_pushdown`]).
+pub struct Counted(Side);
+
+enum Side {
+    Workers(Vec<DriftCounts>),
+    Days(DayValues),
+}
+
+/// Value counts per UTC day (None: undated), with each day's rows; rows without a time apart.
+#[derive(Default)]
+pub(super) struct DayValues {
+    pub(super) days: BTreeMap<Option<i64>, (u64, Vec<Values>)>,
+    pub(super) no_time: u64,
+}
+
+impl Counted {
+    pub(super) fn days(d: DayValues) -> Counted {
+        Counted(Side::Days(d))
+    }
+
+    #[cfg(test)]
+    pub(super) fn day_values(&self) -> Option<&DayValues> {
+        match &self.0 {
+            Side::Days(d) => Some(d),
+            Side::Workers(_) => None,
+        }
+    }
+
+    fn no_time(&self) -> u64 {
+        match &self.0 {
+            Side::Workers(w) => w.iter().map(|p| p.no_time).sum(),
+            Side::Days(d) => d.no_time,
+        }
+    }
+
+    fn day_list(&self) -> Vec<Option<i64>> {
+        match &self.0 {
+            Side::Workers(w) => w.iter().flat_map(|p| p.days()).collect(),
+            Side::Days(d) => d.days.keys().copied().collect(),
+        }
+    }
+
+    /// Adds the counts to `out` by window (`label` names each day's window; None: the reference).
+    fn into_windows(self, label: &dyn Fn(Option<i64>) -> Option<String>, out: &mut Windows) {
+        match self.0 {
+            Side::Workers(w) => {
+                for p in w {
+                    p.into_windows(label, out);
+                }
+            }
+            Side::Days(d) => {
+                for (day, (rows, values)) in d.days {
+                    match out.get_mut(&label(day)) {
+                        None => {
+                            out.insert(label(day), (rows, values));
+                        }
+                        Some((n, old)) => {
+                            *n += rows;
+                            for (a, b) in old.iter_mut().zip(&values) {
+                                a.merge(b);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Counts a file's `columns` per day (as the reference: undated), one count per worker.
+pub fn count_file(path: &Path, columns: &[String], spec: &DriftSpec, as_reference: bool, progress: &Progress) -> Result<Counted, FairnessError> {
+    read(Log::open(path, progress)?, columns, spec, as_reference, progress)
+}
+
 /// Counts a log's chosen columns per day (a reference file's rows: undated), one count per worker.
-fn read(log: Log<'_>, columns: &[String], spec: &DriftSpec, as_reference: bool, progress: &Progress) -> Result<Vec<DriftCounts>, FairnessError> {
+fn read(log: Log<'_>, columns: &[String], spec: &DriftSpec, as_reference: bool, progress: &Progress) -> Result<Counted, FairnessError> {
     let idx = columns.iter().map(|c| Ok((log.index(c)?, c.clone()))).collect::<Result<Vec<_>, FairnessError>>()?;
     let time = match (&spec.time, as_reference) {
         (Some(t), false) => Some((log.index(t)?, t.clone())),
         _ => None,
     };
-    log.count(DriftCounts::new(idx, time), progress)
+    Ok(Counted(Side::Workers(log.count(DriftCounts::new(idx, time), progress)?)))
 }
 
-/// Reads the logs and compares every chosen column of each current window with the reference.
-pub fn drift(reference: Option<&Path>, current: &Path, spec: &DriftSpec, progress: &Progress) -> Result<DriftReport, FairnessError> {
-    if reference.is_none() && spec.reference_days.is_none() {
+/// The columns analysed: as asked, or `header` (the first log's columns) minus the excluded and the
+/// time column.
+pub fn chosen_columns(header: &[String], spec: &DriftSpec) -> Vec<String> {
+    if !spec.columns.is_empty() {
+        return spec.columns.clone();
+    }
+    header.iter().filter(|h| !spec.exclude.contains(h) && Some(*h) != spec.time.as_ref()).cloned().collect()
+}
+
+/// What a drift analysis needs before reading anything: a reference, and the time column for windows.
+pub fn check_spec(spec: &DriftSpec, has_reference: bool) -> Result<(), FairnessError> {
+    if !has_reference && spec.reference_days.is_none() {
         return Err(FairnessError::usage("give a reference: a file (--reference FILE) or the first days of the log (--reference-days N)"));
     }
     if (spec.reference_days.is_some() || spec.window.is_some()) && spec.time.is_none() {
         return Err(FairnessError::usage("windows and --reference-days need the time column (--time COL)"));
     }
+    Ok(())
+}
+
+/// Reads the logs and compares every chosen column of each current window with the reference.
+pub fn drift(reference: Option<&Path>, current: &Path, spec: &DriftSpec, progress: &Progress) -> Result<DriftReport, FairnessError> {
+    check_spec(spec, reference.is_some())?;
     // Columns: as asked, or the header of the first file read (the reference file, else the log) minus
     // the excluded and the time column. Each file is opened once.
-    let columns_of = |log: &Log<'_>| -> Vec<String> {
-        if !spec.columns.is_empty() {
-            return spec.columns.clone();
-        }
-        log.header().iter().filter(|h| !spec.exclude.contains(h) && Some(*h) != spec.time.as_ref()).cloned().collect()
-    };
-    let (columns, reference_parts, parts) = match reference {
+    let (columns, reference_counts, counts) = match reference {
         Some(r) => {
             let log = Log::open(r, progress)?;
-            let columns = columns_of(&log);
-            let reference_parts = read(log, &columns, spec, true, progress)?;
-            let parts = read(Log::open(current, progress)?, &columns, spec, false, progress)?;
-            (columns, reference_parts, parts)
+            let columns = chosen_columns(log.header(), spec);
+            let reference_counts = read(log, &columns, spec, true, progress)?;
+            let counts = read(Log::open(current, progress)?, &columns, spec, false, progress)?;
+            (columns, Some((r.display().to_string(), reference_counts)), counts)
         }
         None => {
             let log = Log::open(current, progress)?;
-            let columns = columns_of(&log);
-            let parts = read(log, &columns, spec, false, progress)?;
-            (columns, Vec::new(), parts)
+            let columns = chosen_columns(log.header(), spec);
+            let counts = read(log, &columns, spec, false, progress)?;
+            (columns, None, counts)
         }
     };
-    let no_time = parts.iter().map(|p| p.no_time).sum();
-    let days: std::collections::BTreeSet<i64> = parts.iter().flat_map(|p| p.days()).flatten().collect();
+    compare(&columns, spec, reference_counts, (current.display().to_string(), counts))
+}
+
+/// Compares every column of each current window with the reference, from counts: `reference` is a
+/// separate log (its name and counts), or None for the first `spec.reference_days` days of `current`.
+pub fn compare(columns: &[String], spec: &DriftSpec, reference: Option<(String, Counted)>, current: (String, Counted)) -> Result<DriftReport, FairnessError> {
+    let (current_name, counts) = current;
+    let no_time = counts.no_time();
+    let days: std::collections::BTreeSet<i64> = counts.day_list().into_iter().flatten().collect();
     if days.len() > MAX_DAYS {
-        return Err(FairnessError::input(&current.display().to_string(), None, None, format!("more than {MAX_DAYS} days in the logs")));
+        return Err(FairnessError::input(&current_name, None, None, format!("more than {MAX_DAYS} days in the logs")));
     }
     let first_day = days.first().copied();
+    let separate = reference.is_some();
 
     // Each day's window: the reference (None) for a reference file's rows and the log's first N days,
     // else a day, an ISO week, or "all".
@@ -240,7 +346,7 @@ pub fn drift(reference: Option<&Path>, current: &Path, spec: &DriftSpec, progres
         _ => false,
     };
     let label = |key: Option<i64>| match key {
-        Some(d) if reference.is_none() && in_reference(d) => None,
+        Some(d) if !separate && in_reference(d) => None,
         Some(d) => Some(match spec.window {
             Some(Window::Day) => date_string(d),
             Some(Window::Week) => iso_week_label(window_start_day(window_index(d * 86_400, Window::Week), Window::Week)),
@@ -249,17 +355,16 @@ pub fn drift(reference: Option<&Path>, current: &Path, spec: &DriftSpec, progres
         None => Some("all".to_string()),
     };
     let mut windows = Windows::new();
-    for p in reference_parts {
-        p.into_windows(&|_| None, &mut windows);
+    let reference_name = reference.as_ref().map(|(n, _)| n.clone());
+    if let Some((_, r)) = reference {
+        r.into_windows(&|_| None, &mut windows);
     }
-    for p in parts {
-        p.into_windows(&label, &mut windows);
-    }
+    counts.into_windows(&label, &mut windows);
     let (reference_rows, reference_values) = windows.remove(&None).unwrap_or_else(|| (0, vec![Values::default(); columns.len()]));
     let current_days: BTreeMap<String, (u64, Vec<Values>)> = windows.into_iter().filter_map(|(k, v)| Some((k?, v))).collect();
-    let reference_label = match (reference, spec.reference_days, first_day) {
-        (Some(r), _, _) => r.display().to_string(),
-        (None, Some(n), Some(f)) => format!("{} to {} ({n} days of {})", date_string(f), date_string(f + n as i64 - 1), current.display()),
+    let reference_label = match (reference_name, spec.reference_days, first_day) {
+        (Some(r), _, _) => r,
+        (None, Some(n), Some(f)) => format!("{} to {} ({n} days of {current_name})", date_string(f), date_string(f + n as i64 - 1)),
         _ => String::new(),
     };
     if reference_rows == 0 {
@@ -281,9 +386,10 @@ pub fn drift(reference: Option<&Path>, current: &Path, spec: &DriftSpec, progres
     Ok(DriftReport {
         reference: reference_label,
         reference_rows,
-        current: current.display().to_string(),
+        current: current_name,
         windows,
         rule: RULE.to_string(),
         rows_without_time: no_time,
+        queries: Vec::new(),
     })
 }

@@ -3,6 +3,7 @@
 //! compare with fixtures those libraries produced (tests/fixtures/drift, made by scripts/oracles/).
 //!
 //! - [`drift`]: the engine (reading, windows, verdicts) behind `steward drift`;
+//! - [`drift_pushdown`]: the value counts per day computed by a SQL engine (one generated query);
 //! - [`ks`], [`kolmogorov`]: the two-sample KS test and the Kolmogorov distribution;
 //! - [`stats`]: Wasserstein, chi-square, Jensen-Shannon, PSI, Evidently's binning;
 //! - [`quality`]: quality over time with delayed labels (`steward quality`);
@@ -14,6 +15,7 @@
 mod column;
 pub mod drift;
 mod drift_count;
+pub mod drift_pushdown;
 pub mod kolmogorov;
 pub mod ks;
 pub mod quality;

@@ -10,8 +10,23 @@ use std::time::Duration;
 
 use crate::config::LogSource;
 use crate::fairness::mapping::Mapping;
-use crate::fairness::pushdown::{Pushdown, SqlSource};
+use crate::fairness::pushdown::{Dialect, Pushdown, SqlSource, SqlType};
 use crate::fairness::{FairnessError, Progress, Report, Spec};
+use crate::monitoring::drift::{Counted, DriftReport, DriftSpec, SideQuery};
+use crate::monitoring::drift_pushdown::{DriftQuery, time_probe};
+
+/// Most result rows a pushdown query may return (fairness: each a group x label x decision x bin x day
+/// x version cell; drift: each a day x column x distinct value): the client keeps them in memory, so
+/// more is refused rather than read.
+pub const MAX_RESULT_ROWS: u64 = 2_000_000;
+
+/// The error past [`MAX_RESULT_ROWS`].
+fn too_many_rows() -> String {
+    format!(
+        "the query returned more than {MAX_RESULT_ROWS} rows of counts: a group column with a value per row, or a drift column \
+         with millions of distinct values (leave it out with --exclude, or round it in --query)"
+    )
+}
 
 pub use postgres::Postgres;
 pub use spark::Spark;
@@ -76,11 +91,38 @@ impl<'l> Conn<'l> {
         }
     }
 
-    fn run(&mut self, p: &Pushdown, progress: &Progress) -> Result<(Vec<Vec<crate::fairness::pushdown::SqlValue>>, Moved), FairnessError> {
+    fn run(&mut self, sql: &str, params: &[f64], progress: &Progress) -> Result<(Vec<Vec<crate::fairness::pushdown::SqlValue>>, Moved), FairnessError> {
         match self {
-            Conn::Pg(c) => c.run(p, progress),
-            Conn::Spark(c) => c.run(p, progress),
+            Conn::Pg(c) => c.run(sql, params, progress),
+            Conn::Spark(c) => c.run(sql, params, progress),
         }
+    }
+
+    fn types_of(&mut self, sql: &str) -> Result<Vec<SqlType>, FairnessError> {
+        match self {
+            Conn::Pg(c) => c.types_of(sql),
+            Conn::Spark(c) => c.types_of(sql),
+        }
+    }
+
+    fn dialect(&self) -> Dialect {
+        match self {
+            Conn::Pg(_) => Dialect::Postgres,
+            Conn::Spark(_) => Dialect::Spark,
+        }
+    }
+
+    /// The drift query for `columns` of `log`, per UTC day of `time` (its type asked of the engine).
+    fn drift_plan(&mut self, log: &SqlLog, columns: &[String], time: Option<&str>) -> Result<DriftQuery, FairnessError> {
+        let dialect = self.dialect();
+        let time = match time {
+            Some(t) => {
+                let ty = self.types_of(&time_probe(dialect, &log.source, t)?)?;
+                Some((t, ty.first().copied().unwrap_or(SqlType::Other)))
+            }
+            None => None,
+        };
+        DriftQuery::new(dialect, &log.source, columns, time)
     }
 
     fn columns(&mut self) -> Result<Vec<String>, FairnessError> {
@@ -198,7 +240,7 @@ pub fn fairness_query(log: &SqlLog, spec: &Spec, timeout: Duration) -> Result<Pu
 pub fn fairness(log: &SqlLog, spec: &Spec, timeout: Duration, progress: &Progress) -> Result<(Report, Moved), FairnessError> {
     let mut conn = Conn::open(log, timeout)?;
     let pushdown = conn.plan(spec)?;
-    let (rows, moved) = conn.run(&pushdown, progress)?;
+    let (rows, moved) = conn.run(&pushdown.sql, &pushdown.params, progress)?;
     let counts = pushdown.counts(spec, &log.name, &rows)?;
     let mut report = crate::fairness::report::build(&counts, spec, &log.name, &format!("{}, pushdown", log.engine().label()))?;
     report.query = Some(pushdown);
@@ -281,4 +323,67 @@ impl std::fmt::Display for LogRef {
             LogRef::Sql(l) => write!(f, "{}", l.name),
         }
     }
+}
+
+/// Drift between a reference and a current log, each a file or a log in a SQL engine. A SQL side is
+/// counted there (one query per side, [`DriftQuery`]: value counts per UTC day) and compared with the
+/// file engine's code; with files only this is `monitoring::drift::drift`. The report carries each
+/// query. Columns, when not given, are the first log's (the reference, else the current one) minus the
+/// excluded and the time column. Cancelling `progress` cancels a running query on the server.
+pub fn drift(reference: Option<&LogRef>, current: &LogRef, spec: &DriftSpec, timeout: Duration, progress: &Progress) -> Result<(DriftReport, Moved), FairnessError> {
+    crate::monitoring::drift::check_spec(spec, reference.is_some())?;
+    if let (None | Some(LogRef::File(_)), LogRef::File(c)) = (reference, current) {
+        let r = crate::monitoring::drift::drift(reference.and_then(LogRef::file), c, spec, progress)?;
+        return Ok((r, Moved::default()));
+    }
+    let columns = drift_columns(reference, current, spec, timeout)?;
+    let mut queries = Vec::new();
+    let mut moved = Moved::default();
+    let mut count = |log: &LogRef, as_reference: bool| -> Result<(String, Counted), FairnessError> {
+        let counted = match log {
+            LogRef::File(p) => crate::monitoring::drift::count_file(p, &columns, spec, as_reference, progress)?,
+            LogRef::Sql(l) => {
+                let mut conn = Conn::open(l, timeout)?;
+                let q = conn.drift_plan(l, &columns, if as_reference { None } else { spec.time.as_deref() })?;
+                let (rows, m) = conn.run(&q.sql, &[], progress)?;
+                moved.rows += m.rows;
+                moved.bytes += m.bytes;
+                let counted = q.counted(&l.name, &rows)?;
+                let side = if as_reference { "reference" } else { "current" };
+                queries.push(SideQuery { side: side.into(), engine: l.engine().label().into(), query: q });
+                counted
+            }
+        };
+        Ok((log.to_string(), counted))
+    };
+    let reference_counts = match reference {
+        Some(r) => Some(count(r, true)?),
+        None => None,
+    };
+    let current_counts = count(current, false)?;
+    let mut report = crate::monitoring::drift::compare(&columns, spec, reference_counts, current_counts)?;
+    report.queries = queries;
+    Ok((report, moved))
+}
+
+/// The columns a drift analysis compares: as asked, or the first log's but the excluded and the time.
+fn drift_columns(reference: Option<&LogRef>, current: &LogRef, spec: &DriftSpec, timeout: Duration) -> Result<Vec<String>, FairnessError> {
+    if !spec.columns.is_empty() {
+        return Ok(spec.columns.clone());
+    }
+    Ok(crate::monitoring::drift::chosen_columns(&reference.unwrap_or(current).columns(timeout)?, spec))
+}
+
+/// The drift queries [`drift`] would run for the SQL sides, without running them ("Show SQL").
+pub fn drift_queries(reference: Option<&LogRef>, current: &LogRef, spec: &DriftSpec, timeout: Duration) -> Result<Vec<SideQuery>, FairnessError> {
+    let columns = drift_columns(reference, current, spec, timeout)?;
+    let mut out = Vec::new();
+    for (log, side) in [(reference, "reference"), (Some(current), "current")] {
+        if let Some(LogRef::Sql(l)) = log {
+            let time = if side == "current" { spec.time.as_deref() } else { None };
+            let query = Conn::open(l, timeout)?.drift_plan(l, &columns, time)?;
+            out.push(SideQuery { side: side.into(), engine: l.engine().label().into(), query });
+        }
+    }
+    Ok(out)
 }

@@ -8,13 +8,10 @@ use std::time::Duration;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::{ToSql, Type};
 
-use super::{Moved, SqlLog};
+use super::{MAX_RESULT_ROWS, Moved, SqlLog};
 use crate::fairness::pushdown::{Dialect, Pushdown, SqlType, SqlValue, copy_rows, from_clause, probe};
 use crate::fairness::{FairnessError, Progress, Spec};
 
-/// Most aggregate rows a pushdown query may return (each is a group x label x decision x bin x day x
-/// version cell): more means a group column with a value per row, which is refused rather than read.
-pub const MAX_RESULT_ROWS: u64 = 2_000_000;
 
 /// A connection to the log's database, with the session in UTC (days are UTC days, as for files).
 pub struct Postgres<'l> {
@@ -90,7 +87,12 @@ impl<'l> Postgres<'l> {
     /// The mapped columns' types, from a query that reads no row.
     fn types(&mut self, spec: &Spec) -> Result<Vec<SqlType>, FairnessError> {
         let (sql, _) = probe(Dialect::Postgres, spec, &self.log.source)?;
-        let stmt = self.client.prepare(&sql).map_err(|e| db_error(&self.log.name, &e))?;
+        self.types_of(&sql)
+    }
+
+    /// The types of a query's result columns, without running it.
+    pub fn types_of(&mut self, sql: &str) -> Result<Vec<SqlType>, FairnessError> {
+        let stmt = self.client.prepare(sql).map_err(|e| db_error(&self.log.name, &e))?;
         Ok(stmt.columns().iter().map(|c| sql_type(c.type_())).collect())
     }
 
@@ -108,8 +110,9 @@ impl<'l> Postgres<'l> {
         Ok((counts, sql, moved))
     }
 
-    /// Runs the query; cancelling `progress` cancels it on the server (PostgreSQL's cancel request).
-    pub fn run(&mut self, pushdown: &Pushdown, progress: &Progress) -> Result<(Vec<Vec<SqlValue>>, Moved), FairnessError> {
+    /// Runs `sql` with `params` bound ($1, ...); cancelling `progress` cancels it on the server
+    /// (PostgreSQL's cancel request).
+    pub fn run(&mut self, sql: &str, params: &[f64], progress: &Progress) -> Result<(Vec<Vec<SqlValue>>, Moved), FairnessError> {
         let name = self.log.name.clone();
         progress.total_bytes.store(0, Ordering::Relaxed);
         let token = self.client.cancel_token();
@@ -127,7 +130,7 @@ impl<'l> Postgres<'l> {
                     std::thread::sleep(Duration::from_millis(50));
                 }
             });
-            let result = self.fetch(pushdown, progress);
+            let result = self.fetch(sql, params, progress);
             done.store(true, Ordering::Relaxed);
             match result {
                 Err(_) if cancelled.load(Ordering::Relaxed) => Err(FairnessError::cancelled(&name)),
@@ -136,10 +139,10 @@ impl<'l> Postgres<'l> {
         })
     }
 
-    fn fetch(&mut self, pushdown: &Pushdown, progress: &Progress) -> Result<(Vec<Vec<SqlValue>>, Moved), FairnessError> {
+    fn fetch(&mut self, sql: &str, params: &[f64], progress: &Progress) -> Result<(Vec<Vec<SqlValue>>, Moved), FairnessError> {
         let name = &self.log.name;
-        let params: Vec<&(dyn ToSql + Sync)> = pushdown.params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        let stmt = self.client.prepare(&pushdown.sql).map_err(|e| db_error(name, &e))?;
+        let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let stmt = self.client.prepare(sql).map_err(|e| db_error(name, &e))?;
         let mut it = self.client.query_raw(&stmt, params).map_err(|e| db_error(name, &e))?;
         let mut rows = Vec::new();
         let mut moved = Moved::default();
@@ -149,7 +152,7 @@ impl<'l> Postgres<'l> {
                     name,
                     None,
                     None,
-                    format!("the query returned more than {MAX_RESULT_ROWS} groups; is every group column really a group?"),
+                    super::too_many_rows(),
                 ));
             }
             // A DataRow message: type, length and column count, then each value's length and bytes

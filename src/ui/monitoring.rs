@@ -5,7 +5,8 @@
 use std::sync::{Arc, Mutex};
 
 use crate::fairness::{Progress, Window};
-use crate::monitoring::drift::{DriftReport, DriftSpec, drift};
+use crate::monitoring::drift::{DriftReport, DriftSpec};
+use crate::sources::LogRef;
 use crate::monitoring::quality::{Estimate, Labels, QualityReport, QualitySpec, WindowQuality, quality};
 
 /// What one analysis gives: drift, and quality when a label column was named.
@@ -179,7 +180,15 @@ impl MonitoringState {
                 }
             },
         };
-        let reference = Some(self.reference.trim()).filter(|r| !r.is_empty()).map(std::path::PathBuf::from);
+        // A path or object URL, or a postgres:// / sc:// URL with ?table= (counted in that engine).
+        let reference = Some(self.reference.trim()).filter(|r| !r.is_empty()).map(|r| LogRef::parse(r, &[]));
+        let reference = match reference.transpose() {
+            Ok(r) => r,
+            Err(e) => {
+                self.result = Some(Err(format!("reference: {e}")));
+                return;
+            }
+        };
         let spec = DriftSpec {
             columns: Vec::new(),
             exclude: list(&self.exclude),
@@ -192,7 +201,13 @@ impl MonitoringState {
             },
             reference_days: if reference.is_some() { None } else { reference_days },
         };
-        let current = std::path::PathBuf::from(self.current.trim());
+        let current = match LogRef::parse(self.current.trim(), &[]) {
+            Ok(c) => c,
+            Err(e) => {
+                self.result = Some(Err(e));
+                return;
+            }
+        };
         let column = |s: &str| Some(s.trim()).filter(|c| !c.is_empty()).map(str::to_string);
         let labels = |label: String| match (column(&self.labels), column(&self.id)) {
             (Some(path), Some(id)) => Labels::Join { path: path.into(), label_id: id.clone(), id, label, labelled_at: column(&self.labelled_at) },
@@ -212,9 +227,10 @@ impl MonitoringState {
         let progress = Arc::new(Progress::new());
         let (s, p) = (slot.clone(), progress.clone());
         std::thread::spawn(move || {
-            let r = drift(reference.as_deref(), &current, &spec, &p).map_err(|e| e.to_string());
-            let q = match quality_spec {
-                Some(qs) if !p.cancelled() => Some(quality(&current, &qs, &p).map_err(|e| e.to_string())),
+            let r = crate::sources::drift(reference.as_ref(), &current, &spec, crate::config::DEFAULT_TIMEOUT, &p).map(|(r, _)| r).map_err(|e| e.to_string());
+            let q = match (quality_spec, current.file()) {
+                (Some(qs), Some(file)) if !p.cancelled() => Some(quality(file, &qs, &p).map_err(|e| e.to_string())),
+                (Some(_), None) => Some(Err(format!("{current}: quality is computed from files only (drift was counted in the engine)"))),
                 _ => None,
             };
             crate::diag::memory::release();

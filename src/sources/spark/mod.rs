@@ -18,12 +18,10 @@ use arrow_schema::DataType;
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic::transport::{Channel, Endpoint};
 
-use super::{Moved, SqlLog};
+use super::{MAX_RESULT_ROWS, Moved, SqlLog};
 use crate::fairness::pushdown::{Dialect, Pushdown, SqlType, SqlValue, from_clause, probe};
 use crate::fairness::{FairnessError, Progress, Spec};
 
-/// Result rows a pushdown may return (as for PostgreSQL).
-const MAX_RESULT_ROWS: u64 = super::postgres::MAX_RESULT_ROWS;
 const DEFAULT_PORT: u16 = 15002;
 const CLIENT_TYPE: &str = concat!("steward/", env!("CARGO_PKG_VERSION"));
 
@@ -296,8 +294,13 @@ impl<'l> Spark<'l> {
     /// The pushdown query for `spec`, after asking Spark for the mapped columns' types.
     pub fn plan(&mut self, spec: &Spec) -> Result<Pushdown, FairnessError> {
         let (sql, _) = probe(Dialect::Spark, spec, &self.log.source)?;
-        let types: Vec<SqlType> = self.schema(&sql)?.fields().iter().map(|f| sql_type(f.data_type())).collect();
+        let types = self.types_of(&sql)?;
         Pushdown::new(Dialect::Spark, spec, &self.log.source, &types)
+    }
+
+    /// The types of a query's result columns (a query that reads no row).
+    pub fn types_of(&mut self, sql: &str) -> Result<Vec<SqlType>, FairnessError> {
+        Ok(self.schema(sql)?.fields().iter().map(|f| sql_type(f.data_type())).collect())
     }
 
     /// Every column of the log, from a query that reads no row.
@@ -307,15 +310,15 @@ impl<'l> Spark<'l> {
     }
 
     /// Runs the query; cancelling `progress` interrupts it on the server.
-    pub fn run(&mut self, pushdown: &Pushdown, progress: &Progress) -> Result<(Vec<Vec<SqlValue>>, Moved), FairnessError> {
+    pub fn run(&mut self, sql: &str, params: &[f64], progress: &Progress) -> Result<(Vec<Vec<SqlValue>>, Moved), FairnessError> {
         let name = &self.log.name;
         progress.total_bytes.store(0, Ordering::Relaxed);
-        let (batches, bytes) = self.execute(&pushdown.sql, &pushdown.params, progress)?;
+        let (batches, bytes) = self.execute(sql, params, progress)?;
         let mut rows = Vec::new();
         for b in &batches {
             for i in 0..b.num_rows() {
                 if rows.len() as u64 >= MAX_RESULT_ROWS {
-                    return Err(FairnessError::input(name, None, None, format!("the query returned more than {MAX_RESULT_ROWS} groups; is every group column really a group?")));
+                    return Err(FairnessError::input(name, None, None, super::too_many_rows()));
                 }
                 let mut row = Vec::with_capacity(b.num_columns());
                 for (c, col) in b.columns().iter().enumerate() {

@@ -52,8 +52,8 @@ fn body(app: &mut StewardApp, ui: &mut Ui) {
             ui.end_row();
             r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter))
         };
-        go |= field(ui, "Current log", &mut st.current, "predictions.csv (CSV or JSON Lines, .gz/.zst)", 520.0);
-        go |= field(ui, "Reference log", &mut st.reference, "optional: training or evaluation data", 520.0);
+        go |= field(ui, "Current log", &mut st.current, "predictions.csv (CSV, JSON Lines, Parquet; s3://...; postgres://...?table=, sc://...?table=)", 520.0);
+        go |= field(ui, "Reference log", &mut st.reference, "optional: training or evaluation data (a file, or a table as above)", 520.0);
         go |= field(ui, "Or the first days", &mut st.reference_days, "7", 60.0);
         go |= field(ui, "Time column", &mut st.time, "timestamp", 160.0);
         go |= field(ui, "Leave out", &mut st.exclude, "label, request_id", 260.0);
