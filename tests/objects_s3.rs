@@ -2,7 +2,9 @@
 //! Adult log as CSV, gzip, Parquet and a prefix of several objects gives the local file's report, which
 //! equals Fairlearn's numbers; drift and quality from S3 equal the local file's; Parquet fetches only
 //! the columns asked for (bytes counted by Steward's client, checked against the object's size); and
-//! the errors name the URL and the cause. Objects are uploaded through the server's S3 API.
+//! the errors name the URL and the cause. Objects are uploaded through the server's S3 API. The same
+//! logs as http:// URLs on the stack's plain HTTP file server (aiohttp's static handler: HEAD, byte
+//! ranges) give the same reports through object_store's HTTP store, the code https:// URLs use.
 
 mod common;
 
@@ -320,4 +322,37 @@ fn sagemaker_data_capture_on_s3_is_read_as_flat_predictions() {
     assert!(!o.status.success());
     let e = stderr(&o);
     assert!(e.contains(&bad_url) && e.contains("line 3") && e.contains("2 inputs but 1 outputs"), "{e}");
+}
+
+#[test]
+fn adult_over_http_as_csv_gzip_and_parquet_equals_the_file() {
+    let dir = std::path::PathBuf::from(stack_var("STEWARD_TEST_HTTP_DIR")).join(format!("adult_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let base = format!("{}/adult_{}", stack_var("STEWARD_TEST_HTTP_URL"), std::process::id());
+    let text = std::fs::read(fixture("adult_predictions.csv")).unwrap();
+    std::fs::write(dir.join("adult.csv"), &text).unwrap();
+    std::fs::write(dir.join("adult.csv.gz"), gzip(&text)).unwrap();
+    std::fs::write(dir.join("adult.parquet"), adult_parquet(0)).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let local = fixture("adult_predictions.csv");
+    let args = ["--group", "sex,race", "--label", "label", "--prediction", "prediction", "--fairlearn-compat", "--format", "json"];
+    let mut a = vec!["fairness", local.to_str().unwrap()];
+    a.extend_from_slice(&args);
+    let file = json(&steward(home.path(), &a));
+    for (name, format) in [("adult.csv", "csv"), ("adult.csv.gz", "csv+gzip"), ("adult.parquet", "parquet")] {
+        let url = format!("{base}/{name}");
+        let mut a = vec!["fairness", url.as_str()];
+        a.extend_from_slice(&args);
+        let remote = json(&steward(home.path(), &a));
+        check_report(&remote, "by_sex_x_race", "disparities_sex_x_race");
+        assert_eq!(numbers(remote.clone()), numbers(file.clone()), "{url}: differs from the local file");
+        assert_eq!((remote["file"].as_str(), remote["format"].as_str()), (Some(url.as_str()), Some(format)));
+    }
+    // A file the server does not have, and a folder: each named, with what is wrong.
+    for (url, want) in [(format!("{base}/missing.csv"), "not found"), (format!("{base}/"), "must name one file")] {
+        let o = steward(home.path(), &["fairness", &url, "--group", "sex", "--label", "label", "--prediction", "prediction"]);
+        assert_eq!(o.status.code(), Some(1), "{url}: {}", stderr(&o));
+        assert!(stderr(&o).contains(&url) && stderr(&o).contains(want), "{url}: {}", stderr(&o));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }
