@@ -2,7 +2,8 @@
 //! `[[profile.log]]` entry (its mapping applied) and from a typed postgres://...?table= URL (mapping
 //! guessed), counted by pushdown; the numbers equal `steward fairness` on the same rows as a file, and
 //! the SQL the engine ran is on screen. Then the same rows from a typed sc://...?table= URL (the stack's
-//! Spark) and from a typed s3:// URL (the stack's S3 server). A file of its own: it sets PGUSER /
+//! Spark) and from a typed s3:// URL (the stack's S3 server); and the Monitoring view's drift of a
+//! PostgreSQL table, counted in the engine, with the file's numbers. A file of its own: it sets PGUSER /
 //! PGPASSWORD and the AWS variables in the process (the window reads them), which no other test here
 //! may race with.
 
@@ -108,6 +109,38 @@ fn the_fairness_view_counts_a_postgresql_log_by_pushdown() {
     open_typed(&mut ui, &s3_url, &s3_url);
     assert_eq!(numbers(shown_report(&ui)), numbers(file_report("race")));
     assert_eq!(shown_report(&ui)["format"], "csv");
+
+    // The Monitoring view: drift of a PostgreSQL table against its first two days, counted in the
+    // engine, with the numbers `steward drift` computes from the same rows as a file.
+    let drift_csv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/drift/current.csv");
+    c.batch_execute("CREATE TABLE drift_cur (time timestamptz, age integer, hours double precision, score double precision, workclass text, prediction integer)").unwrap();
+    let mut w = c.copy_in("COPY drift_cur FROM STDIN WITH (FORMAT csv, HEADER true)").unwrap();
+    std::io::Write::write_all(&mut w, &std::fs::read(&drift_csv).unwrap()).unwrap();
+    w.finish().unwrap();
+    ui.harness.set_size(egui::vec2(1920.0, 1600.0));
+    ui.click("Monitoring");
+    ui.wait_for("Quality columns");
+    for (field, text) in [("Current log", format!("{}?table=drift_cur", db.url)), ("Reference log", String::new()), ("Or the first days", "2".into()), ("Time column", "time".into()), ("Leave out", String::new()), ("label", String::new())] {
+        ui.harness.get_by_role_and_label(egui::accesskit::Role::TextInput, field).focus();
+        ui.settle();
+        ui.harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+        ui.settle();
+        ui.harness.key_press(egui::Key::Backspace);
+        ui.settle();
+        ui.harness.get_by_role_and_label(egui::accesskit::Role::TextInput, field).type_text(&text);
+        ui.settle();
+    }
+    ui.harness.get_by_role_and_label(egui::accesskit::Role::ComboBox, "Windows").click();
+    ui.settle();
+    ui.click("per day");
+    ui.click("Analyse");
+    ui.wait_for("window 2026-11-07 (600 rows): 4 of 5 columns drifted");
+    let o = steward(home.path(), &["drift", drift_csv.to_str().unwrap(), "--reference-days", "2", "--time", "time", "--window", "1d", "--format", "json"]);
+    let cli: Value = serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
+    let newest = cli["windows"].as_array().unwrap().last().unwrap();
+    let age = newest["columns"].as_array().unwrap().iter().find(|c| c["column"] == "age").unwrap();
+    let psi = steward::monitoring::drift::format_stat(age["psi"].as_f64());
+    assert!(ui.labels().iter().any(|l| l.contains(&psi)), "age's PSI {psi} (the file's) not on screen: {:?}", ui.labels());
 }
 
 /// Types `text` into the "Prediction log" field over what it holds, opens it, and waits for a report

@@ -117,6 +117,8 @@ pub struct MonitoringState {
     pub quality: Option<Result<QualityReport, String>>,
     /// What the shown result was computed from (the form as it was), to mark it stale when edited.
     pub computed_from: Option<String>,
+    /// The sample's logs were put in the form once: an operator who empties the field keeps it empty.
+    pub sample_offered: bool,
 }
 
 impl MonitoringState {
@@ -143,6 +145,7 @@ impl MonitoringState {
             score: "score".into(),
             version: "model_version".into(),
             windows: Windows::Week,
+            sample_offered: sample,
             ..Default::default()
         }
     }

@@ -29,8 +29,10 @@ fn body(app: &mut StewardApp, ui: &mut Ui) {
             crate::ui::endpoints::note_alert(&mut app.endpoints, t);
         }
     }
-    // The sample's logs are the default once they exist (the sample workspace may be made after start).
-    if app.monitoring.current.is_empty() && app.monitoring.result.is_none() && app.home.sample_log().exists() {
+    // The sample's logs are the default once they exist (the sample workspace may be made after start),
+    // offered once: a field the operator empties stays empty.
+    if !app.monitoring.sample_offered && app.monitoring.current.is_empty() && app.monitoring.result.is_none() && app.home.sample_log().exists() {
+        app.monitoring.sample_offered = true;
         app.monitoring.current = app.home.sample_log().display().to_string();
         if app.monitoring.labels.is_empty() && app.home.sample_labels().exists() {
             app.monitoring.labels = app.home.sample_labels().display().to_string();
@@ -52,8 +54,8 @@ fn body(app: &mut StewardApp, ui: &mut Ui) {
             ui.end_row();
             r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter))
         };
-        go |= field(ui, "Current log", &mut st.current, "predictions.csv (CSV, JSON Lines, Parquet; s3://...; postgres://...?table=, sc://...?table=)", 520.0);
-        go |= field(ui, "Reference log", &mut st.reference, "optional: training or evaluation data (a file, or a table as above)", 520.0);
+        go |= field(ui, "Current log", &mut st.current, "predictions.csv, s3://..., postgres://...?table=, sc://...?table=", 520.0);
+        go |= field(ui, "Reference log", &mut st.reference, "optional: training or evaluation data (a file or a table)", 520.0);
         go |= field(ui, "Or the first days", &mut st.reference_days, "7", 60.0);
         go |= field(ui, "Time column", &mut st.time, "timestamp", 160.0);
         go |= field(ui, "Leave out", &mut st.exclude, "label, request_id", 260.0);
