@@ -5,14 +5,17 @@
 //! Jensen-Shannon on Evidently's bins, chi-square) equals the file engine's on the same rows.
 //!
 //! The query (per [`Dialect`]; identifiers quoted, no value spliced, the operator's `Query` a
-//! sub-query): every analysed column is cast to text in an inner query, then
-//! `GROUP BY GROUPING SETS ((day), (day, v0), (day, v1), ...)` (without a time column, `()` and `(vi)`),
-//! one scan for every column. Output columns: `which` (the column's index, -1 for a day's total rows),
-//! `day` (`floor(epoch seconds / 86400)`, only with a time column), `value` (the column's value as text;
-//! NULL is a missing value) and `n`.
+//! sub-query), one scan: an inner aggregation counts the rows by (day, every analysed column) at once,
+//! then the outer one sums those counts by (day, column, value as text): PostgreSQL unpivots the inner
+//! rows with `CROSS JOIN LATERAL (VALUES (-1, NULL), (0, v0), ...)`, Spark uses
+//! `GROUPING SETS ((day), (day, v0), ...)`. Output columns: `which` (the column's index, -1 for a day's
+//! total rows), `day` (`floor(epoch seconds / 86400)`, only with a time column), `value` (the column's
+//! value as text; NULL is a missing value) and `n`.
 //!
 //! **Size.** The result has a row per distinct (day, column, value): small for categories, integers
 //! and few-digit measurements; a float column with millions of distinct values per day sends them all.
+//! The inner aggregation has a row per distinct combination of the columns: with columns that hold a
+//! value per row it reduces nothing and the engine's work grows with the columns (see BENCHMARKS.md).
 //! The connectors refuse past `sources::MAX_RESULT_ROWS` rows; the counts themselves keep the file
 //! engine's cap ([`super::drift::MAX_DISTINCT`] values per column and day, then rounding to 6
 //! significant digits).
@@ -36,14 +39,17 @@ pub struct DriftQuery {
     time: bool,
 }
 
-/// The query that reads no row and gives the time column's type (`SELECT time FROM source WHERE 1 = 0`).
-pub fn time_probe(dialect: Dialect, source: &SqlSource, time: &str) -> Result<String, FairnessError> {
-    Ok(format!("SELECT {} FROM {} WHERE 1 = 0", quote(dialect, time), from_clause(dialect, source)?))
+/// The query that reads no row and gives the columns' types: the time column's (when given) first,
+/// then `columns`' (`SELECT [time,] c0, c1 ... FROM source WHERE 1 = 0`).
+pub fn probe(dialect: Dialect, source: &SqlSource, columns: &[String], time: Option<&str>) -> Result<String, FairnessError> {
+    let names: Vec<String> = time.into_iter().chain(columns.iter().map(String::as_str)).map(|c| quote(dialect, c)).collect();
+    Ok(format!("SELECT {} FROM {} WHERE 1 = 0", names.join(", "), from_clause(dialect, source)?))
 }
 
 impl DriftQuery {
-    /// The value counts of `columns` per UTC day of `time` (its name and type; None: one undated slot).
-    pub fn new(dialect: Dialect, source: &SqlSource, columns: &[String], time: Option<(&str, SqlType)>) -> Result<DriftQuery, FairnessError> {
+    /// The value counts of `columns` (with their types, as [`probe`] gives them) per UTC day of `time`
+    /// (its name and type; None: one undated slot).
+    pub fn new(dialect: Dialect, source: &SqlSource, columns: &[(String, SqlType)], time: Option<(&str, SqlType)>) -> Result<DriftQuery, FairnessError> {
         if columns.is_empty() {
             return Err(FairnessError::usage("no column to analyse"));
         }
@@ -51,34 +57,62 @@ impl DriftQuery {
             Dialect::Postgres => "TEXT",
             Dialect::Spark => "STRING",
         };
-        let mut inner: Vec<String> = columns.iter().enumerate().map(|(i, c)| format!("CAST({} AS {text}) AS v{i}", quote(dialect, c))).collect();
-        let day = time.map(|(t, ty)| day_expr(dialect, t, ty));
-        if let Some(d) = &day {
-            inner.insert(0, format!("{d} AS day"));
+        // First the rows are counted by every column at once, each value as it is typed (text only for
+        // types an engine may not group by, such as json): one hash aggregation, and far fewer rows
+        // than the log when the columns have few values.
+        let mut inner: Vec<String> = columns
+            .iter()
+            .enumerate()
+            .map(|(i, (c, t))| match t {
+                SqlType::Other => format!("CAST({} AS {text}) AS v{i}", quote(dialect, c)),
+                _ => format!("{} AS v{i}", quote(dialect, c)),
+            })
+            .collect();
+        if let Some((t, ty)) = time {
+            inner.insert(0, format!("{} AS day", day_expr(dialect, t, ty)));
         }
-        let lead = if day.is_some() { "day" } else { "" };
-        let set = |v: Option<usize>| match (lead, v) {
-            ("", None) => "()".to_string(),
-            ("", Some(i)) => format!("(v{i})"),
-            (d, None) => format!("({d})"),
-            (d, Some(i)) => format!("({d}, v{i})"),
+        let keys = (1..=inner.len()).map(|i| i.to_string()).collect::<Vec<_>>().join(", ");
+        let inner = format!("SELECT {}, COUNT(*) AS k\n  FROM {}\n  GROUP BY {keys}", inner.join(", "), from_clause(dialect, source)?);
+        let day = if time.is_some() { "day, " } else { "" };
+        let n = columns.len();
+        let sql = match dialect {
+            // Then each (day, column, value) summed. PostgreSQL: the counted rows unpivoted to one row
+            // per column (LATERAL VALUES) and grouped by hashing; its GROUPING SETS would sort the
+            // whole log once per column (estimating a group per row), 5x slower on 10M rows.
+            Dialect::Postgres => {
+                let values: Vec<String> = (0..n).map(|i| format!("({i}, CAST(r.v{i} AS TEXT))")).collect();
+                format!(
+                    "SELECT c.which, {}c.value, CAST(SUM(r.k) AS BIGINT) AS n\nFROM (\n  {inner}\n) AS r\n\
+                     CROSS JOIN LATERAL (VALUES (-1, NULL), {}) AS c(which, value)\nGROUP BY {}",
+                    if time.is_some() { "r.day, " } else { "" },
+                    values.join(", "),
+                    if time.is_some() { "1, 2, 3" } else { "1, 2" }
+                )
+            }
+            // Spark: GROUPING SETS (an Expand and one hash aggregation).
+            Dialect::Spark => {
+                let set = |v: Option<usize>| match (time.is_some(), v) {
+                    (false, None) => "()".to_string(),
+                    (false, Some(i)) => format!("(v{i})"),
+                    (true, None) => "(day)".to_string(),
+                    (true, Some(i)) => format!("(day, v{i})"),
+                };
+                let mut sets = vec![set(None)];
+                sets.extend((0..n).map(|i| set(Some(i))));
+                let which: Vec<String> = (0..n).map(|i| format!("WHEN GROUPING(v{i}) = 0 THEN {i}")).collect();
+                // Only the grouped column is not NULL in a row (the others are NULL by grouping), so
+                // COALESCE gives its value, or NULL when the value itself is missing.
+                let value = (0..n).map(|i| format!("CAST(v{i} AS {text})")).collect::<Vec<_>>().join(", ");
+                let value = if n == 1 { value } else { format!("COALESCE({value})") };
+                format!(
+                    "SELECT CAST(CASE {} ELSE -1 END AS BIGINT) AS which, {day}{value} AS value, CAST(SUM(k) AS BIGINT) AS n\n\
+                     FROM (\n  {inner}\n) AS r\nGROUP BY GROUPING SETS ({})",
+                    which.join(" "),
+                    sets.join(", ")
+                )
+            }
         };
-        let mut sets = vec![set(None)];
-        sets.extend((0..columns.len()).map(|i| set(Some(i))));
-        let which: Vec<String> = (0..columns.len()).map(|i| format!("WHEN GROUPING(v{i}) = 0 THEN {i}")).collect();
-        // Only the grouped column is not NULL in a row (the others are NULL by grouping), so COALESCE
-        // gives its value, or NULL when the value itself is missing.
-        let value = if columns.len() == 1 { "v0".to_string() } else { format!("COALESCE({})", (0..columns.len()).map(|i| format!("v{i}")).collect::<Vec<_>>().join(", ")) };
-        let sql = format!(
-            "SELECT CAST(CASE {} ELSE -1 END AS BIGINT) AS which, {}{value} AS value, COUNT(*) AS n\n\
-             FROM (\n  SELECT {}\n  FROM {}\n) AS steward_rows\nGROUP BY GROUPING SETS ({})",
-            which.join(" "),
-            if day.is_some() { "day, " } else { "" },
-            inner.join(", "),
-            from_clause(dialect, source)?,
-            sets.join(", ")
-        );
-        Ok(DriftQuery { dialect, sql, columns: columns.len(), time: time.is_some() })
+        Ok(DriftQuery { dialect, sql, columns: n, time: time.is_some() })
     }
 
     /// The query's rows as counts per day, with the file engine's rules for every value (missing
@@ -139,14 +173,16 @@ mod tests {
 
     #[test]
     fn one_scan_quoted_names_and_rows_become_day_counts() {
-        let cols = vec!["a\"ge".to_string(), "work".to_string()];
+        let cols = vec![("a\"ge".to_string(), SqlType::Int), ("work".to_string(), SqlType::Other)];
         let src = SqlSource::Table("public.log".into());
         let q = DriftQuery::new(Dialect::Postgres, &src, &cols, Some(("ti\"me", SqlType::Timestamp))).unwrap();
-        assert!(q.sql.contains("CAST(\"a\"\"ge\" AS TEXT) AS v0"), "{}", q.sql);
-        assert!(q.sql.contains("GROUP BY GROUPING SETS ((day), (day, v0), (day, v1))"), "{}", q.sql);
+        assert!(q.sql.contains("\"a\"\"ge\" AS v0, CAST(\"work\" AS TEXT) AS v1, COUNT(*) AS k"), "{}", q.sql);
+        assert!(q.sql.contains("CROSS JOIN LATERAL (VALUES (-1, NULL), (0, CAST(r.v0 AS TEXT)), (1, CAST(r.v1 AS TEXT)))"), "{}", q.sql);
         assert!(q.sql.contains("DATE_PART('epoch', CAST(\"ti\"\"me\" AS TIMESTAMPTZ))"), "{}", q.sql);
         let s = DriftQuery::new(Dialect::Spark, &src, &cols[..1], None).unwrap();
-        assert!(s.sql.contains("CAST(`a\"ge` AS STRING) AS v0") && s.sql.contains("GROUPING SETS ((), (v0))"), "{}", s.sql);
+        assert!(s.sql.contains("`a\"ge` AS v0") && s.sql.contains("GROUPING SETS ((), (v0))"), "{}", s.sql);
+        let both = DriftQuery::new(Dialect::Spark, &src, &cols, Some(("t", SqlType::Date))).unwrap();
+        assert!(both.sql.contains("GROUPING SETS ((day), (day, v0), (day, v1))") && both.sql.contains("COALESCE(CAST(v0 AS STRING), CAST(v1 AS STRING))"), "{}", both.sql);
         let row = |w: i64, d: Option<i64>, v: Option<&str>, n: i64| {
             vec![SqlValue::Int(w), d.map_or(SqlValue::Null, SqlValue::Int), v.map_or(SqlValue::Null, |v| SqlValue::Text(v.into())), SqlValue::Int(n)]
         };

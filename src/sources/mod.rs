@@ -13,7 +13,7 @@ use crate::fairness::mapping::Mapping;
 use crate::fairness::pushdown::{Dialect, Pushdown, SqlSource, SqlType};
 use crate::fairness::{FairnessError, Progress, Report, Spec};
 use crate::monitoring::drift::{Counted, DriftReport, DriftSpec, SideQuery};
-use crate::monitoring::drift_pushdown::{DriftQuery, time_probe};
+use crate::monitoring::drift_pushdown::{DriftQuery, probe as drift_probe};
 
 /// Most result rows a pushdown query may return (fairness: each a group x label x decision x bin x day
 /// x version cell; drift: each a day x column x distinct value): the client keeps them in memory, so
@@ -115,14 +115,13 @@ impl<'l> Conn<'l> {
     /// The drift query for `columns` of `log`, per UTC day of `time` (its type asked of the engine).
     fn drift_plan(&mut self, log: &SqlLog, columns: &[String], time: Option<&str>) -> Result<DriftQuery, FairnessError> {
         let dialect = self.dialect();
-        let time = match time {
-            Some(t) => {
-                let ty = self.types_of(&time_probe(dialect, &log.source, t)?)?;
-                Some((t, ty.first().copied().unwrap_or(SqlType::Other)))
-            }
-            None => None,
-        };
-        DriftQuery::new(dialect, &log.source, columns, time)
+        let mut types = self.types_of(&drift_probe(dialect, &log.source, columns, time)?)?.into_iter();
+        if types.len() != columns.len() + usize::from(time.is_some()) {
+            return Err(FairnessError::io(&log.name, "the engine described a different number of columns than asked for"));
+        }
+        let time = time.map(|t| (t, types.next().unwrap_or(SqlType::Other)));
+        let typed: Vec<(String, SqlType)> = columns.iter().cloned().zip(types).collect();
+        DriftQuery::new(dialect, &log.source, &typed, time)
     }
 
     fn columns(&mut self) -> Result<Vec<String>, FairnessError> {

@@ -256,8 +256,8 @@ impl MonitoringState {
         self.quality = q;
         self.running = None;
         let rules: Vec<String> = self.rules.split(';').map(str::trim).filter(|r| !r.is_empty()).map(str::to_string).collect();
-        let path = std::path::Path::new(self.current.trim());
-        let log = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        // The file's name, or a SQL log's name (its URL without credentials, and the table).
+        let log = LogRef::parse(self.current.trim(), &[]).map(|l| l.short()).unwrap_or_default();
         let quality = self.quality.as_ref().and_then(|q| q.as_ref().ok());
         let drift = self.result.as_ref().and_then(|d| d.as_ref().ok());
         if quality.is_none() && drift.is_none() {
