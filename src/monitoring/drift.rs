@@ -40,7 +40,7 @@ use serde::Serialize;
 
 pub use super::column::{Bin, ColumnDrift, MAX_BINS, format_stat};
 use super::column::analyse;
-use super::drift_count::{DriftCounts, Windows};
+use super::drift_count::{DriftCounts, Windows, add_window};
 use super::rows::is_missing;
 use super::scan::Log;
 use crate::fairness::{FairnessError, Progress, Window, date_string, iso_week_label, window_index, window_start_day};
@@ -252,17 +252,7 @@ impl Counted {
             }
             Side::Days(d) => {
                 for (day, (rows, values)) in d.days {
-                    match out.get_mut(&label(day)) {
-                        None => {
-                            out.insert(label(day), (rows, values));
-                        }
-                        Some((n, old)) => {
-                            *n += rows;
-                            for (a, b) in old.iter_mut().zip(&values) {
-                                a.merge(b);
-                            }
-                        }
-                    }
+                    add_window(out, label(day), rows, values);
                 }
             }
         }

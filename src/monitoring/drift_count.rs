@@ -107,23 +107,28 @@ impl DriftCounts {
         for (window, slots) in groups {
             let rows: u64 = slots.iter().map(|s| self.days[*s].1).sum();
             let values: Vec<Values> = self.state.iter_mut().map(|c| window_values(c, &slots)).collect();
-            match out.get_mut(&window) {
-                None => {
-                    out.insert(window, (rows, values));
-                }
-                Some((n, old)) => {
-                    *n += rows;
-                    for (a, b) in old.iter_mut().zip(&values) {
-                        a.merge(b);
-                    }
-                }
-            }
+            add_window(out, window, rows, values);
         }
     }
 }
 
 /// Per window (None: the reference): rows, and per column its values.
 pub(super) type Windows = BTreeMap<Option<String>, (u64, Vec<Values>)>;
+
+/// Adds `rows` and each column's `values` to `window` in `out` (merged, with the cap, when it is there).
+pub(super) fn add_window(out: &mut Windows, window: Option<String>, rows: u64, values: Vec<Values>) {
+    match out.get_mut(&window) {
+        None => {
+            out.insert(window, (rows, values));
+        }
+        Some((n, old)) => {
+            *n += rows;
+            for (a, b) in old.iter_mut().zip(&values) {
+                a.merge(b);
+            }
+        }
+    }
+}
 
 /// One column's counts over some day slots, as text.
 fn window_values(c: &mut Column, slots: &[usize]) -> Values {

@@ -1,6 +1,7 @@
-//! Where prediction logs live besides local files: SQL engines that compute the fairness counts
-//! themselves (pushdown; PostgreSQL, and Spark through Spark Connect). The engine runs the query `fairness::pushdown` writes and
-//! hands back the few hundred aggregate rows; the fairness engine does the rest, as for a file.
+//! Where prediction logs live besides local files: SQL engines that compute the fairness counts and
+//! drift's value counts themselves (pushdown; PostgreSQL, and Spark through Spark Connect). The engine
+//! runs the query `fairness::pushdown` or `monitoring::drift_pushdown` writes and hands back the
+//! aggregate rows; the fairness or drift engine does the rest, as for a file.
 //! Knows no face (see docs/architecture.md, "Logs at scale").
 
 mod postgres;

@@ -12,7 +12,6 @@ use super::{MAX_RESULT_ROWS, Moved, SqlLog};
 use crate::fairness::pushdown::{Dialect, Pushdown, SqlType, SqlValue, copy_rows, from_clause, probe};
 use crate::fairness::{FairnessError, Progress, Spec};
 
-
 /// A connection to the log's database, with the session in UTC (days are UTC days, as for files).
 pub struct Postgres<'l> {
     log: &'l SqlLog,
